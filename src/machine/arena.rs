@@ -1,0 +1,287 @@
+//! Objects under construction, and their conversion to the final, immutable [`Value`].
+//!
+//! While a pickle runs, containers live in an arena of [`Node`]s addressed by index: `APPEND`,
+//! `SETITEM`, `BUILD`… mutate them in place, and the stack and memo hold indices, so a memo
+//! `GET` shares the object instead of copying it. When the result is needed (at `STOP`, or when a
+//! tuple/frozenset/object becomes a dict key or set member) the reachable nodes are converted
+//! bottom-up, each exactly once: a node reached twice becomes one shared `Arc`. The conversion is
+//! a loop over an explicit stack; it measures the result's nesting depth and detects cycles.
+
+use std::collections::HashSet;
+use std::mem;
+use std::sync::Arc;
+
+use super::Slot;
+use crate::error::{Error, ErrorKind, Result};
+use crate::value::{
+    Construct, Dict, DictInner, Key, KeyMap, List, Object, ObjectInner, Set, Tuple, Value,
+};
+
+/// A recorded object under construction.
+pub(crate) struct ObjNode {
+    pub(crate) callable: Value,
+    pub(crate) construct: Construct,
+    pub(crate) args: Slot,
+    pub(crate) kwargs: Option<Slot>,
+    pub(crate) state: Option<Slot>,
+    pub(crate) list_items: Vec<Slot>,
+    pub(crate) dict_items: Vec<(Slot, Slot)>,
+}
+
+/// An object under construction, or its finished value.
+pub(crate) enum Node {
+    List(Vec<Slot>),
+    Tuple(Vec<Slot>),
+    Dict {
+        keys: KeyMap,
+        values: Vec<Slot>,
+        key_depth: u32,
+    },
+    Set {
+        keys: KeyMap,
+        frozen: bool,
+        key_depth: u32,
+    },
+    Object(Box<ObjNode>),
+    /// Converted: the value and its nesting depth. Mutating it is an error.
+    Done(Value, u32),
+    /// Being converted (only seen transiently).
+    Taken,
+}
+
+impl Node {
+    /// Python's type name of the node.
+    pub(crate) fn type_name(&self) -> &'static str {
+        match self {
+            Node::List(_) => "list",
+            Node::Tuple(_) => "tuple",
+            Node::Dict { .. } => "dict",
+            Node::Set { frozen: false, .. } => "set",
+            Node::Set { frozen: true, .. } => "frozenset",
+            Node::Object(_) => "object",
+            Node::Done(..) | Node::Taken => "object",
+        }
+    }
+
+    /// Calls `f` on every child slot.
+    fn for_each_child(&self, mut f: impl FnMut(&Slot)) {
+        match self {
+            Node::List(items) | Node::Tuple(items) => items.iter().for_each(f),
+            Node::Dict { values, .. } => values.iter().for_each(f),
+            Node::Object(o) => {
+                f(&o.args);
+                if let Some(k) = &o.kwargs {
+                    f(k);
+                }
+                if let Some(s) = &o.state {
+                    f(s);
+                }
+                o.list_items.iter().for_each(&mut f);
+                for (k, v) in &o.dict_items {
+                    f(k);
+                    f(v);
+                }
+            }
+            Node::Set { .. } | Node::Done(..) | Node::Taken => {}
+        }
+    }
+}
+
+/// The arena of nodes.
+#[derive(Default)]
+pub(crate) struct Arena {
+    pub(crate) nodes: Vec<Node>,
+}
+
+impl Arena {
+    /// Adds a node, returning its slot.
+    #[inline]
+    pub(crate) fn push(&mut self, node: Node) -> Result<Slot> {
+        let id = u32::try_from(self.nodes.len())
+            .map_err(|_| Error::limit("max_objects", u64::from(u32::MAX)))?;
+        self.nodes.push(node);
+        Ok(Slot::Node(id))
+    }
+
+    /// The node at `id`.
+    #[inline]
+    pub(crate) fn get_mut(&mut self, id: u32) -> Option<&mut Node> {
+        self.nodes.get_mut(id as usize)
+    }
+
+    /// The node at `id`.
+    #[inline]
+    pub(crate) fn get(&self, id: u32) -> Option<&Node> {
+        self.nodes.get(id as usize)
+    }
+
+    /// The value of a converted slot, and its depth.
+    fn done_value(&self, slot: &Slot) -> (Value, u32) {
+        match slot {
+            Slot::Val(v) => (v.clone(), 0),
+            Slot::Node(id) => match self.get(*id) {
+                Some(Node::Done(v, d)) => (v.clone(), *d),
+                _ => (Value::None, 0),
+            },
+        }
+    }
+
+    /// Converts the node `root` and everything reachable from it into values.
+    ///
+    /// Fails on a cycle, or when the result nests deeper than `max_depth`.
+    pub(crate) fn finalize(
+        &mut self,
+        root: u32,
+        max_depth: usize,
+        work: &mut u64,
+    ) -> Result<(Value, u32)> {
+        if let Some(Node::Done(v, d)) = self.get(root) {
+            return Ok((v.clone(), *d));
+        }
+        let mut stack: Vec<(u32, bool)> = vec![(root, false)];
+        // Nodes expanded and not finished: the current path. Meeting one again is a cycle.
+        let mut on_path: HashSet<u32> = HashSet::new();
+        let mut children: Vec<u32> = Vec::new();
+        while let Some(&(id, expanded)) = stack.last() {
+            let node = self.get(id).ok_or_else(internal)?;
+            if let Node::Done(..) = node {
+                stack.pop();
+                continue;
+            }
+            if !expanded {
+                if !on_path.insert(id) {
+                    return Err(Error::bare(ErrorKind::Recursive(node.type_name())));
+                }
+                if let Some(top) = stack.last_mut() {
+                    top.1 = true;
+                }
+                children.clear();
+                node.for_each_child(|s| {
+                    if let Slot::Node(c) = s {
+                        children.push(*c);
+                    }
+                });
+                *work += children.len() as u64 + 1;
+                for &c in children.iter().rev() {
+                    if !matches!(self.get(c), Some(Node::Done(..))) {
+                        stack.push((c, false));
+                    }
+                }
+                continue;
+            }
+            stack.pop();
+            on_path.remove(&id);
+            let node = mem::replace(self.get_mut(id).ok_or_else(internal)?, Node::Taken);
+            let (value, depth) = self.convert(node)?;
+            if depth as usize > max_depth {
+                return Err(Error::limit("max_depth", max_depth as u64));
+            }
+            if let Some(slot) = self.get_mut(id) {
+                *slot = Node::Done(value, depth);
+            }
+        }
+        match self.get(root) {
+            Some(Node::Done(v, d)) => Ok((v.clone(), *d)),
+            _ => Err(internal()),
+        }
+    }
+
+    /// Builds the value of a node whose children are all converted.
+    fn convert(&self, node: Node) -> Result<(Value, u32)> {
+        let mut depth = 0u32;
+        let mut conv = |s: Slot| -> Value {
+            let (v, d) = match s {
+                Slot::Val(v) => (v, 0),
+                Slot::Node(_) => self.done_value(&s),
+            };
+            depth = depth.max(d);
+            v
+        };
+        let value = match node {
+            Node::List(items) => {
+                let items: Vec<Value> = items.into_iter().map(&mut conv).collect();
+                Value::List(List(Arc::from(items)))
+            }
+            Node::Tuple(items) => {
+                let items: Vec<Value> = items.into_iter().map(&mut conv).collect();
+                Value::Tuple(Tuple(Arc::from(items)))
+            }
+            Node::Dict {
+                keys,
+                values,
+                key_depth,
+            } => {
+                let values: Vec<Value> = values.into_iter().map(&mut conv).collect();
+                depth = depth.max(key_depth);
+                Value::Dict(Dict(Arc::new(DictInner { keys, values })))
+            }
+            Node::Set {
+                keys,
+                frozen,
+                key_depth,
+            } => {
+                depth = depth.max(key_depth);
+                let set = Set(Arc::new(keys));
+                if frozen {
+                    Value::FrozenSet(set)
+                } else {
+                    Value::Set(set)
+                }
+            }
+            Node::Object(o) => {
+                let o = *o;
+                let args = conv(o.args);
+                let kwargs = o.kwargs.map(&mut conv);
+                let state = o.state.map(&mut conv);
+                let list_items = o.list_items.into_iter().map(&mut conv).collect();
+                let dict_items = o
+                    .dict_items
+                    .into_iter()
+                    .map(|(k, v)| (conv(k), conv(v)))
+                    .collect();
+                Value::Object(Object(Arc::new(ObjectInner {
+                    callable: o.callable,
+                    construct: o.construct,
+                    args,
+                    kwargs,
+                    state,
+                    list_items,
+                    dict_items,
+                })))
+            }
+            Node::Done(v, d) => return Ok((v, d)),
+            Node::Taken => return Err(internal()),
+        };
+        Ok((value, depth.saturating_add(1)))
+    }
+
+    /// Converts a slot into a hashable key (its depth too), with CPython's error for unhashable
+    /// types. Lists, dicts and sets are refused before any conversion.
+    pub(crate) fn key_of(&mut self, slot: Slot, max_depth: usize, work: &mut u64) -> Result<(Key, u32)> {
+        let (value, depth) = match slot {
+            Slot::Val(v) => (v, 0),
+            Slot::Node(id) => {
+                match self.get(id) {
+                    Some(Node::List(_)) => return Err(unhashable("list")),
+                    Some(Node::Dict { .. }) => return Err(unhashable("dict")),
+                    Some(Node::Set { frozen: false, .. }) => return Err(unhashable("set")),
+                    _ => {}
+                }
+                self.finalize(id, max_depth, work)?
+            }
+        };
+        Ok((Key::counted(value, work)?, depth))
+    }
+}
+
+fn unhashable(t: &'static str) -> Error {
+    Error::bare(ErrorKind::Unhashable(t))
+}
+
+/// An impossible state; reported as an error rather than a panic.
+#[cold]
+pub(crate) fn internal() -> Error {
+    Error::bare(ErrorKind::Unsupported(
+        "internal error: inconsistent object arena (please report this pickle)".into(),
+    ))
+}

@@ -1,0 +1,624 @@
+//! Evaluation of the [`Builtin`] constructors, on data only.
+//!
+//! `REDUCE`, `NEWOBJ`, `NEWOBJ_EX`, `OBJ` and `INST` of a builtin type run here, in Rust, for the
+//! argument shapes CPython's own pickler produces (and the other common ones): `set(list)`,
+//! `frozenset(list)`, `bytearray(bytes)`, `complex(re, im)`, `bytes()`, `_codecs.encode(s,
+//! 'latin1')`, `int(s, base)`, … Every other shape is an error. Sizes are charged to the budget
+//! before anything is allocated (`bytes(10**12)` is a limit error, not an allocation).
+//!
+//! `cls.__new__(cls, *args)` (NEWOBJ) follows Python: the immutable types (`int`, `str`, `tuple`,
+//! `frozenset`, `bytes`, `float`, `complex`, `bool`) build their value in `__new__`; the mutable
+//! ones (`list`, `dict`, `set`, `bytearray`) return an empty object and ignore the arguments.
+
+use super::arena::{Node, internal};
+use super::{Config, Machine, Slot, py2_str};
+use crate::codec;
+use crate::error::{Error, PyException, Result};
+use crate::find_class::Builtin;
+use crate::number::{self, IntLit};
+use crate::pystr::{PyStr, StrBuilder};
+use crate::reader::Source;
+use crate::value::{Bytes, Complex, Construct, Int, Value, new_key_set};
+
+fn type_error(msg: impl Into<String>) -> Error {
+    Error::py(PyException::TypeError, msg)
+}
+
+fn value_error(msg: impl Into<String>) -> Error {
+    Error::py(PyException::ValueError, msg)
+}
+
+impl Machine {
+    /// Calls builtin `b` with the tuple `args` (and `kwargs` for `NEWOBJ_EX`).
+    pub(super) fn call_builtin<S: Source>(
+        &mut self,
+        b: Builtin,
+        construct: Construct,
+        args: Slot,
+        kwargs: Option<Slot>,
+        cfg: &Config<'_>,
+        src: &S,
+    ) -> Result<Slot> {
+        let limits = &cfg.limits;
+        let args = self.tuple_items(&args)?;
+        if let Some(kw) = &kwargs {
+            if !self.iterate(kw)?.is_empty() {
+                return Err(type_error(format!(
+                    "keyword arguments to {}.{}() are not supported",
+                    b.python_name().0,
+                    b.python_name().1
+                )));
+            }
+        }
+        let new = matches!(construct, Construct::NewObj | Construct::NewObjEx);
+        let name = b.python_name().1;
+        let at_most = |n: usize| -> Result<()> {
+            if args.len() > n {
+                Err(type_error(format!(
+                    "{name} expected at most {n} argument{}, got {}",
+                    if n == 1 { "" } else { "s" },
+                    args.len()
+                )))
+            } else {
+                Ok(())
+            }
+        };
+        match b {
+            Builtin::List | Builtin::Set | Builtin::Dict | Builtin::ByteArray if new => {
+                // `__new__` of the mutable types ignores its arguments.
+                self.make_empty(b, src, limits)
+            }
+            Builtin::List | Builtin::Tuple => {
+                at_most(1)?;
+                let items = match args.first() {
+                    Some(it) => self.iterate(it)?,
+                    None => Vec::new(),
+                };
+                self.work(items.len() as u64, src, limits)?;
+                self.alloc(32 + 24 * items.len() as u64, src, limits)?;
+                self.arena.push(if b == Builtin::List {
+                    Node::List(items)
+                } else {
+                    Node::Tuple(items)
+                })
+            }
+            Builtin::Set | Builtin::FrozenSet => {
+                at_most(1)?;
+                let items = match args.first() {
+                    Some(it) => self.iterate(it)?,
+                    None => Vec::new(),
+                };
+                self.work(items.len() as u64, src, limits)?;
+                let node = self.arena.push(Node::Set {
+                    keys: new_key_set(0),
+                    frozen: b == Builtin::FrozenSet,
+                    key_depth: 0,
+                })?;
+                self.add_to_set(&node, items, b == Builtin::FrozenSet, src, limits)?;
+                Ok(node)
+            }
+            Builtin::Dict => {
+                at_most(1)?;
+                let node = self.make_empty(b, src, limits)?;
+                if let Some(arg) = args.first() {
+                    let pairs = self.dict_pairs(arg)?;
+                    self.work(pairs.len() as u64, src, limits)?;
+                    self.set_items(&node, pairs, src, limits)?;
+                }
+                Ok(node)
+            }
+            Builtin::ByteArray | Builtin::Bytes => {
+                at_most(3)?;
+                let data = self.bytes_arg(&args, name, src, limits)?;
+                let data = Bytes::from(data);
+                Ok(Slot::Val(if b == Builtin::Bytes {
+                    Value::Bytes(data)
+                } else {
+                    Value::ByteArray(data)
+                }))
+            }
+            Builtin::Str => {
+                at_most(3)?;
+                let s = self.str_arg(&args, cfg)?;
+                self.alloc(32 + s.as_encoded_bytes().len() as u64, src, limits)?;
+                Ok(Slot::Val(Value::Str(s)))
+            }
+            Builtin::Int => {
+                at_most(2)?;
+                Ok(Slot::Val(self.int_arg(&args, cfg)?))
+            }
+            Builtin::Float => {
+                at_most(1)?;
+                let f = match args.first().map(|a| self.scalar(a)) {
+                    None => 0.0,
+                    Some(Some(v)) => to_float(&v)?,
+                    Some(None) => return Err(type_error("float() argument must be a string or a real number")),
+                };
+                Ok(Slot::Val(Value::Float(f)))
+            }
+            Builtin::Bool => {
+                at_most(1)?;
+                let t = match args.first() {
+                    None => false,
+                    Some(a) => self.truthy(a),
+                };
+                Ok(Slot::Val(Value::Bool(t)))
+            }
+            Builtin::Complex => {
+                at_most(2)?;
+                let part = |m: &Machine, s: Option<&Slot>| -> Result<Option<Complex>> {
+                    match s {
+                        None => Ok(None),
+                        Some(s) => match m.scalar(s) {
+                            Some(Value::Complex(c)) => Ok(Some(c)),
+                            Some(v @ (Value::Int(_) | Value::Bool(_) | Value::Float(_))) => {
+                                Ok(Some(Complex { re: to_float(&v)?, im: 0.0 }))
+                            }
+                            _ => Err(type_error(
+                                "complex() argument must be a string or a number",
+                            )),
+                        },
+                    }
+                };
+                let re = part(self, args.first())?;
+                let im = part(self, args.get(1))?;
+                let c = match (re, im) {
+                    (None, _) => Complex::default(),
+                    (Some(r), None) => r,
+                    // Both real: used as is (keeps the sign of a zero imaginary part).
+                    (Some(r), Some(i)) if r.im == 0.0 && i.im == 0.0 && !is_complex(self, args.first()) && !is_complex(self, args.get(1)) => {
+                        Complex { re: r.re, im: i.re }
+                    }
+                    (Some(r), Some(i)) => Complex {
+                        re: r.re - i.im,
+                        im: r.im + i.re,
+                    },
+                };
+                Ok(Slot::Val(Value::Complex(c)))
+            }
+            Builtin::CodecsEncode => {
+                if new {
+                    return Err(internal());
+                }
+                let (s, enc) = match (args.first().map(|a| self.scalar(a)), args.get(1).map(|a| self.scalar(a)), args.len()) {
+                    (Some(Some(Value::Str(s))), Some(Some(Value::Str(e))), 2) => (s, e),
+                    _ => {
+                        return Err(type_error(
+                            "_codecs.encode() is only evaluated as encode(str, 'latin1')",
+                        ));
+                    }
+                };
+                if !is_latin1(&enc) {
+                    return Err(value_error(format!(
+                        "_codecs.encode() is only evaluated for 'latin1', not {enc:?}"
+                    )));
+                }
+                let out = encode_latin1(&s)?;
+                self.alloc(32 + out.len() as u64, src, limits)?;
+                Ok(Slot::Val(Value::Bytes(Bytes::from(out))))
+            }
+        }
+    }
+
+    fn make_empty<S: Source>(&mut self, b: Builtin, src: &S, limits: &crate::Limits) -> Result<Slot> {
+        self.alloc(64, src, limits)?;
+        match b {
+            Builtin::List => self.arena.push(Node::List(Vec::new())),
+            Builtin::Dict => self.arena.push(Node::Dict {
+                keys: new_key_set(0),
+                values: Vec::new(),
+                key_depth: 0,
+            }),
+            Builtin::Set => self.arena.push(Node::Set {
+                keys: new_key_set(0),
+                frozen: false,
+                key_depth: 0,
+            }),
+            Builtin::ByteArray => Ok(Slot::Val(Value::ByteArray(Bytes::from(&[][..])))),
+            _ => Err(internal()),
+        }
+    }
+
+    /// The finished value behind a slot, when it is not a container under construction.
+    fn scalar(&self, s: &Slot) -> Option<Value> {
+        match s {
+            Slot::Val(v) => Some(v.clone()),
+            Slot::Node(id) => match self.arena.get(*id) {
+                Some(Node::Done(v, _)) => Some(v.clone()),
+                _ => None,
+            },
+        }
+    }
+
+    /// The items of a tuple slot.
+    fn tuple_items(&self, s: &Slot) -> Result<Vec<Slot>> {
+        match s {
+            Slot::Node(id) => match self.arena.get(*id) {
+                Some(Node::Tuple(items)) => Ok(items.clone()),
+                Some(Node::Done(Value::Tuple(t), _)) => {
+                    Ok(t.iter().cloned().map(Slot::Val).collect())
+                }
+                _ => Err(type_error("argument list must be a tuple")),
+            },
+            Slot::Val(Value::Tuple(t)) => Ok(t.iter().cloned().map(Slot::Val).collect()),
+            Slot::Val(_) => Err(type_error("argument list must be a tuple")),
+        }
+    }
+
+    /// Python's `iter(x)` for the iterable builtins: items of a list/tuple, members of a set,
+    /// keys of a dict, characters of a str, ints of a bytes.
+    fn iterate(&self, s: &Slot) -> Result<Vec<Slot>> {
+        let node_val;
+        let v = match s {
+            Slot::Node(id) => match self.arena.get(*id) {
+                Some(Node::List(items) | Node::Tuple(items)) => return Ok(items.clone()),
+                Some(Node::Set { keys, .. } | Node::Dict { keys, .. }) => {
+                    return Ok(keys.iter().map(|k| Slot::Val(k.value.clone())).collect());
+                }
+                Some(Node::Done(v, _)) => {
+                    node_val = v.clone();
+                    &node_val
+                }
+                Some(node) => {
+                    return Err(type_error(format!(
+                        "'{}' object is not iterable",
+                        node.type_name()
+                    )));
+                }
+                None => return Err(internal()),
+            },
+            Slot::Val(v) => v,
+        };
+        Ok(match v {
+            Value::List(l) => l.iter().cloned().map(Slot::Val).collect(),
+            Value::Tuple(t) => t.iter().cloned().map(Slot::Val).collect(),
+            Value::Set(s) | Value::FrozenSet(s) => s.iter().cloned().map(Slot::Val).collect(),
+            Value::Dict(d) => d.keys().cloned().map(Slot::Val).collect(),
+            Value::Str(s) => s
+                .code_points()
+                .map(|cp| {
+                    let mut b = StrBuilder::with_capacity(4);
+                    b.push_code_point(cp);
+                    Slot::Val(Value::Str(b.finish()))
+                })
+                .collect(),
+            Value::Bytes(b) | Value::ByteArray(b) => {
+                b.iter().map(|&x| Slot::Val(Value::from(x))).collect()
+            }
+            other => {
+                return Err(type_error(format!(
+                    "'{}' object is not iterable",
+                    other.type_name()
+                )));
+            }
+        })
+    }
+
+    /// `dict(x)`: a dict's pairs, or an iterable of 2-item sequences, flattened.
+    fn dict_pairs(&self, s: &Slot) -> Result<Vec<Slot>> {
+        if let Slot::Node(id) = s {
+            if let Some(Node::Dict { keys, values, .. }) = self.arena.get(*id) {
+                let mut out = Vec::with_capacity(values.len() * 2);
+                for (k, v) in keys.iter().zip(values.iter()) {
+                    out.push(Slot::Val(k.value.clone()));
+                    out.push(v.clone());
+                }
+                return Ok(out);
+            }
+        }
+        if let Some(Value::Dict(d)) = self.scalar(s) {
+            let mut out = Vec::with_capacity(d.len() * 2);
+            for (k, v) in d.iter() {
+                out.push(Slot::Val(k.clone()));
+                out.push(Slot::Val(v.clone()));
+            }
+            return Ok(out);
+        }
+        let mut out = Vec::new();
+        for (i, item) in self.iterate(s)?.iter().enumerate() {
+            let pair = self.iterate(item)?;
+            if pair.len() != 2 {
+                return Err(value_error(format!(
+                    "dictionary update sequence element #{i} has length {}; 2 is required",
+                    pair.len()
+                )));
+            }
+            out.extend(pair);
+        }
+        Ok(out)
+    }
+
+    /// Python's truth value of a slot.
+    fn truthy(&self, s: &Slot) -> bool {
+        match s {
+            Slot::Node(id) => match self.arena.get(*id) {
+                Some(Node::List(items) | Node::Tuple(items)) => !items.is_empty(),
+                Some(Node::Dict { values, .. }) => !values.is_empty(),
+                Some(Node::Set { keys, .. }) => !keys.is_empty(),
+                Some(Node::Done(v, _)) => truthy_value(v),
+                _ => true,
+            },
+            Slot::Val(v) => truthy_value(v),
+        }
+    }
+
+    /// The contents for `bytes(...)`/`bytearray(...)`.
+    fn bytes_arg<S: Source>(
+        &mut self,
+        args: &[Slot],
+        name: &str,
+        src: &S,
+        limits: &crate::Limits,
+    ) -> Result<Vec<u8>> {
+        let first = match args.first() {
+            None => return Ok(Vec::new()),
+            Some(a) => a,
+        };
+        match (self.scalar(first), args.len()) {
+            (Some(Value::Str(s)), 2 | 3) => {
+                let enc = match args.get(1).and_then(|a| self.scalar(a)) {
+                    Some(Value::Str(e)) => e,
+                    _ => return Err(type_error(format!("{name}() argument 'encoding' must be str"))),
+                };
+                let out = encode_str(&s, &enc)?;
+                self.alloc(32 + out.len() as u64, src, limits)?;
+                Ok(out)
+            }
+            (Some(Value::Str(_)), _) => Err(type_error("string argument without an encoding")),
+            (_, n) if n > 1 => Err(type_error(format!(
+                "{name}() takes encoding arguments only with a str"
+            ))),
+            (Some(Value::Bytes(b) | Value::ByteArray(b)), _) => {
+                self.alloc(32 + b.len() as u64, src, limits)?;
+                Ok(b.to_vec())
+            }
+            (Some(Value::Int(i)), _) => {
+                let n = i.as_i64().ok_or_else(|| {
+                    Error::py(
+                        PyException::OverflowError,
+                        "cannot fit 'int' into an index-sized integer",
+                    )
+                })?;
+                let n = u64::try_from(n).map_err(|_| value_error("negative count"))?;
+                if n > limits.max_payload_len {
+                    return Err(Error::limit("max_payload_len", limits.max_payload_len));
+                }
+                self.alloc(32 + n, src, limits)?;
+                let n = usize::try_from(n).map_err(|_| Error::limit("max_payload_len", n))?;
+                Ok(vec![0u8; n])
+            }
+            _ => {
+                let items = self.iterate(first)?;
+                self.work(items.len() as u64, src, limits)?;
+                self.alloc(32 + items.len() as u64, src, limits)?;
+                let mut out = Vec::with_capacity(items.len());
+                for item in &items {
+                    let byte = match self.scalar(item) {
+                        Some(Value::Int(i)) => i
+                            .as_i64()
+                            .and_then(|v| u8::try_from(v).ok())
+                            .ok_or_else(|| value_error("bytes must be in range(0, 256)"))?,
+                        Some(Value::Bool(b)) => u8::from(b),
+                        Some(v) => {
+                            return Err(type_error(format!(
+                                "'{}' object cannot be interpreted as an integer",
+                                v.type_name()
+                            )));
+                        }
+                        None => {
+                            return Err(type_error(
+                                "an object under construction cannot be interpreted as an integer",
+                            ));
+                        }
+                    };
+                    out.push(byte);
+                }
+                Ok(out)
+            }
+        }
+    }
+
+    /// The value for `str(...)`.
+    fn str_arg(&self, args: &[Slot], cfg: &Config<'_>) -> Result<PyStr> {
+        let first = match args.first() {
+            None => return Ok(PyStr::empty()),
+            Some(a) => self.scalar(a),
+        };
+        match (first, args.len()) {
+            (Some(Value::Str(s)), 1) => Ok(s),
+            (Some(Value::Bytes(b) | Value::ByteArray(b)), 2 | 3) => {
+                let text = |i: usize| match args.get(i).and_then(|a| self.scalar(a)) {
+                    Some(Value::Str(s)) => Ok(Some(s.to_string())),
+                    None => Ok(None),
+                    Some(_) => Err(type_error("str() argument 'encoding' must be str")),
+                };
+                let enc = text(1)?.unwrap_or_else(|| "utf-8".into());
+                let errors = text(2)?.unwrap_or_else(|| "strict".into());
+                let tmp = Config {
+                    policy: Box::new(crate::find_class::DefaultPolicy),
+                    persistent_load: None,
+                    buffers: None,
+                    extensions: Default::default(),
+                    encoding: enc,
+                    errors,
+                    fix_imports: cfg.fix_imports,
+                    limits: cfg.limits.clone(),
+                };
+                match py2_str(&b, &tmp)? {
+                    Value::Str(s) => Ok(s),
+                    _ => Err(value_error("str() cannot decode with the 'bytes' codec")),
+                }
+            }
+            (Some(v), 1) => Err(type_error(format!(
+                "str() of a '{}' is not evaluated (only str, and bytes with an encoding)",
+                v.type_name()
+            ))),
+            _ => Err(type_error("str() arguments not supported")),
+        }
+    }
+
+    /// The value for `int(...)`.
+    fn int_arg(&self, args: &[Slot], cfg: &Config<'_>) -> Result<Value> {
+        let first = match args.first() {
+            None => return Ok(Value::Int(Int::from(0))),
+            Some(a) => self.scalar(a),
+        };
+        let base = match args.get(1).map(|a| self.scalar(a)) {
+            None => None,
+            Some(Some(Value::Int(b))) => match b.as_i64() {
+                Some(b @ (0 | 2..=36)) => Some(b as u32),
+                _ => return Err(value_error("int() base must be >= 2 and <= 36, or 0")),
+            },
+            Some(_) => return Err(type_error("int() base must be an integer")),
+        };
+        let text = |bytes: &[u8], base: u32| -> Result<Value> {
+            match number::parse_int(bytes, base, cfg.limits.max_int_digits) {
+                Ok(IntLit::Small(v)) => Ok(Value::Int(Int::from(v))),
+                Ok(IntLit::Big(b)) => Ok(Value::Int(Int::from(b))),
+                Err(number::IntError::TooManyDigits { .. }) => Err(Error::limit(
+                    "max_int_digits",
+                    cfg.limits.max_int_digits as u64,
+                )),
+                Err(number::IntError::Invalid) => {
+                    Err(value_error(number::format_int_error(bytes, base)))
+                }
+            }
+        };
+        match (first, base) {
+            (Some(Value::Int(i)), None) => Ok(Value::Int(i)),
+            (Some(Value::Bool(b)), None) => Ok(Value::Int(Int::from(b))),
+            (Some(Value::Float(f)), None) => {
+                if f.is_nan() {
+                    return Err(value_error("cannot convert float NaN to integer"));
+                }
+                if f.is_infinite() {
+                    return Err(Error::py(
+                        PyException::OverflowError,
+                        "cannot convert float infinity to integer",
+                    ));
+                }
+                let t = f.trunc();
+                if t.abs() < 9.2e18 {
+                    Ok(Value::Int(Int::from(t as i64)))
+                } else {
+                    use num_traits::FromPrimitive;
+                    let b = num_bigint::BigInt::from_f64(t).ok_or_else(internal)?;
+                    Ok(Value::Int(Int::from(b)))
+                }
+            }
+            (Some(Value::Str(s)), base) => match s.as_str() {
+                Some(t) => text(t.as_bytes(), base.unwrap_or(10)),
+                None => Err(value_error("invalid literal for int(): string has surrogates")),
+            },
+            (Some(Value::Bytes(b) | Value::ByteArray(b)), base) => text(&b, base.unwrap_or(10)),
+            (Some(_), Some(_)) => Err(type_error("int() can't convert non-string with explicit base")),
+            (Some(v), None) => Err(type_error(format!(
+                "int() argument must be a string, a bytes-like object or a real number, not '{}'",
+                v.type_name()
+            ))),
+            (None, _) => Err(type_error(
+                "int() argument must be a string, a bytes-like object or a real number",
+            )),
+        }
+    }
+}
+
+fn is_complex(m: &Machine, s: Option<&Slot>) -> bool {
+    matches!(s.and_then(|s| m.scalar(s)), Some(Value::Complex(_)))
+}
+
+fn truthy_value(v: &Value) -> bool {
+    match v {
+        Value::None => false,
+        Value::Bool(b) => *b,
+        Value::Int(i) => !i.is_zero(),
+        Value::Float(f) => *f != 0.0,
+        Value::Complex(c) => c.re != 0.0 || c.im != 0.0,
+        Value::Str(s) => !s.is_empty(),
+        Value::Bytes(b) | Value::ByteArray(b) => !b.is_empty(),
+        Value::List(l) => !l.is_empty(),
+        Value::Tuple(t) => !t.is_empty(),
+        Value::Dict(d) => !d.is_empty(),
+        Value::Set(s) | Value::FrozenSet(s) => !s.is_empty(),
+        Value::Global(_) | Value::Object(_) => true,
+    }
+}
+
+/// `float(x)` for a number or a str/bytes.
+fn to_float(v: &Value) -> Result<f64> {
+    match v {
+        Value::Float(f) => Ok(*f),
+        Value::Bool(b) => Ok(f64::from(u8::from(*b))),
+        Value::Int(i) => {
+            let f = i.to_f64();
+            if f.is_finite() {
+                Ok(f)
+            } else {
+                Err(Error::py(
+                    PyException::OverflowError,
+                    "int too large to convert to float",
+                ))
+            }
+        }
+        Value::Str(s) => {
+            let b = s.as_encoded_bytes();
+            number::parse_float_py(b).map_err(|_| {
+                value_error(format!("could not convert string to float: {s:?}"))
+            })
+        }
+        Value::Bytes(b) | Value::ByteArray(b) => number::parse_float_py(b)
+            .map_err(|_| value_error("could not convert string to float")),
+        other => Err(type_error(format!(
+            "float() argument must be a string or a real number, not '{}'",
+            other.type_name()
+        ))),
+    }
+}
+
+/// Whether a codec name means Latin-1.
+fn is_latin1(enc: &PyStr) -> bool {
+    matches!(codec::lookup_codec(&enc.to_string()), Some(codec::Codec::Latin1))
+}
+
+/// `s.encode('latin1')`.
+fn encode_latin1(s: &PyStr) -> Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(s.as_encoded_bytes().len());
+    for (pos, cp) in s.code_points().enumerate() {
+        let b = u8::try_from(cp).map_err(|_| {
+            Error::py(
+                PyException::ValueError,
+                format!(
+                    "'latin-1' codec can't encode character '\\u{cp:04x}' in position {pos}: ordinal not in range(256)"
+                ),
+            )
+        })?;
+        out.push(b);
+    }
+    Ok(out)
+}
+
+/// `s.encode(enc)` for latin-1, ascii and utf-8.
+fn encode_str(s: &PyStr, enc: &PyStr) -> Result<Vec<u8>> {
+    match codec::lookup_codec(&enc.to_string()) {
+        Some(codec::Codec::Latin1) => encode_latin1(s),
+        Some(codec::Codec::Ascii) => {
+            let out = encode_latin1(s)?;
+            if let Some(pos) = out.iter().position(|b| !b.is_ascii()) {
+                return Err(value_error(format!(
+                    "'ascii' codec can't encode character in position {pos}: ordinal not in range(128)"
+                )));
+            }
+            Ok(out)
+        }
+        Some(codec::Codec::Utf8) => match s.as_str() {
+            Some(t) => Ok(t.as_bytes().to_vec()),
+            None => Err(value_error(
+                "'utf-8' codec can't encode surrogates: surrogates not allowed",
+            )),
+        },
+        _ => Err(Error::py(
+            PyException::LookupError,
+            format!("encoding {enc} is not evaluated (only latin1, ascii, utf-8)"),
+        )),
+    }
+}

@@ -1,0 +1,1261 @@
+//! The pickle virtual machine: a stack, a mark stack, a memo and an arena of objects under
+//! construction, driven by one `match` over the opcode byte.
+//!
+//! It follows CPython 3.11's C unpickler (`Modules/_pickle.c`), which is what `pickle.loads`
+//! runs, including its error messages; where CPython is lax in ways that hide opcodes or mutate
+//! arbitrary objects, it is stricter (see the README's "Stricter than CPython" list). It never
+//! recurses and never calls anything: globals come from the [`FindClass`] policy, builtin
+//! constructors are evaluated on data by [`builtins`], everything else is recorded.
+
+mod arena;
+mod builtins;
+mod memo;
+
+use std::collections::HashMap;
+
+use self::arena::{Arena, Node, ObjNode};
+use self::memo::Memo;
+use crate::codec;
+use crate::compat;
+use crate::error::{Error, ErrorKind, PyException, Result};
+use crate::find_class::{Class, FindClass, PersistentLoad};
+use crate::limits::{Budget, Limits};
+use crate::number::{self, IntLit};
+use crate::opcode::Opcode;
+use crate::pystr::PyStr;
+use crate::reader::Source;
+use crate::value::{Bytes, Construct, Global, Int, Value, new_key_set};
+
+/// A stack or memo entry: a finished value, or an object under construction in the arena.
+#[derive(Clone)]
+pub(crate) enum Slot {
+    Val(Value),
+    Node(u32),
+}
+
+/// Everything the caller configures.
+pub(crate) struct Config<'p> {
+    pub(crate) policy: Box<dyn FindClass + 'p>,
+    pub(crate) persistent_load: Option<Box<dyn PersistentLoad + 'p>>,
+    pub(crate) buffers: Option<Vec<Value>>,
+    pub(crate) extensions: HashMap<i64, (String, String)>,
+    pub(crate) encoding: String,
+    pub(crate) errors: String,
+    pub(crate) fix_imports: bool,
+    pub(crate) limits: Limits,
+}
+
+/// The machine state. The memo (and the arena it points into) persists across `load()` calls,
+/// as in CPython; the stack, marks and protocol are reset for each pickle.
+#[derive(Default)]
+pub(crate) struct Machine {
+    stack: Vec<Slot>,
+    marks: Vec<usize>,
+    memo: Memo,
+    arena: Arena,
+    proto: u8,
+    budget: Budget,
+    buffers_used: usize,
+}
+
+/// Capacity reserved for a container from a count read off the stack, never from the input.
+const PREALLOC_MAX: usize = 1 << 16;
+
+impl Machine {
+    /// Runs one pickle to its `STOP`.
+    pub(crate) fn load<S: Source>(&mut self, cfg: &Config<'_>, src: &mut S) -> Result<Value> {
+        self.stack.clear();
+        self.marks.clear();
+        self.proto = 0;
+        let mut op_start = src.position();
+        let mut op: Option<Opcode> = None;
+        match self.run(cfg, src, &mut op_start, &mut op) {
+            Ok(v) => Ok(v),
+            Err(e) => {
+                let offset = match e.kind() {
+                    ErrorKind::Truncated | ErrorKind::RanOutOfInput => src.position().max(op_start),
+                    _ => op_start,
+                };
+                Err(e.at(offset, op))
+            }
+        }
+    }
+
+    fn run<S: Source>(
+        &mut self,
+        cfg: &Config<'_>,
+        src: &mut S,
+        op_start: &mut u64,
+        cur: &mut Option<Opcode>,
+    ) -> Result<Value> {
+        let limits = &cfg.limits;
+        loop {
+            *op_start = src.position();
+            *cur = None;
+            let Some(byte) = src.next_opcode()? else {
+                return Err(Error::bare(ErrorKind::RanOutOfInput));
+            };
+            let Some(op) = Opcode::from_u8(byte) else {
+                return Err(Error::bare(ErrorKind::InvalidOpcode(byte)));
+            };
+            *cur = Some(op);
+            match op {
+                Opcode::MARK => {
+                    if self.marks.len() >= limits.max_marks {
+                        return Err(Error::limit("max_marks", limits.max_marks as u64));
+                    }
+                    self.marks.push(self.stack.len());
+                }
+                Opcode::STOP => {
+                    let top = self.pop()?;
+                    return self.finish(top, limits);
+                }
+                Opcode::POP => {
+                    if self.stack.len() > self.fence() {
+                        self.stack.pop();
+                    } else if self.marks.pop().is_none() {
+                        return Err(Error::bare(ErrorKind::StackUnderflow));
+                    }
+                }
+                Opcode::POP_MARK => {
+                    let k = self.pop_mark()?;
+                    self.stack.truncate(k);
+                }
+                Opcode::DUP => {
+                    let top = self.peek()?.clone();
+                    self.push(top, limits)?;
+                }
+                Opcode::FLOAT => {
+                    let line = src.read_line()?;
+                    let f = parse_text_float(line)?;
+                    self.push(Slot::Val(Value::Float(f)), limits)?;
+                }
+                Opcode::INT => {
+                    let line = src.read_line()?;
+                    let v = parse_text_int(line, limits)?;
+                    self.push(Slot::Val(v), limits)?;
+                }
+                Opcode::LONG => {
+                    let line = src.read_line()?;
+                    let v = parse_text_long(line, limits)?;
+                    self.push(Slot::Val(v), limits)?;
+                }
+                Opcode::BININT => {
+                    let v = i32::from_le_bytes(src.read_array()?);
+                    self.push(Slot::Val(Value::Int(Int::from(v))), limits)?;
+                }
+                Opcode::BININT1 => {
+                    let v = src.read_u8()?;
+                    self.push(Slot::Val(Value::Int(Int::from(v))), limits)?;
+                }
+                Opcode::BININT2 => {
+                    let v = u16::from_le_bytes(src.read_array()?);
+                    self.push(Slot::Val(Value::Int(Int::from(v))), limits)?;
+                }
+                Opcode::NONE => self.push(Slot::Val(Value::None), limits)?,
+                Opcode::NEWTRUE => self.push(Slot::Val(Value::Bool(true)), limits)?,
+                Opcode::NEWFALSE => self.push(Slot::Val(Value::Bool(false)), limits)?,
+                Opcode::PERSID => {
+                    let hook = cfg
+                        .persistent_load
+                        .as_deref()
+                        .ok_or_else(|| Error::bare(ErrorKind::NoPersistentLoad))?;
+                    let line = src.read_line()?;
+                    let pid = std::str::from_utf8(line)
+                        .ok()
+                        .filter(|s| s.is_ascii())
+                        .ok_or_else(|| {
+                            Error::py(
+                                PyException::UnpicklingError,
+                                "persistent IDs in protocol 0 must be ASCII strings",
+                            )
+                        })?;
+                    let v = persistent(hook, &Value::from(pid))?;
+                    self.push(Slot::Val(v), limits)?;
+                }
+                Opcode::BINPERSID => {
+                    let hook = cfg
+                        .persistent_load
+                        .as_deref()
+                        .ok_or_else(|| Error::bare(ErrorKind::NoPersistentLoad))?;
+                    let pid = self.pop()?;
+                    let pid = self.value_of(pid, limits)?;
+                    let v = persistent(hook, &pid)?;
+                    self.push(Slot::Val(v), limits)?;
+                }
+                Opcode::REDUCE => {
+                    let args = self.pop()?;
+                    let callable = self.pop()?;
+                    let out = self.call(callable, args, None, Construct::Reduce, cfg, src)?;
+                    self.push(out, limits)?;
+                }
+                Opcode::STRING => {
+                    let line = src.read_line()?;
+                    let body = match (line.first(), line.last()) {
+                        (Some(&a), Some(&b)) if line.len() >= 2 && a == b && (a == b'\'' || a == b'"') => {
+                            line.get(1..line.len() - 1).unwrap_or_default()
+                        }
+                        _ => {
+                            return Err(Error::py(
+                                PyException::UnpicklingError,
+                                "the STRING opcode argument must be quoted",
+                            ));
+                        }
+                    };
+                    let bytes = codec::escape_decode(body)
+                        .map_err(|m| Error::py(PyException::ValueError, m))?;
+                    let v = py2_str(&bytes, cfg)?;
+                    self.push_payload(v, bytes.len(), src, limits)?;
+                }
+                Opcode::BINSTRING => {
+                    let n = i32::from_le_bytes(src.read_array()?);
+                    let n = usize::try_from(n).map_err(|_| {
+                        Error::py(
+                            PyException::UnpicklingError,
+                            "BINSTRING pickle has negative byte count",
+                        )
+                    })?;
+                    let bytes = read_payload(src, n as u64, limits)?;
+                    let v = py2_str(bytes, cfg)?;
+                    self.push_payload(v, n, src, limits)?;
+                }
+                Opcode::SHORT_BINSTRING => {
+                    let n = usize::from(src.read_u8()?);
+                    let bytes = src.read_bytes(n)?;
+                    let v = py2_str(bytes, cfg)?;
+                    self.push_payload(v, n, src, limits)?;
+                }
+                Opcode::UNICODE => {
+                    let line = src.read_line()?;
+                    check_payload(line.len() as u64, limits)?;
+                    let n = line.len();
+                    let s = codec::raw_unicode_escape_decode(line)
+                        .map_err(|m| Error::py(PyException::UnicodeDecodeError, m))?;
+                    self.push_payload(Value::Str(s), n, src, limits)?;
+                }
+                Opcode::BINUNICODE => {
+                    let n = u32::from_le_bytes(src.read_array()?);
+                    self.op_unicode(u64::from(n), src, limits)?;
+                }
+                Opcode::SHORT_BINUNICODE => {
+                    let n = src.read_u8()?;
+                    self.op_unicode(u64::from(n), src, limits)?;
+                }
+                Opcode::BINUNICODE8 => {
+                    let n = u64::from_le_bytes(src.read_array()?);
+                    if n > i64::MAX as u64 {
+                        return Err(Error::py(
+                            PyException::OverflowError,
+                            "BINUNICODE exceeds system's maximum size of 9223372036854775807 bytes",
+                        ));
+                    }
+                    self.op_unicode(n, src, limits)?;
+                }
+                Opcode::BINBYTES => {
+                    let n = u32::from_le_bytes(src.read_array()?);
+                    self.op_bytes(u64::from(n), false, src, limits)?;
+                }
+                Opcode::SHORT_BINBYTES => {
+                    let n = src.read_u8()?;
+                    self.op_bytes(u64::from(n), false, src, limits)?;
+                }
+                Opcode::BINBYTES8 | Opcode::BYTEARRAY8 => {
+                    let n = u64::from_le_bytes(src.read_array()?);
+                    if n > i64::MAX as u64 {
+                        let what = if op == Opcode::BINBYTES8 { "BINBYTES" } else { "BYTEARRAY8" };
+                        return Err(Error::py(
+                            PyException::OverflowError,
+                            format!("{what} exceeds system's maximum size of 9223372036854775807 bytes"),
+                        ));
+                    }
+                    self.op_bytes(n, op == Opcode::BYTEARRAY8, src, limits)?;
+                }
+                Opcode::APPEND => {
+                    let item = self.pop()?;
+                    self.extend_target(vec![item], "append", src, limits)?;
+                }
+                Opcode::APPENDS => {
+                    let k = self.pop_mark()?;
+                    let items = self.stack.split_off(k);
+                    self.extend_target(items, "append", src, limits)?;
+                }
+                Opcode::BUILD => {
+                    let state = self.pop()?;
+                    self.op_build(state)?;
+                }
+                Opcode::GLOBAL => {
+                    let module = src.read_line()?;
+                    let module = global_line(module, false)?;
+                    let name = src.read_line()?;
+                    let name = global_line(name, false)?;
+                    let g = self.find_class(&module, &name, cfg)?;
+                    self.push(g, limits)?;
+                }
+                Opcode::DICT => {
+                    let k = self.pop_mark()?;
+                    let items = self.stack.split_off(k);
+                    if items.len() % 2 != 0 {
+                        return Err(Error::py(
+                            PyException::UnpicklingError,
+                            "odd number of items for DICT",
+                        ));
+                    }
+                    let node = self.arena.push(Node::Dict {
+                        keys: new_key_set(0),
+                        values: Vec::new(),
+                        key_depth: 0,
+                    })?;
+                    self.set_items(&node, items, src, limits)?;
+                    self.push(node, limits)?;
+                }
+                Opcode::EMPTY_DICT => {
+                    self.alloc(64, src, limits)?;
+                    let node = self.arena.push(Node::Dict {
+                        keys: new_key_set(0),
+                        values: Vec::new(),
+                        key_depth: 0,
+                    })?;
+                    self.push(node, limits)?;
+                }
+                Opcode::GET => {
+                    let line = src.read_line()?;
+                    let idx = parse_memo_index(line)?;
+                    self.op_get(idx, limits)?;
+                }
+                Opcode::BINGET => {
+                    let idx = src.read_u8()?;
+                    self.op_get(i64::from(idx), limits)?;
+                }
+                Opcode::LONG_BINGET => {
+                    let idx = u32::from_le_bytes(src.read_array()?);
+                    self.op_get(i64::from(idx), limits)?;
+                }
+                Opcode::INST => {
+                    if self.marks.is_empty() {
+                        return Err(Error::bare(ErrorKind::MarkNotFound));
+                    }
+                    let module = src.read_line()?;
+                    let module = global_line(module, true)?;
+                    let name = src.read_line()?;
+                    let name = global_line(name, true)?;
+                    let cls = self.find_class(&module, &name, cfg)?;
+                    let k = self.pop_mark()?;
+                    let args = self.stack.split_off(k);
+                    let out = self.instantiate(cls, args, Construct::Inst, cfg, src)?;
+                    self.push(out, limits)?;
+                }
+                Opcode::LIST => {
+                    let k = self.pop_mark()?;
+                    let items = self.stack.split_off(k);
+                    self.alloc(32 + 24 * items.len() as u64, src, limits)?;
+                    let node = self.arena.push(Node::List(items))?;
+                    self.push(node, limits)?;
+                }
+                Opcode::EMPTY_LIST => {
+                    self.alloc(48, src, limits)?;
+                    let node = self.arena.push(Node::List(Vec::new()))?;
+                    self.push(node, limits)?;
+                }
+                Opcode::OBJ => {
+                    let k = self.pop_mark()?;
+                    let mut items = self.stack.split_off(k);
+                    if items.is_empty() {
+                        return Err(Error::bare(ErrorKind::StackUnderflow));
+                    }
+                    let cls = items.remove(0);
+                    let out = self.instantiate(cls, items, Construct::Obj, cfg, src)?;
+                    self.push(out, limits)?;
+                }
+                Opcode::PUT => {
+                    let line = src.read_line()?;
+                    let idx = parse_memo_index(line)?;
+                    let idx = u64::try_from(idx).map_err(|_| {
+                        Error::py(PyException::ValueError, "negative PUT argument")
+                    })?;
+                    self.op_put(idx, limits)?;
+                }
+                Opcode::BINPUT => {
+                    let idx = src.read_u8()?;
+                    self.op_put(u64::from(idx), limits)?;
+                }
+                Opcode::LONG_BINPUT => {
+                    let idx = u32::from_le_bytes(src.read_array()?);
+                    self.op_put(u64::from(idx), limits)?;
+                }
+                Opcode::MEMOIZE => {
+                    let idx = self.memo.len() as u64;
+                    self.op_put(idx, limits)?;
+                }
+                Opcode::SETITEM => {
+                    let value = self.pop()?;
+                    let key = self.pop()?;
+                    let target = self.peek()?.clone();
+                    self.set_items(&target, vec![key, value], src, limits)?;
+                }
+                Opcode::SETITEMS => {
+                    let k = self.pop_mark()?;
+                    let items = self.stack.split_off(k);
+                    if items.len() % 2 != 0 {
+                        return Err(Error::py(
+                            PyException::UnpicklingError,
+                            "odd number of items for SETITEMS",
+                        ));
+                    }
+                    let target = self.peek()?.clone();
+                    self.set_items(&target, items, src, limits)?;
+                }
+                Opcode::TUPLE => {
+                    let k = self.pop_mark()?;
+                    let items = self.stack.split_off(k);
+                    self.push_tuple(items, src, limits)?;
+                }
+                Opcode::EMPTY_TUPLE => self.push_tuple(Vec::new(), src, limits)?,
+                Opcode::TUPLE1 => {
+                    let a = self.pop()?;
+                    self.push_tuple(vec![a], src, limits)?;
+                }
+                Opcode::TUPLE2 => {
+                    let b = self.pop()?;
+                    let a = self.pop()?;
+                    self.push_tuple(vec![a, b], src, limits)?;
+                }
+                Opcode::TUPLE3 => {
+                    let c = self.pop()?;
+                    let b = self.pop()?;
+                    let a = self.pop()?;
+                    self.push_tuple(vec![a, b, c], src, limits)?;
+                }
+                Opcode::BINFLOAT => {
+                    let f = f64::from_be_bytes(src.read_array()?);
+                    self.push(Slot::Val(Value::Float(f)), limits)?;
+                }
+                Opcode::PROTO => {
+                    let p = src.read_u8()?;
+                    if p > 5 {
+                        return Err(Error::bare(ErrorKind::UnsupportedProtocol(p)));
+                    }
+                    self.proto = p;
+                }
+                Opcode::NEWOBJ => {
+                    let args = self.pop()?;
+                    let cls = self.pop()?;
+                    self.check_newobj(&cls, &args, None, "NEWOBJ")?;
+                    let out = self.call(cls, args, None, Construct::NewObj, cfg, src)?;
+                    self.push(out, limits)?;
+                }
+                Opcode::NEWOBJ_EX => {
+                    let kwargs = self.pop()?;
+                    let args = self.pop()?;
+                    let cls = self.pop()?;
+                    self.check_newobj(&cls, &args, Some(&kwargs), "NEWOBJ_EX")?;
+                    let out = self.call(cls, args, Some(kwargs), Construct::NewObjEx, cfg, src)?;
+                    self.push(out, limits)?;
+                }
+                Opcode::EXT1 => {
+                    let code = src.read_u8()?;
+                    self.op_ext(i64::from(code), cfg)?;
+                }
+                Opcode::EXT2 => {
+                    let code = u16::from_le_bytes(src.read_array()?);
+                    self.op_ext(i64::from(code), cfg)?;
+                }
+                Opcode::EXT4 => {
+                    let code = i32::from_le_bytes(src.read_array()?);
+                    self.op_ext(i64::from(code), cfg)?;
+                }
+                Opcode::LONG1 => {
+                    let n = src.read_u8()?;
+                    self.op_long(u64::from(n), src, limits)?;
+                }
+                Opcode::LONG4 => {
+                    let n = i32::from_le_bytes(src.read_array()?);
+                    let n = u64::try_from(n).map_err(|_| {
+                        Error::py(
+                            PyException::UnpicklingError,
+                            "LONG pickle has negative byte count",
+                        )
+                    })?;
+                    self.op_long(n, src, limits)?;
+                }
+                Opcode::EMPTY_SET => {
+                    self.alloc(64, src, limits)?;
+                    let node = self.arena.push(Node::Set {
+                        keys: new_key_set(0),
+                        frozen: false,
+                        key_depth: 0,
+                    })?;
+                    self.push(node, limits)?;
+                }
+                Opcode::ADDITEMS => {
+                    let k = self.pop_mark()?;
+                    let items = self.stack.split_off(k);
+                    self.extend_target(items, "add", src, limits)?;
+                }
+                Opcode::FROZENSET => {
+                    let k = self.pop_mark()?;
+                    let items = self.stack.split_off(k);
+                    let node = self.arena.push(Node::Set {
+                        keys: new_key_set(0),
+                        frozen: true,
+                        key_depth: 0,
+                    })?;
+                    self.add_to_set(&node, items, true, src, limits)?;
+                    self.push(node, limits)?;
+                }
+                Opcode::STACK_GLOBAL => {
+                    let name = self.pop()?;
+                    let module = self.pop()?;
+                    let (Slot::Val(Value::Str(module)), Slot::Val(Value::Str(name))) = (module, name)
+                    else {
+                        return Err(Error::py(
+                            PyException::UnpicklingError,
+                            "STACK_GLOBAL requires str",
+                        ));
+                    };
+                    let g = self.find_class_str(&module, &name, cfg)?;
+                    self.push(g, limits)?;
+                }
+                Opcode::FRAME => {
+                    let n = u64::from_le_bytes(src.read_array()?);
+                    src.start_frame(n)?;
+                }
+                Opcode::NEXT_BUFFER => {
+                    let buffers = cfg
+                        .buffers
+                        .as_ref()
+                        .ok_or_else(|| Error::bare(ErrorKind::NoBuffers))?;
+                    let b = buffers
+                        .get(self.buffers_used)
+                        .ok_or_else(|| Error::bare(ErrorKind::NotEnoughBuffers))?
+                        .clone();
+                    self.buffers_used += 1;
+                    self.push(Slot::Val(b), limits)?;
+                }
+                Opcode::READONLY_BUFFER => {
+                    let top = self.peek()?;
+                    let replacement = match top {
+                        Slot::Val(Value::Bytes(_)) => None,
+                        Slot::Val(Value::ByteArray(b)) => Some(Value::Bytes(b.clone())),
+                        other => {
+                            let t = self.slot_type_name(other);
+                            return Err(Error::py(
+                                PyException::TypeError,
+                                format!("memoryview: a bytes-like object is required, not '{t}'"),
+                            ));
+                        }
+                    };
+                    if let (Some(v), Some(top)) = (replacement, self.stack.last_mut()) {
+                        *top = Slot::Val(v);
+                    }
+                }
+            }
+        }
+    }
+
+    // ---- stack -------------------------------------------------------------------------
+
+    /// Height of the stack at the topmost MARK (0 without one).
+    #[inline]
+    fn fence(&self) -> usize {
+        self.marks.last().copied().unwrap_or(0)
+    }
+
+    /// The error for reading at or below the fence.
+    #[cold]
+    fn underflow(&self) -> Error {
+        if self.marks.is_empty() {
+            Error::bare(ErrorKind::StackUnderflow)
+        } else {
+            Error::bare(ErrorKind::UnexpectedMark)
+        }
+    }
+
+    #[inline]
+    fn push(&mut self, slot: Slot, limits: &Limits) -> Result<()> {
+        if self.stack.len() >= limits.max_stack {
+            return Err(Error::limit("max_stack", limits.max_stack as u64));
+        }
+        self.stack.push(slot);
+        Ok(())
+    }
+
+    #[inline]
+    fn pop(&mut self) -> Result<Slot> {
+        if self.stack.len() <= self.fence() {
+            return Err(self.underflow());
+        }
+        self.stack.pop().ok_or_else(|| self.underflow())
+    }
+
+    #[inline]
+    fn peek(&self) -> Result<&Slot> {
+        if self.stack.len() <= self.fence() {
+            return Err(self.underflow());
+        }
+        self.stack.last().ok_or_else(|| self.underflow())
+    }
+
+    #[inline]
+    fn pop_mark(&mut self) -> Result<usize> {
+        self.marks
+            .pop()
+            .ok_or_else(|| Error::bare(ErrorKind::MarkNotFound))
+    }
+
+    /// Charges `bytes` of memory against the limits.
+    #[inline]
+    fn alloc<S: Source>(&mut self, bytes: u64, src: &S, limits: &Limits) -> Result<()> {
+        self.budget.alloc(limits, src.position(), bytes)
+    }
+
+    /// Charges `units` of work against the limits.
+    #[inline]
+    fn work<S: Source>(&mut self, units: u64, src: &S, limits: &Limits) -> Result<()> {
+        self.budget.work(limits, src.position(), units)
+    }
+
+    /// Python's type name of what a slot holds.
+    fn slot_type_name(&self, slot: &Slot) -> String {
+        match slot {
+            Slot::Val(v) => v.type_name().to_owned(),
+            Slot::Node(id) => match self.arena.get(*id) {
+                Some(Node::Done(v, _)) => v.type_name().to_owned(),
+                Some(Node::Object(o)) => match &o.callable {
+                    Value::Global(g) => g.name().to_string(),
+                    _ => "object".to_owned(),
+                },
+                Some(n) => n.type_name().to_owned(),
+                None => "object".to_owned(),
+            },
+        }
+    }
+
+    /// The finished value of a slot (converting the node behind it).
+    fn value_of(&mut self, slot: Slot, limits: &Limits) -> Result<Value> {
+        match slot {
+            Slot::Val(v) => Ok(v),
+            Slot::Node(id) => {
+                let mut work = 0;
+                let (v, _) = self.arena.finalize(id, limits.max_depth, &mut work)?;
+                self.budget.work = self.budget.work.saturating_add(work);
+                Ok(v)
+            }
+        }
+    }
+
+    /// `STOP`: the result, converted.
+    fn finish(&mut self, top: Slot, limits: &Limits) -> Result<Value> {
+        self.value_of(top, limits)
+    }
+
+    // ---- memo --------------------------------------------------------------------------
+
+    fn op_get(&mut self, idx: i64, limits: &Limits) -> Result<()> {
+        let slot = u64::try_from(idx)
+            .ok()
+            .and_then(|i| self.memo.get(i))
+            .cloned()
+            .ok_or_else(|| Error::bare(ErrorKind::MemoNotFound(idx)))?;
+        self.push(slot, limits)
+    }
+
+    fn op_put(&mut self, idx: u64, limits: &Limits) -> Result<()> {
+        let top = self.peek()?.clone();
+        if idx > limits.max_memo_index {
+            return Err(Error::limit("max_memo_index", limits.max_memo_index));
+        }
+        if self.memo.len() >= limits.max_memo_entries && self.memo.get(idx).is_none() {
+            return Err(Error::limit("max_memo_entries", limits.max_memo_entries as u64));
+        }
+        self.memo.put(idx, top);
+        Ok(())
+    }
+
+    // ---- scalars -----------------------------------------------------------------------
+
+    /// Pushes a str/bytes value made from `n` input bytes, charging its size.
+    fn push_payload<S: Source>(
+        &mut self,
+        v: Value,
+        n: usize,
+        src: &S,
+        limits: &Limits,
+    ) -> Result<()> {
+        self.alloc(32 + n as u64, src, limits)?;
+        self.push(Slot::Val(v), limits)
+    }
+
+    fn op_unicode<S: Source>(&mut self, n: u64, src: &mut S, limits: &Limits) -> Result<()> {
+        let bytes = read_payload(src, n, limits)?;
+        let s = PyStr::from_utf8_surrogatepass(bytes)
+            .map_err(|e| Error::py(PyException::UnicodeDecodeError, e.to_string()))?;
+        self.push_payload(Value::Str(s), n as usize, src, limits)
+    }
+
+    fn op_bytes<S: Source>(
+        &mut self,
+        n: u64,
+        bytearray: bool,
+        src: &mut S,
+        limits: &Limits,
+    ) -> Result<()> {
+        let bytes = Bytes::from(read_payload(src, n, limits)?);
+        let v = if bytearray {
+            Value::ByteArray(bytes)
+        } else {
+            Value::Bytes(bytes)
+        };
+        self.push_payload(v, n as usize, src, limits)
+    }
+
+    fn op_long<S: Source>(&mut self, n: u64, src: &mut S, limits: &Limits) -> Result<()> {
+        if n > limits.max_long_bytes {
+            return Err(Error::limit("max_long_bytes", limits.max_long_bytes));
+        }
+        let bytes = read_payload(src, n, limits)?;
+        let v = Value::Int(Int::from_signed_bytes_le(bytes));
+        self.push_payload(v, n as usize, src, limits)
+    }
+
+    // ---- containers --------------------------------------------------------------------
+
+    fn push_tuple<S: Source>(&mut self, items: Vec<Slot>, src: &S, limits: &Limits) -> Result<()> {
+        self.alloc(32 + 24 * items.len() as u64, src, limits)?;
+        let node = self.arena.push(Node::Tuple(items))?;
+        self.push(node, limits)
+    }
+
+    /// `APPEND`/`APPENDS` (`what` = `"append"`) and `ADDITEMS` (`what` = `"add"`) on the item
+    /// below the topmost MARK: a list (or set), or a recorded object.
+    fn extend_target<S: Source>(
+        &mut self,
+        items: Vec<Slot>,
+        what: &str,
+        src: &S,
+        limits: &Limits,
+    ) -> Result<()> {
+        let target = self.peek()?.clone();
+        self.work(items.len() as u64, src, limits)?;
+        self.alloc(24 * items.len() as u64, src, limits)?;
+        let id = match &target {
+            Slot::Node(id) => *id,
+            Slot::Val(v) => return Err(no_attribute(v.type_name(), what)),
+        };
+        match (self.arena.get_mut(id), what) {
+            (Some(Node::List(list)), "append") => {
+                list.extend(items);
+                Ok(())
+            }
+            (Some(Node::Set { frozen: false, .. }), "add") => {
+                self.add_to_set(&target, items, false, src, limits)
+            }
+            (Some(Node::Object(o)), _) => {
+                o.list_items.extend(items);
+                Ok(())
+            }
+            (Some(Node::Done(v, _)), _) => Err(frozen_error(v.type_name())),
+            (Some(node), _) => Err(no_attribute(node.type_name(), what)),
+            (None, _) => Err(arena::internal()),
+        }
+    }
+
+    /// Adds `items` to the set node `target`.
+    fn add_to_set<S: Source>(
+        &mut self,
+        target: &Slot,
+        items: Vec<Slot>,
+        _frozen: bool,
+        src: &S,
+        limits: &Limits,
+    ) -> Result<()> {
+        let Slot::Node(id) = target else {
+            return Err(arena::internal());
+        };
+        self.alloc(40 * items.len() as u64, src, limits)?;
+        let mut keys = Vec::with_capacity(items.len().min(PREALLOC_MAX));
+        let mut work = 0u64;
+        for item in items {
+            keys.push(self.arena.key_of(item, limits.max_depth, &mut work)?);
+        }
+        self.work(work, src, limits)?;
+        if let Some(Node::Set {
+            keys: set,
+            key_depth,
+            ..
+        }) = self.arena.get_mut(*id)
+        {
+            set.reserve(keys.len().min(PREALLOC_MAX));
+            for (k, d) in keys {
+                *key_depth = (*key_depth).max(d);
+                set.insert(k);
+            }
+        }
+        Ok(())
+    }
+
+    /// `SETITEM`/`SETITEMS`/`DICT`: pairs into a dict node, or recorded on an object.
+    fn set_items<S: Source>(
+        &mut self,
+        target: &Slot,
+        items: Vec<Slot>,
+        src: &S,
+        limits: &Limits,
+    ) -> Result<()> {
+        let what = if items.len() == 2 { "SETITEM" } else { "SETITEMS" };
+        let id = match target {
+            Slot::Node(id) => *id,
+            Slot::Val(v) => return Err(setitem_error(what, v.type_name())),
+        };
+        self.work(items.len() as u64, src, limits)?;
+        self.alloc(32 * items.len() as u64, src, limits)?;
+        match self.arena.get(id) {
+            Some(Node::Dict { .. }) => {}
+            Some(Node::Object(_)) => {
+                if let Some(Node::Object(o)) = self.arena.get_mut(id) {
+                    let mut it = items.into_iter();
+                    while let (Some(k), Some(v)) = (it.next(), it.next()) {
+                        o.dict_items.push((k, v));
+                    }
+                }
+                return Ok(());
+            }
+            Some(Node::Done(v, _)) => return Err(frozen_error(v.type_name())),
+            Some(node) => return Err(setitem_error(what, node.type_name())),
+            None => return Err(arena::internal()),
+        }
+        let mut pairs = Vec::with_capacity((items.len() / 2).min(PREALLOC_MAX));
+        let mut work = 0u64;
+        let mut it = items.into_iter();
+        while let (Some(k), Some(v)) = (it.next(), it.next()) {
+            let (key, depth) = self.arena.key_of(k, limits.max_depth, &mut work)?;
+            pairs.push((key, depth, v));
+        }
+        self.work(work, src, limits)?;
+        if let Some(Node::Dict {
+            keys,
+            values,
+            key_depth,
+        }) = self.arena.get_mut(id)
+        {
+            keys.reserve(pairs.len().min(PREALLOC_MAX));
+            values.reserve(pairs.len().min(PREALLOC_MAX));
+            for (key, depth, v) in pairs {
+                *key_depth = (*key_depth).max(depth);
+                let (i, _) = keys.insert_full(key);
+                match values.get_mut(i) {
+                    Some(slot) => *slot = v,
+                    None => values.push(v),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// `BUILD`: records the state on an object; `None` state on anything else is a no-op (as in
+    /// CPython); everything else is refused.
+    fn op_build(&mut self, state: Slot) -> Result<()> {
+        let inst = self.peek()?.clone();
+        match &inst {
+            Slot::Val(Value::Global(g)) => Err(Error::py(
+                PyException::UnpicklingError,
+                format!(
+                    "BUILD on the global '{}.{}' is forbidden (it would modify a class or function)",
+                    g.module(),
+                    g.name()
+                ),
+            )),
+            Slot::Node(id) => match self.arena.get_mut(*id) {
+                Some(Node::Object(o)) => {
+                    if o.state.is_some() {
+                        return Err(Error::py(
+                            PyException::UnpicklingError,
+                            "BUILD applied twice to one object",
+                        ));
+                    }
+                    o.state = Some(state);
+                    Ok(())
+                }
+                Some(Node::Done(v, _)) if !matches!(v, Value::Object(_)) => {
+                    let t = v.type_name().to_owned();
+                    build_on_builtin(&t, &state)
+                }
+                Some(Node::Done(v, _)) => Err(frozen_error(v.type_name())),
+                Some(node) => {
+                    let t = node.type_name();
+                    build_on_builtin(t, &state)
+                }
+                None => Err(arena::internal()),
+            },
+            Slot::Val(v) => build_on_builtin(v.type_name(), &state),
+        }
+    }
+
+    // ---- globals and objects -----------------------------------------------------------
+
+    /// `GLOBAL`/`INST`/`EXT*`: the one door to `find_class`, after the `fix_imports` mapping.
+    fn find_class(&self, module: &str, name: &str, cfg: &Config<'_>) -> Result<Slot> {
+        let (module, name) = if cfg.fix_imports && self.proto < 3 {
+            match compat::fix_import(module, name) {
+                Some(compat::Mapped::Both(m, n)) => (m, n),
+                Some(compat::Mapped::Module(m)) => (m, name),
+                None => (module, name),
+            }
+        } else {
+            (module, name)
+        };
+        match cfg.policy.find_class(module, name) {
+            Some(class) => {
+                let builtin = match class {
+                    Class::Builtin(b) => Some(b),
+                    Class::Record => None,
+                };
+                Ok(Slot::Val(Value::Global(Global::with_builtin(
+                    PyStr::from(module),
+                    PyStr::from(name),
+                    builtin,
+                ))))
+            }
+            None => Err(Error::bare(ErrorKind::ForbiddenGlobal {
+                module: module.to_owned(),
+                name: name.to_owned(),
+            })),
+        }
+    }
+
+    /// `STACK_GLOBAL`: names with lone surrogates can never be allowed.
+    fn find_class_str(&self, module: &PyStr, name: &PyStr, cfg: &Config<'_>) -> Result<Slot> {
+        match (module.as_str(), name.as_str()) {
+            (Some(m), Some(n)) => self.find_class(m, n, cfg),
+            _ => Err(Error::bare(ErrorKind::ForbiddenGlobal {
+                module: format!("{module:?}").trim_matches('\'').to_owned(),
+                name: format!("{name:?}").trim_matches('\'').to_owned(),
+            })),
+        }
+    }
+
+    fn op_ext(&mut self, code: i64, cfg: &Config<'_>) -> Result<()> {
+        if code <= 0 {
+            return Err(Error::py(
+                PyException::UnpicklingError,
+                "EXT specifies code <= 0",
+            ));
+        }
+        let (module, name) = cfg
+            .extensions
+            .get(&code)
+            .ok_or_else(|| Error::bare(ErrorKind::UnregisteredExtension(code)))?;
+        let g = self.find_class(module, name, cfg)?;
+        self.push(g, &cfg.limits)
+    }
+
+    /// CPython's checks on `NEWOBJ`/`NEWOBJ_EX` operands.
+    fn check_newobj(&self, cls: &Slot, args: &Slot, kwargs: Option<&Slot>, op: &str) -> Result<()> {
+        let is_type = matches!(cls, Slot::Val(Value::Global(g)) if g.builtin().is_none_or(|b| b.is_type()));
+        if !is_type {
+            let t = self.slot_type_name(cls);
+            return Err(Error::py(
+                PyException::UnpicklingError,
+                format!("{op} class argument must be a type, not {t}"),
+            ));
+        }
+        if !self.is_tuple(args) {
+            let t = self.slot_type_name(args);
+            return Err(Error::py(
+                PyException::UnpicklingError,
+                format!("{op} args argument must be a tuple, not {t}"),
+            ));
+        }
+        if let Some(kw) = kwargs {
+            if !self.is_dict(kw) {
+                let t = self.slot_type_name(kw);
+                return Err(Error::py(
+                    PyException::UnpicklingError,
+                    format!("{op} kwargs argument must be a dict, not {t}"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn is_tuple(&self, s: &Slot) -> bool {
+        match s {
+            Slot::Val(v) => v.is_tuple(),
+            Slot::Node(id) => match self.arena.get(*id) {
+                Some(Node::Tuple(_)) => true,
+                Some(Node::Done(v, _)) => v.is_tuple(),
+                _ => false,
+            },
+        }
+    }
+
+    fn is_dict(&self, s: &Slot) -> bool {
+        match s {
+            Slot::Val(v) => v.is_dict(),
+            Slot::Node(id) => match self.arena.get(*id) {
+                Some(Node::Dict { .. }) => true,
+                Some(Node::Done(v, _)) => v.is_dict(),
+                _ => false,
+            },
+        }
+    }
+
+    /// `OBJ`/`INST`: `cls.__new__(cls)` without args for a type, else `cls(*args)`.
+    fn instantiate<S: Source>(
+        &mut self,
+        cls: Slot,
+        args: Vec<Slot>,
+        construct: Construct,
+        cfg: &Config<'_>,
+        src: &S,
+    ) -> Result<Slot> {
+        let no_args = args.is_empty();
+        let args_tuple = self.arena.push(Node::Tuple(args))?;
+        let as_new = no_args
+            && matches!(&cls, Slot::Val(Value::Global(g)) if g.builtin().is_none_or(|b| b.is_type()));
+        match (&cls, as_new) {
+            (Slot::Val(Value::Global(g)), true) if g.builtin().is_some() => {
+                self.call(cls, args_tuple, None, Construct::NewObj, cfg, src)
+            }
+            _ => self.call(cls, args_tuple, None, construct, cfg, src),
+        }
+    }
+
+    /// Calls an allowed global: builtins are evaluated, other globals recorded.
+    fn call<S: Source>(
+        &mut self,
+        callable: Slot,
+        args: Slot,
+        kwargs: Option<Slot>,
+        construct: Construct,
+        cfg: &Config<'_>,
+        src: &S,
+    ) -> Result<Slot> {
+        let global = match &callable {
+            Slot::Val(Value::Global(g)) => g.clone(),
+            other => {
+                let t = self.slot_type_name(other);
+                return Err(Error::py(
+                    PyException::TypeError,
+                    format!("'{t}' object is not callable"),
+                ));
+            }
+        };
+        if !self.is_tuple(&args) {
+            return Err(Error::py(
+                PyException::TypeError,
+                "argument list must be a tuple",
+            ));
+        }
+        if let Some(b) = global.builtin() {
+            return self.call_builtin(b, construct, args, kwargs, cfg, src);
+        }
+        self.alloc(160, src, &cfg.limits)?;
+        self.arena.push(Node::Object(Box::new(ObjNode {
+            callable: Value::Global(global),
+            construct,
+            args,
+            kwargs,
+            state: None,
+            list_items: Vec::new(),
+            dict_items: Vec::new(),
+        })))
+    }
+}
+
+// ---- helpers shared by the opcodes -------------------------------------------------------
+
+/// Reads a length-prefixed payload after checking the claimed length against the limit and the
+/// bytes left, so nothing is allocated for a length that is not backed by input.
+fn read_payload<'s, S: Source>(src: &'s mut S, n: u64, limits: &Limits) -> Result<&'s [u8]> {
+    check_payload(n, limits)?;
+    if let Some(rem) = src.remaining() {
+        if n > rem {
+            return Err(Error::bare(ErrorKind::Truncated));
+        }
+    }
+    let n = usize::try_from(n).map_err(|_| Error::bare(ErrorKind::Truncated))?;
+    src.read_bytes(n)
+}
+
+fn check_payload(n: u64, limits: &Limits) -> Result<()> {
+    if n > limits.max_payload_len {
+        return Err(Error::limit("max_payload_len", limits.max_payload_len));
+    }
+    Ok(())
+}
+
+/// A Python 2 `str` (`STRING`, `BINSTRING`, `SHORT_BINSTRING`) under `encoding`/`errors`.
+fn py2_str(bytes: &[u8], cfg: &Config<'_>) -> Result<Value> {
+    if codec::is_bytes_encoding(&cfg.encoding) {
+        return Ok(Value::Bytes(Bytes::from(bytes)));
+    }
+    codec::decode_bytes(bytes, &cfg.encoding, &cfg.errors)
+        .map(Value::Str)
+        .map_err(|m| {
+            let exc = if m.starts_with("unknown encoding") || m.starts_with("unknown error handler") {
+                PyException::LookupError
+            } else {
+                PyException::UnicodeDecodeError
+            };
+            Error::py(exc, m)
+        })
+}
+
+/// A `GLOBAL`/`INST` name line: UTF-8 (`INST`: ASCII); an empty line is what CPython reports as
+/// truncation.
+fn global_line(line: &[u8], ascii: bool) -> Result<String> {
+    if line.is_empty() {
+        return Err(Error::bare(ErrorKind::Truncated));
+    }
+    if ascii {
+        if let Some(pos) = line.iter().position(|b| !b.is_ascii()) {
+            let b = line.get(pos).copied().unwrap_or(0);
+            return Err(Error::py(
+                PyException::UnicodeDecodeError,
+                format!(
+                    "'ascii' codec can't decode byte 0x{b:02x} in position {pos}: ordinal not in range(128)"
+                ),
+            ));
+        }
+    }
+    match PyStr::from_utf8_surrogatepass(line) {
+        Ok(s) if !s.has_surrogates() => Ok(s.to_string()),
+        Ok(_) | Err(_) => {
+            let msg = match std::str::from_utf8(line) {
+                Ok(s) => s.to_owned(),
+                Err(e) => {
+                    let pos = e.valid_up_to();
+                    let b = line.get(pos).copied().unwrap_or(0);
+                    format!("'utf-8' codec can't decode byte 0x{b:02x} in position {pos}: invalid start byte")
+                }
+            };
+            Err(Error::py(PyException::UnicodeDecodeError, msg))
+        }
+    }
+}
+
+/// `FLOAT`: CPython's `PyOS_string_to_double` grammar (stricter than `float()`).
+fn parse_text_float(line: &[u8]) -> Result<f64> {
+    if line.is_empty() {
+        return Err(Error::bare(ErrorKind::Truncated));
+    }
+    number::parse_float_strict(line).map_err(|e| {
+        let text = String::from_utf8_lossy(line);
+        match e {
+            number::FloatError::Overflow => Error::py(
+                PyException::OverflowError,
+                format!("value too large to convert to float: '{text}'"),
+            ),
+            number::FloatError::Invalid => Error::py(
+                PyException::ValueError,
+                format!("could not convert string to float: '{text}'"),
+            ),
+        }
+    })
+}
+
+fn int_value(lit: IntLit) -> Value {
+    match lit {
+        IntLit::Small(v) => Value::Int(Int::from(v)),
+        IntLit::Big(b) => Value::Int(Int::from(b)),
+    }
+}
+
+fn int_error(e: number::IntError, limits: &Limits) -> Error {
+    match e {
+        number::IntError::TooManyDigits { .. } => {
+            Error::limit("max_int_digits", limits.max_int_digits as u64)
+        }
+        number::IntError::Invalid => {
+            Error::py(PyException::ValueError, "could not convert string to int")
+        }
+    }
+}
+
+/// `INT`: `I00`/`I01` (and the other two-character spellings CPython's C unpickler turns into
+/// bools) are bools; anything else is a Python int literal (base 0).
+fn parse_text_int(line: &[u8], limits: &Limits) -> Result<Value> {
+    match line {
+        [] => return Err(Error::bare(ErrorKind::Truncated)),
+        [a, d @ (b'0' | b'1')] if matches!(a, b'0' | b'+' | b' ' | b'\t' | 0x0b | 0x0c | b'\r') => {
+            return Ok(Value::Bool(*d == b'1'));
+        }
+        [b'-', b'0'] => return Ok(Value::Bool(false)),
+        _ => {}
+    }
+    number::parse_int(line, 0, limits.max_int_digits)
+        .map(int_value)
+        .map_err(|e| int_error(e, limits))
+}
+
+/// `LONG`: one optional trailing `L`, then a Python int literal (base 0).
+fn parse_text_long(line: &[u8], limits: &Limits) -> Result<Value> {
+    if line.is_empty() {
+        return Err(Error::bare(ErrorKind::Truncated));
+    }
+    let digits = line.strip_suffix(b"L").unwrap_or(line);
+    number::parse_int(digits, 0, limits.max_int_digits)
+        .map(int_value)
+        .map_err(|e| match e {
+            number::IntError::Invalid => Error::py(
+                PyException::ValueError,
+                number::format_int_error(digits, 0),
+            ),
+            other => int_error(other, limits),
+        })
+}
+
+/// A decimal memo index of `GET`/`PUT`.
+fn parse_memo_index(line: &[u8]) -> Result<i64> {
+    if line.is_empty() {
+        return Err(Error::bare(ErrorKind::Truncated));
+    }
+    match number::parse_int(line, 10, 0) {
+        Ok(IntLit::Small(v)) => Ok(v),
+        Ok(IntLit::Big(_)) => Err(Error::py(
+            PyException::OverflowError,
+            "Python int too large to convert to C ssize_t",
+        )),
+        Err(_) => Err(Error::py(
+            PyException::ValueError,
+            number::format_int_error(line, 10),
+        )),
+    }
+}
+
+fn persistent(hook: &dyn PersistentLoad, pid: &Value) -> Result<Value> {
+    hook.persistent_load(pid)
+        .map_err(|m| Error::py(PyException::UnpicklingError, m))
+}
+
+fn no_attribute(type_name: &str, what: &str) -> Error {
+    Error::py(
+        PyException::AttributeError,
+        format!("'{type_name}' object has no attribute '{what}'"),
+    )
+}
+
+fn setitem_error(op: &str, type_name: &str) -> Error {
+    Error::py(
+        PyException::TypeError,
+        format!("{op} needs a dict or an object of an allowed class, not '{type_name}'"),
+    )
+}
+
+fn frozen_error(type_name: &str) -> Error {
+    Error::bare(ErrorKind::Unsupported(format!(
+        "cannot modify a '{type_name}' after it became part of a dict key, set member or earlier result"
+    )))
+}
+
+/// `BUILD` on a builtin value: `None` state is a no-op, like CPython; anything else fails.
+fn build_on_builtin(type_name: &str, state: &Slot) -> Result<()> {
+    match state {
+        Slot::Val(Value::None) => Ok(()),
+        Slot::Val(Value::Dict(_)) => Err(no_attribute(type_name, "__dict__")),
+        _ => Err(Error::py(
+            PyException::UnpicklingError,
+            "state is not a dictionary",
+        )),
+    }
+}

@@ -1,0 +1,406 @@
+//! [`PyStr`]: a Python `str` that keeps every code point, lone surrogates included.
+//!
+//! Python strings are sequences of code points in `0..=0x10FFFF`, and that range includes the
+//! surrogates `U+D800..=U+DFFF`, which a Rust `String` cannot hold. Pickles carry them:
+//! `BINUNICODE` is UTF-8 decoded with `surrogatepass`, so `b'X\x03\x00\x00\x00\xed\xa0\x80'` is the
+//! one-character string `'\ud800'`.
+//!
+//! A `PyStr` is plain UTF-8 (`as_str()` gives the `&str`) whenever the string has no surrogate,
+//! which is the case for all real text. Otherwise it is stored in *generalized UTF-8*: UTF-8 in
+//! which each surrogate code point is encoded on its own as the 3-byte sequence `ED A0..=BF xx`,
+//! exactly as Python's `'surrogatepass'` error handler writes it. Two surrogates that form a pair
+//! stay two code points (`'\ud83d\ude00'` is not `'😀'`), as in Python.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+
+/// A Python `str`: cheap to clone (reference counted), lossless for lone surrogates.
+///
+/// ```
+/// use restricted_unpickler::PyStr;
+/// let s = PyStr::from("héllo");
+/// assert_eq!(s.as_str(), Some("héllo"));
+/// assert_eq!(s.char_len(), 5);
+/// ```
+#[derive(Clone)]
+pub struct PyStr(Repr);
+
+#[derive(Clone)]
+enum Repr {
+    /// Valid UTF-8, no surrogate.
+    Text(Arc<str>),
+    /// Generalized UTF-8 holding at least one surrogate code point.
+    Wide(Arc<Box<[u8]>>),
+}
+
+impl PyStr {
+    /// The empty string `''`.
+    pub fn empty() -> PyStr {
+        PyStr(Repr::Text(Arc::from("")))
+    }
+
+    /// The text as `&str`, or `None` if the string holds a lone surrogate.
+    pub fn as_str(&self) -> Option<&str> {
+        match &self.0 {
+            Repr::Text(s) => Some(s),
+            Repr::Wide(_) => None,
+        }
+    }
+
+    /// Whether the string holds at least one surrogate code point (and so is not valid UTF-8).
+    pub fn has_surrogates(&self) -> bool {
+        matches!(self.0, Repr::Wide(_))
+    }
+
+    /// The string in generalized UTF-8 (plain UTF-8 when there is no surrogate).
+    ///
+    /// This is the same byte sequence Python's `s.encode('utf-8', 'surrogatepass')` returns.
+    pub fn as_encoded_bytes(&self) -> &[u8] {
+        match &self.0 {
+            Repr::Text(s) => s.as_bytes(),
+            Repr::Wide(b) => b,
+        }
+    }
+
+    /// The text with every surrogate replaced by U+FFFD, borrowed when there is none.
+    pub fn to_string_lossy(&self) -> Cow<'_, str> {
+        match &self.0 {
+            Repr::Text(s) => Cow::Borrowed(s),
+            Repr::Wide(_) => Cow::Owned(
+                self.code_points()
+                    .map(|c| char::from_u32(c).unwrap_or(char::REPLACEMENT_CHARACTER))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// The code points of the string, surrogates included (Python's `map(ord, s)`).
+    pub fn code_points(&self) -> CodePoints<'_> {
+        CodePoints {
+            bytes: self.as_encoded_bytes(),
+            pos: 0,
+        }
+    }
+
+    /// The number of code points (Python's `len(s)`).
+    pub fn char_len(&self) -> usize {
+        match &self.0 {
+            Repr::Text(s) => s.chars().count(),
+            Repr::Wide(_) => self.code_points().count(),
+        }
+    }
+
+    /// Whether the string is empty.
+    pub fn is_empty(&self) -> bool {
+        self.as_encoded_bytes().is_empty()
+    }
+
+    /// Decodes bytes as UTF-8 with Python's `'surrogatepass'` error handler.
+    ///
+    /// This is how `BINUNICODE`, `SHORT_BINUNICODE` and `BINUNICODE8` are decoded. Overlong forms,
+    /// code points above U+10FFFF and truncated sequences are errors, as in CPython.
+    pub fn from_utf8_surrogatepass(bytes: &[u8]) -> Result<PyStr, Utf8Error> {
+        match std::str::from_utf8(bytes) {
+            Ok(s) => Ok(PyStr(Repr::Text(Arc::from(s)))),
+            Err(_) => {
+                validate_generalized_utf8(bytes)?;
+                match std::str::from_utf8(bytes) {
+                    Ok(s) => Ok(PyStr(Repr::Text(Arc::from(s)))),
+                    Err(_) => Ok(PyStr(Repr::Wide(Arc::new(Box::from(bytes))))),
+                }
+            }
+        }
+    }
+
+    /// Builds a string from bytes already known to be generalized UTF-8.
+    pub(crate) fn from_generalized_utf8(bytes: Vec<u8>) -> PyStr {
+        match String::from_utf8(bytes) {
+            Ok(s) => PyStr(Repr::Text(Arc::from(s))),
+            Err(e) => PyStr(Repr::Wide(Arc::new(e.into_bytes().into_boxed_slice()))),
+        }
+    }
+
+}
+
+impl Default for PyStr {
+    fn default() -> Self {
+        PyStr::empty()
+    }
+}
+
+impl From<&str> for PyStr {
+    fn from(s: &str) -> Self {
+        PyStr(Repr::Text(Arc::from(s)))
+    }
+}
+
+impl From<String> for PyStr {
+    fn from(s: String) -> Self {
+        PyStr(Repr::Text(Arc::from(s)))
+    }
+}
+
+impl From<char> for PyStr {
+    fn from(c: char) -> Self {
+        let mut buf = [0u8; 4];
+        PyStr::from(&*c.encode_utf8(&mut buf))
+    }
+}
+
+impl PartialEq for PyStr {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_encoded_bytes() == other.as_encoded_bytes()
+    }
+}
+
+impl Eq for PyStr {}
+
+impl std::hash::Hash for PyStr {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_encoded_bytes().hash(state)
+    }
+}
+
+impl PartialOrd for PyStr {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for PyStr {
+    /// Orders by code point, like Python's `<` on `str`.
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.code_points().cmp(other.code_points())
+    }
+}
+
+impl PartialEq<str> for PyStr {
+    fn eq(&self, other: &str) -> bool {
+        self.as_encoded_bytes() == other.as_bytes()
+    }
+}
+
+impl PartialEq<&str> for PyStr {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_encoded_bytes() == other.as_bytes()
+    }
+}
+
+impl PartialEq<PyStr> for str {
+    fn eq(&self, other: &PyStr) -> bool {
+        other == self
+    }
+}
+
+impl PartialEq<PyStr> for &str {
+    fn eq(&self, other: &PyStr) -> bool {
+        other == *self
+    }
+}
+
+impl fmt::Display for PyStr {
+    /// Writes the text (Python's `str(s)`), with each lone surrogate shown as U+FFFD.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_string_lossy())
+    }
+}
+
+impl fmt::Debug for PyStr {
+    /// Writes Python's `repr(s)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        crate::repr::write_str_repr(f, self)
+    }
+}
+
+/// Iterator over the code points of a [`PyStr`], from [`PyStr::code_points`].
+#[derive(Clone)]
+pub struct CodePoints<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl Iterator for CodePoints<'_> {
+    type Item = u32;
+
+    fn next(&mut self) -> Option<u32> {
+        let rest = self.bytes.get(self.pos..)?;
+        let (cp, len) = decode_one(rest)?;
+        self.pos += len;
+        Some(cp)
+    }
+}
+
+/// Decodes one code point of (already validated) generalized UTF-8.
+fn decode_one(b: &[u8]) -> Option<(u32, usize)> {
+    let b0 = u32::from(*b.first()?);
+    let cont = |i: usize| b.get(i).map(|&x| u32::from(x) & 0x3f).unwrap_or(0);
+    if b0 < 0x80 {
+        Some((b0, 1))
+    } else if b0 < 0xe0 {
+        Some((((b0 & 0x1f) << 6) | cont(1), 2))
+    } else if b0 < 0xf0 {
+        Some((((b0 & 0x0f) << 12) | (cont(1) << 6) | cont(2), 3))
+    } else {
+        Some((
+            ((b0 & 0x07) << 18) | (cont(1) << 12) | (cont(2) << 6) | cont(3),
+            4,
+        ))
+    }
+}
+
+/// Why bytes are not UTF-8 under `'surrogatepass'`, in CPython's words.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Utf8Error {
+    /// Position of the first offending byte.
+    pub position: usize,
+    /// How many bytes the error covers (CPython reports a range when more than one).
+    pub len: usize,
+    /// CPython's reason: `invalid start byte`, `invalid continuation byte`, `unexpected end of data`.
+    pub reason: &'static str,
+    /// The first offending byte.
+    pub byte: u8,
+}
+
+impl fmt::Display for Utf8Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.len <= 1 {
+            write!(
+                f,
+                "'utf-8' codec can't decode byte 0x{:02x} in position {}: {}",
+                self.byte, self.position, self.reason
+            )
+        } else {
+            write!(
+                f,
+                "'utf-8' codec can't decode bytes in position {}-{}: {}",
+                self.position,
+                self.position + self.len - 1,
+                self.reason
+            )
+        }
+    }
+}
+
+/// Checks generalized UTF-8 (UTF-8 that also admits encoded surrogates), CPython-style errors.
+fn validate_generalized_utf8(b: &[u8]) -> Result<(), Utf8Error> {
+    let mut i = 0;
+    while let Some(&b0) = b.get(i) {
+        if b0 < 0x80 {
+            i += 1;
+            continue;
+        }
+        let err = |len: usize, reason: &'static str| Utf8Error {
+            position: i,
+            len,
+            reason,
+            byte: b0,
+        };
+        // (needed continuation bytes, allowed range of the first continuation byte)
+        let (n, lo, hi) = match b0 {
+            0xc2..=0xdf => (1, 0x80, 0xbf),
+            0xe0 => (2, 0xa0, 0xbf),
+            // 0xed admits 0xa0..=0xbf too: those are the surrogates ('surrogatepass').
+            0xe1..=0xef => (2, 0x80, 0xbf),
+            0xf0 => (3, 0x90, 0xbf),
+            0xf1..=0xf3 => (3, 0x80, 0xbf),
+            0xf4 => (3, 0x80, 0x8f),
+            _ => return Err(err(1, "invalid start byte")),
+        };
+        for k in 1..=n {
+            match b.get(i + k) {
+                None => return Err(err(k, "unexpected end of data")),
+                Some(&c) => {
+                    let (l, h) = if k == 1 { (lo, hi) } else { (0x80, 0xbf) };
+                    if c < l || c > h {
+                        return Err(err(k, "invalid continuation byte"));
+                    }
+                }
+            }
+        }
+        i += n + 1;
+    }
+    Ok(())
+}
+
+/// Accumulates code points (surrogates allowed) into a [`PyStr`].
+#[derive(Default)]
+pub(crate) struct StrBuilder {
+    bytes: Vec<u8>,
+}
+
+impl StrBuilder {
+    /// A builder with room for `n` bytes.
+    pub(crate) fn with_capacity(n: usize) -> Self {
+        StrBuilder {
+            bytes: Vec::with_capacity(n),
+        }
+    }
+
+    /// Appends text.
+    pub(crate) fn push_str(&mut self, s: &str) {
+        self.bytes.extend_from_slice(s.as_bytes());
+    }
+
+    /// Appends one code point; values above U+10FFFF are ignored by the caller's contract.
+    pub(crate) fn push_code_point(&mut self, cp: u32) {
+        match char::from_u32(cp) {
+            Some(c) => {
+                let mut buf = [0u8; 4];
+                self.bytes
+                    .extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+            }
+            None => {
+                // A surrogate (0xD800..=0xDFFF): 3-byte generalized UTF-8.
+                self.bytes.push(0xe0 | ((cp >> 12) & 0x0f) as u8);
+                self.bytes.push(0x80 | ((cp >> 6) & 0x3f) as u8);
+                self.bytes.push(0x80 | (cp & 0x3f) as u8);
+            }
+        }
+    }
+
+    /// The finished string.
+    pub(crate) fn finish(self) -> PyStr {
+        PyStr::from_generalized_utf8(self.bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn surrogatepass_keeps_lone_surrogates() {
+        let s = PyStr::from_utf8_surrogatepass(b"\xed\xa0\x80").unwrap();
+        assert!(s.has_surrogates());
+        assert_eq!(s.code_points().collect::<Vec<_>>(), vec![0xd800]);
+        let pair = PyStr::from_utf8_surrogatepass(b"\xed\xa0\xbd\xed\xb8\x80").unwrap();
+        assert_eq!(pair.code_points().collect::<Vec<_>>(), vec![0xd83d, 0xde00]);
+    }
+
+    #[test]
+    fn surrogatepass_errors_match_cpython() {
+        let e = PyStr::from_utf8_surrogatepass(b"\xff").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "'utf-8' codec can't decode byte 0xff in position 0: invalid start byte"
+        );
+        let e = PyStr::from_utf8_surrogatepass(b"\xc0\x80").unwrap_err();
+        assert_eq!(e.reason, "invalid start byte");
+        let e = PyStr::from_utf8_surrogatepass(b"\xf4\x90\x80\x80").unwrap_err();
+        assert_eq!(e.reason, "invalid continuation byte");
+    }
+
+    #[test]
+    fn builder_round_trips() {
+        let mut b = StrBuilder::default();
+        b.push_str("a");
+        b.push_code_point(0xdc80);
+        b.push_code_point(0x1f600);
+        let s = b.finish();
+        assert_eq!(
+            s.code_points().collect::<Vec<_>>(),
+            vec![0x61, 0xdc80, 0x1f600]
+        );
+    }
+}

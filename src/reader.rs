@@ -1,0 +1,364 @@
+//! The only code that touches input bytes: a slice cursor and a buffered stream cursor, both
+//! enforcing PEP 3154 framing.
+//!
+//! Neither can panic, and neither allocates from a length it has not seen bytes for: the slice
+//! reader borrows, the stream reader grows its scratch buffer only as data arrives.
+//!
+//! Framing (PEP 3154) is enforced strictly: an opcode that starts inside a frame must end inside
+//! it (argument included), a `FRAME` may not start before the current frame is consumed, and a
+//! frame may not claim more bytes than the input holds. Unframed opcodes between frames are legal
+//! (CPython writes large payloads that way).
+
+use std::io::BufRead;
+
+use crate::error::{Error, ErrorKind, PyException, Result};
+
+/// A cursor over pickle bytes (sealed: not nameable outside the crate).
+pub trait Source {
+    /// Offset of the next unread byte.
+    fn position(&self) -> u64;
+
+    /// Reads the next opcode byte; `None` at a clean end of input. Ends an exhausted frame.
+    fn next_opcode(&mut self) -> Result<Option<u8>>;
+
+    /// Reads exactly `n` bytes of the current opcode's argument.
+    fn read_bytes(&mut self, n: usize) -> Result<&[u8]>;
+
+    /// Reads a `\n`-terminated line of the current opcode's argument, without the `\n`.
+    fn read_line(&mut self) -> Result<&[u8]>;
+
+    /// Starts a frame of `len` bytes at the current position.
+    fn start_frame(&mut self, len: u64) -> Result<()>;
+
+    /// How many unread bytes the input still has, if known (slices only).
+    fn remaining(&self) -> Option<u64>;
+
+    /// Reads `N` bytes as an array.
+    #[inline]
+    fn read_array<const N: usize>(&mut self) -> Result<[u8; N]> {
+        let b = self.read_bytes(N)?;
+        let mut out = [0u8; N];
+        out.copy_from_slice(b);
+        Ok(out)
+    }
+
+    /// Reads one byte.
+    #[inline]
+    fn read_u8(&mut self) -> Result<u8> {
+        let [b] = self.read_array::<1>()?;
+        Ok(b)
+    }
+}
+
+/// The FRAME length CPython rejects outright.
+fn frame_too_long() -> Error {
+    Error::py(
+        PyException::OverflowError,
+        "FRAME length exceeds system's maximum of 9223372036854775807 bytes",
+    )
+}
+
+/// The input of an [`Unpickler`](crate::Unpickler) over a byte slice.
+pub struct SliceSource<'a> {
+    data: &'a [u8],
+    pos: usize,
+    /// End of what the current opcode may read: the frame end inside a frame, else `data.len()`.
+    end: usize,
+    /// Whether `end` is a frame end.
+    in_frame: bool,
+}
+
+impl<'a> SliceSource<'a> {
+    /// A cursor at the start of `data`.
+    pub(crate) fn new(data: &'a [u8]) -> Self {
+        SliceSource {
+            data,
+            pos: 0,
+            end: data.len(),
+            in_frame: false,
+        }
+    }
+
+    /// The error for a read of `n` bytes past `end`.
+    #[cold]
+    fn overrun(&self, n: usize) -> Error {
+        if self.in_frame && self.pos.saturating_add(n) <= self.data.len() {
+            Error::bare(ErrorKind::FrameOverrun)
+        } else {
+            Error::bare(ErrorKind::Truncated)
+        }
+    }
+}
+
+impl Source for SliceSource<'_> {
+    #[inline]
+    fn position(&self) -> u64 {
+        self.pos as u64
+    }
+
+    #[inline]
+    fn next_opcode(&mut self) -> Result<Option<u8>> {
+        if self.in_frame && self.pos >= self.end {
+            self.in_frame = false;
+            self.end = self.data.len();
+        }
+        match self.data.get(self.pos) {
+            Some(&b) if self.pos < self.end => {
+                self.pos += 1;
+                Ok(Some(b))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    #[inline]
+    fn read_bytes(&mut self, n: usize) -> Result<&[u8]> {
+        let stop = match self.pos.checked_add(n) {
+            Some(s) if s <= self.end => s,
+            _ => return Err(self.overrun(n)),
+        };
+        let out = self
+            .data
+            .get(self.pos..stop)
+            .ok_or_else(|| Error::bare(ErrorKind::Truncated))?;
+        self.pos = stop;
+        Ok(out)
+    }
+
+    fn read_line(&mut self) -> Result<&[u8]> {
+        let rest = self.data.get(self.pos..self.end).unwrap_or_default();
+        match rest.iter().position(|&b| b == b'\n') {
+            Some(i) => {
+                let line = rest.get(..i).unwrap_or_default();
+                self.pos += i + 1;
+                Ok(line)
+            }
+            None => {
+                let after = self.data.get(self.end..).unwrap_or_default();
+                if self.in_frame && after.contains(&b'\n') {
+                    Err(Error::bare(ErrorKind::FrameOverrun))
+                } else {
+                    Err(Error::bare(ErrorKind::Truncated))
+                }
+            }
+        }
+    }
+
+    fn start_frame(&mut self, len: u64) -> Result<()> {
+        if self.in_frame && self.pos < self.end {
+            return Err(Error::bare(ErrorKind::NestedFrame));
+        }
+        if len > i64::MAX as u64 {
+            return Err(frame_too_long());
+        }
+        let remaining = self.data.len().saturating_sub(self.pos);
+        let len = usize::try_from(len)
+            .ok()
+            .filter(|&l| l <= remaining)
+            .ok_or_else(|| Error::bare(ErrorKind::Truncated))?;
+        self.end = self.pos + len;
+        self.in_frame = true;
+        Ok(())
+    }
+
+    #[inline]
+    fn remaining(&self) -> Option<u64> {
+        Some(self.end.saturating_sub(self.pos) as u64)
+    }
+}
+
+/// The input of an [`Unpickler`](crate::Unpickler) over a buffered stream. It never reads past the `STOP` of a pickle, so the stream
+/// can hold several pickles (or other data) back to back.
+pub struct StreamSource<R> {
+    inner: R,
+    pos: u64,
+    /// Bytes left in the current frame, if one is open.
+    frame_left: Option<u64>,
+    /// Whether the current opcode started inside a frame.
+    op_in_frame: bool,
+    scratch: Vec<u8>,
+}
+
+impl<R: BufRead> StreamSource<R> {
+    /// A cursor over `inner`.
+    pub(crate) fn new(inner: R) -> Self {
+        StreamSource {
+            inner,
+            pos: 0,
+            frame_left: None,
+            op_in_frame: false,
+            scratch: Vec::new(),
+        }
+    }
+
+    /// The underlying reader.
+    pub(crate) fn get_ref(&self) -> &R {
+        &self.inner
+    }
+
+    /// The underlying reader, mutably.
+    pub(crate) fn get_mut(&mut self) -> &mut R {
+        &mut self.inner
+    }
+
+    /// Gives back the underlying reader.
+    pub(crate) fn into_inner(self) -> R {
+        self.inner
+    }
+
+    /// Checks that `n` more bytes of the current opcode fit in its frame, and charges them.
+    fn charge_frame(&mut self, n: u64) -> Result<()> {
+        if self.op_in_frame {
+            match self.frame_left {
+                Some(left) if left >= n => self.frame_left = Some(left - n),
+                _ => return Err(Error::bare(ErrorKind::FrameOverrun)),
+            }
+        }
+        Ok(())
+    }
+
+}
+
+/// Fills the reader's buffer, retrying on `Interrupted`.
+fn fill<R: BufRead>(r: &mut R) -> Result<&[u8]> {
+    loop {
+        match r.fill_buf() {
+            Ok(_) => break,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(r.fill_buf()?)
+}
+
+impl<R: BufRead> Source for StreamSource<R> {
+    fn position(&self) -> u64 {
+        self.pos
+    }
+
+    fn next_opcode(&mut self) -> Result<Option<u8>> {
+        if self.frame_left == Some(0) {
+            self.frame_left = None;
+        }
+        let b = match fill(&mut self.inner)?.first() {
+            Some(&b) => b,
+            None => {
+                return if self.frame_left.is_some() {
+                    Err(Error::bare(ErrorKind::Truncated))
+                } else {
+                    Ok(None)
+                };
+            }
+        };
+        self.inner.consume(1);
+        self.pos += 1;
+        self.op_in_frame = self.frame_left.is_some();
+        if let Some(left) = self.frame_left.as_mut() {
+            *left -= 1;
+        }
+        Ok(Some(b))
+    }
+
+    fn read_bytes(&mut self, n: usize) -> Result<&[u8]> {
+        self.charge_frame(n as u64)?;
+        self.scratch.clear();
+        let mut need = n;
+        while need > 0 {
+            let buf = fill(&mut self.inner)?;
+            if buf.is_empty() {
+                return Err(Error::bare(ErrorKind::Truncated));
+            }
+            let take = need.min(buf.len());
+            let chunk = buf.get(..take).unwrap_or_default();
+            self.scratch.extend_from_slice(chunk);
+            self.inner.consume(take);
+            self.pos += take as u64;
+            need -= take;
+        }
+        Ok(&self.scratch)
+    }
+
+    fn read_line(&mut self) -> Result<&[u8]> {
+        self.scratch.clear();
+        loop {
+            let buf = fill(&mut self.inner)?;
+            if buf.is_empty() {
+                return Err(Error::bare(ErrorKind::Truncated));
+            }
+            let (take, done) = match buf.iter().position(|&b| b == b'\n') {
+                Some(i) => (i + 1, true),
+                None => (buf.len(), false),
+            };
+            let chunk = buf.get(..take).unwrap_or_default();
+            self.scratch.extend_from_slice(chunk);
+            self.inner.consume(take);
+            self.pos += take as u64;
+            self.charge_frame(take as u64)?;
+            if done {
+                self.scratch.pop();
+                return Ok(&self.scratch);
+            }
+        }
+    }
+
+    fn start_frame(&mut self, len: u64) -> Result<()> {
+        if matches!(self.frame_left, Some(left) if left > 0) {
+            return Err(Error::bare(ErrorKind::NestedFrame));
+        }
+        if len > i64::MAX as u64 {
+            return Err(frame_too_long());
+        }
+        self.frame_left = Some(len);
+        Ok(())
+    }
+
+    fn remaining(&self) -> Option<u64> {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slice_reads_and_truncates() {
+        let mut s = SliceSource::new(b"Kab\ncd");
+        assert_eq!(s.next_opcode().unwrap(), Some(b'K'));
+        assert_eq!(s.read_line().unwrap(), b"ab");
+        assert!(s.read_bytes(3).unwrap_err().is_eof());
+        assert_eq!(s.read_bytes(2).unwrap(), b"cd");
+        assert_eq!(s.next_opcode().unwrap(), None);
+    }
+
+    #[test]
+    fn slice_frame_is_strict() {
+        // FRAME of 2 bytes holding 'J' and one byte of its 4-byte argument.
+        let mut s = SliceSource::new(b"J\x01\x00\x00\x00");
+        s.start_frame(2).unwrap();
+        assert_eq!(s.next_opcode().unwrap(), Some(b'J'));
+        assert!(matches!(
+            s.read_bytes(4).unwrap_err().kind(),
+            ErrorKind::FrameOverrun
+        ));
+        let mut s = SliceSource::new(b"NN");
+        s.start_frame(1).unwrap();
+        assert!(matches!(
+            s.start_frame(1).unwrap_err().kind(),
+            ErrorKind::NestedFrame
+        ));
+        let mut s = SliceSource::new(b"N");
+        assert!(s.start_frame(2).unwrap_err().is_eof());
+    }
+
+    #[test]
+    fn stream_matches_slice() {
+        let data: &[u8] = b"Kab\ncd";
+        let mut s = StreamSource::new(std::io::BufReader::with_capacity(1, data));
+        assert_eq!(s.next_opcode().unwrap(), Some(b'K'));
+        assert_eq!(s.read_line().unwrap(), b"ab");
+        assert_eq!(s.read_bytes(2).unwrap(), b"cd");
+        assert_eq!(s.next_opcode().unwrap(), None);
+        assert_eq!(s.position(), 6);
+    }
+}

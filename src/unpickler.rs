@@ -1,0 +1,195 @@
+//! [`Unpickler`]: the options and entry points, in the shape of Python's `pickle.Unpickler`.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read};
+
+use crate::error::Result;
+use crate::find_class::{DefaultPolicy, FindClass, PersistentLoad};
+use crate::limits::Limits;
+use crate::machine::{Config, Machine};
+use crate::reader::{SliceSource, Source, StreamSource};
+use crate::value::Value;
+
+/// Decodes pickles from a byte slice or a stream, under a [`FindClass`] policy and [`Limits`].
+///
+/// Options mirror Python's `pickle.Unpickler(file, *, fix_imports=True, encoding='ASCII',
+/// errors='strict', buffers=None)` plus `find_class` and `persistent_load`. `load()` can be
+/// called again to read the next pickle of the same input; the memo persists across loads, as in
+/// CPython.
+///
+/// ```
+/// use restricted_unpickler::Unpickler;
+/// // pickle.dumps(5, 2) + pickle.dumps('x', 2)
+/// let data = b"\x80\x02K\x05.\x80\x02X\x01\x00\x00\x00xq\x00.";
+/// let mut u = Unpickler::from_slice(data);
+/// assert_eq!(u.load()?, 5);
+/// assert_eq!(u.load()?, "x");
+/// assert!(u.load().unwrap_err().is_eof());
+/// # Ok::<(), restricted_unpickler::Error>(())
+/// ```
+pub struct Unpickler<'p, S> {
+    source: S,
+    config: Config<'p>,
+    machine: Machine,
+}
+
+impl<'a> Unpickler<'a, SliceSource<'a>> {
+    /// An unpickler over bytes in memory (the fastest input).
+    pub fn from_slice(data: &'a [u8]) -> Self {
+        Unpickler::with_source(SliceSource::new(data))
+    }
+}
+
+impl<'p, R: Read> Unpickler<'p, StreamSource<BufReader<R>>> {
+    /// An unpickler over any reader, buffered internally. It reads no further than each
+    /// pickle's `STOP` from its buffer, so `load()` can be called again for the next pickle.
+    pub fn new(reader: R) -> Self {
+        Unpickler::with_source(StreamSource::new(BufReader::new(reader)))
+    }
+}
+
+impl<'p, R: BufRead> Unpickler<'p, StreamSource<R>> {
+    /// An unpickler over a buffered reader; after `load()`, the reader is positioned just past
+    /// the pickle's `STOP`.
+    pub fn from_bufread(reader: R) -> Self {
+        Unpickler::with_source(StreamSource::new(reader))
+    }
+
+    /// The underlying reader.
+    pub fn get_ref(&self) -> &R {
+        self.source.get_ref()
+    }
+
+    /// The underlying reader, mutably.
+    pub fn get_mut(&mut self) -> &mut R {
+        self.source.get_mut()
+    }
+
+    /// Gives back the underlying reader.
+    pub fn into_inner(self) -> R {
+        self.source.into_inner()
+    }
+}
+
+impl<'p, S: Source> Unpickler<'p, S> {
+    fn with_source(source: S) -> Self {
+        Unpickler {
+            source,
+            config: Config {
+                policy: Box::new(DefaultPolicy),
+                persistent_load: None,
+                buffers: None,
+                extensions: HashMap::new(),
+                encoding: "ASCII".to_owned(),
+                errors: "strict".to_owned(),
+                fix_imports: true,
+                limits: Limits::default(),
+            },
+            machine: Machine::default(),
+        }
+    }
+
+    /// Sets the policy for globals (Python's `find_class`). Default: [`DefaultPolicy`].
+    #[must_use]
+    pub fn find_class(mut self, policy: impl FindClass + 'p) -> Self {
+        self.config.policy = Box::new(policy);
+        self
+    }
+
+    /// Sets the hook for `PERSID`/`BINPERSID` (Python's `persistent_load`). Without one, those
+    /// opcodes fail like CPython's.
+    #[must_use]
+    pub fn persistent_load(mut self, hook: impl PersistentLoad + 'p) -> Self {
+        self.config.persistent_load = Some(Box::new(hook));
+        self
+    }
+
+    /// Sets the out-of-band buffers `NEXT_BUFFER` takes, in order (Python's `buffers=`).
+    /// Without this call (`buffers=None`), `NEXT_BUFFER` is an error; with an empty list it is
+    /// `not enough out-of-band buffers`. Values are pushed as given (usually bytes or
+    /// bytearray); `READONLY_BUFFER` turns a bytearray into bytes.
+    #[must_use]
+    pub fn buffers(mut self, buffers: impl IntoIterator<Item = Value>) -> Self {
+        self.config.buffers = Some(buffers.into_iter().collect());
+        self
+    }
+
+    /// Registers an extension code for `EXT1`/`EXT2`/`EXT4` (Python's
+    /// `copyreg.add_extension`). The named global still goes through `find_class`.
+    #[must_use]
+    pub fn extension(mut self, code: i32, module: &str, name: &str) -> Self {
+        self.config
+            .extensions
+            .insert(i64::from(code), (module.to_owned(), name.to_owned()));
+        self
+    }
+
+    /// How Python 2 `str` (`STRING`, `BINSTRING`, `SHORT_BINSTRING`) is decoded: a codec name
+    /// (`"ASCII"` by default; `"latin1"`, `"utf-8"`, `"cp1252"`, `"koi8-r"`, with Python's
+    /// aliases) or `"bytes"` to keep them as bytes. An unknown codec fails when first needed,
+    /// as in CPython.
+    #[must_use]
+    pub fn encoding(mut self, encoding: &str) -> Self {
+        self.config.encoding = encoding.to_owned();
+        self
+    }
+
+    /// The error handler for [`encoding`](Unpickler::encoding): `"strict"` (default),
+    /// `"replace"`, `"ignore"`, `"surrogateescape"`, `"backslashreplace"`, `"surrogatepass"`.
+    #[must_use]
+    pub fn errors(mut self, errors: &str) -> Self {
+        self.config.errors = errors.to_owned();
+        self
+    }
+
+    /// Whether Python 2 names are mapped to Python 3 ones (`__builtin__.set` → `builtins.set`)
+    /// for pickles of protocol < 3, before `find_class` sees them. Default: `true`.
+    #[must_use]
+    pub fn fix_imports(mut self, on: bool) -> Self {
+        self.config.fix_imports = on;
+        self
+    }
+
+    /// Sets the resource limits. Default: [`Limits::default`].
+    #[must_use]
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.config.limits = limits;
+        self
+    }
+
+    /// Decodes the next pickle.
+    ///
+    /// # Errors
+    /// An [`Error`](crate::Error) saying what went wrong and at which byte offset: a forbidden
+    /// global, malformed or truncated data (`Ran out of input` when the input ends exactly
+    /// where a pickle would start), a missing hook, a limit, or I/O.
+    pub fn load(&mut self) -> Result<Value> {
+        self.machine.load(&self.config, &mut self.source)
+    }
+
+    /// The offset of the next unread byte.
+    pub fn position(&self) -> u64 {
+        self.source.position()
+    }
+}
+
+/// Decodes one pickle from `data` with the [`DefaultPolicy`] and default [`Limits`], like
+/// Python's `pickle.loads` with a restricted `find_class`. Bytes after the `STOP` are ignored,
+/// as in CPython.
+///
+/// ```
+/// use restricted_unpickler::restricted_loads;
+/// // pickle.dumps({1, 2}, protocol=4)
+/// let v = restricted_loads(b"\x80\x04\x95\x09\x00\x00\x00\x00\x00\x00\x00\x8f\x94(K\x01K\x02\x90.")?;
+/// assert_eq!(v.to_string(), "{1, 2}");
+/// // pickle.dumps(os.system) is refused, whatever the protocol:
+/// let err = restricted_loads(b"cposix\nsystem\n.").unwrap_err();
+/// assert_eq!(err.to_string(), "global 'posix.system' is forbidden (GLOBAL at offset 0)");
+/// # Ok::<(), restricted_unpickler::Error>(())
+/// ```
+///
+/// # Errors
+/// See [`Unpickler::load`].
+pub fn restricted_loads(data: &[u8]) -> Result<Value> {
+    Unpickler::from_slice(data).load()
+}

@@ -1,0 +1,104 @@
+//! Iterative `Drop` for containers: dropping a 10^6-deep value never recurses.
+//!
+//! When the last reference to a container goes, its children that are themselves uniquely owned
+//! containers are moved onto a heap-allocated work list instead of being dropped in place; the
+//! loop then empties each of them the same way. Shared children (other `Arc`s still alive) are
+//! just released.
+
+use std::mem;
+use std::sync::Arc;
+
+use super::{Dict, List, Object, Set, Tuple, Value};
+
+/// Moves the container children of `v` (if `v` is the last owner) onto `out`.
+fn take_children(v: &mut Value, out: &mut Vec<Value>) {
+    match v {
+        Value::List(l) => take_slice(&mut l.0, out),
+        Value::Tuple(t) => take_slice(&mut t.0, out),
+        Value::Dict(d) => take_dict(&mut d.0, out),
+        Value::Set(s) | Value::FrozenSet(s) => take_set(&mut s.0, out),
+        Value::Object(o) => take_object(&mut o.0, out),
+        _ => {}
+    }
+}
+
+fn take_slice(items: &mut Arc<[Value]>, out: &mut Vec<Value>) {
+    if let Some(items) = Arc::get_mut(items) {
+        for item in items.iter_mut() {
+            if item.is_container() {
+                out.push(mem::take(item));
+            }
+        }
+    }
+}
+
+fn take_dict(d: &mut Arc<super::DictInner>, out: &mut Vec<Value>) {
+    if let Some(d) = Arc::get_mut(d) {
+        for v in d.values.iter_mut() {
+            if v.is_container() {
+                out.push(mem::take(v));
+            }
+        }
+        if d.keys.iter().any(|k| k.value.is_container()) {
+            for k in mem::take(&mut d.keys) {
+                if k.value.is_container() {
+                    out.push(k.value);
+                }
+            }
+        }
+    }
+}
+
+fn take_set(s: &mut Arc<super::KeyMap>, out: &mut Vec<Value>) {
+    if let Some(s) = Arc::get_mut(s) {
+        if s.iter().any(|k| k.value.is_container()) {
+            for k in mem::take(s) {
+                if k.value.is_container() {
+                    out.push(k.value);
+                }
+            }
+        }
+    }
+}
+
+fn take_object(o: &mut Arc<super::ObjectInner>, out: &mut Vec<Value>) {
+    if let Some(o) = Arc::get_mut(o) {
+        out.push(mem::take(&mut o.callable));
+        out.push(mem::take(&mut o.args));
+        out.extend(o.kwargs.take());
+        out.extend(o.state.take());
+        out.append(&mut o.list_items);
+        for (k, v) in o.dict_items.drain(..) {
+            out.push(k);
+            out.push(v);
+        }
+    }
+}
+
+/// Drains the work list: each value's children go on the list before the value itself drops
+/// (shallowly, its containers now empty).
+fn drain(mut work: Vec<Value>) {
+    while let Some(mut v) = work.pop() {
+        take_children(&mut v, &mut work);
+    }
+}
+
+macro_rules! iterative_drop {
+    ($t:ident, $take:ident) => {
+        impl Drop for $t {
+            fn drop(&mut self) {
+                let mut work = Vec::new();
+                $take(&mut self.0, &mut work);
+                if !work.is_empty() {
+                    drain(work);
+                }
+            }
+        }
+    };
+}
+
+iterative_drop!(List, take_slice);
+iterative_drop!(Tuple, take_slice);
+iterative_drop!(Dict, take_dict);
+iterative_drop!(Set, take_set);
+iterative_drop!(Object, take_object);

@@ -1,0 +1,268 @@
+//! [`Int`]: a Python `int` with a machine-word fast path.
+
+use std::fmt;
+use std::sync::Arc;
+
+use num_bigint::{BigInt, Sign};
+use num_traits::ToPrimitive;
+
+/// A Python `int` of any size.
+///
+/// Values that fit in an `i64` are stored inline; larger ones as a shared [`BigInt`]. The
+/// representation is normalised, so one number has exactly one form.
+///
+/// ```
+/// use restricted_unpickler::Int;
+/// assert_eq!(Int::from(5).as_i64(), Some(5));
+/// let big = Int::from(u64::MAX);
+/// assert_eq!(big.as_i64(), None);
+/// assert_eq!(big.to_string(), "18446744073709551615");
+/// ```
+#[derive(Clone)]
+pub struct Int(Repr);
+
+#[derive(Clone)]
+enum Repr {
+    Small(i64),
+    /// Always outside the `i64` range.
+    Big(Arc<BigInt>),
+}
+
+impl Int {
+    /// The value as `i64`, if it fits.
+    #[inline]
+    pub fn as_i64(&self) -> Option<i64> {
+        match &self.0 {
+            Repr::Small(v) => Some(*v),
+            Repr::Big(_) => None,
+        }
+    }
+
+    /// The value as `u64`, if it fits.
+    pub fn as_u64(&self) -> Option<u64> {
+        match &self.0 {
+            Repr::Small(v) => u64::try_from(*v).ok(),
+            Repr::Big(b) => b.to_u64(),
+        }
+    }
+
+    /// The value as `i128`, if it fits.
+    pub fn as_i128(&self) -> Option<i128> {
+        match &self.0 {
+            Repr::Small(v) => Some(i128::from(*v)),
+            Repr::Big(b) => b.to_i128(),
+        }
+    }
+
+    /// The value as a [`BigInt`].
+    pub fn to_bigint(&self) -> BigInt {
+        match &self.0 {
+            Repr::Small(v) => BigInt::from(*v),
+            Repr::Big(b) => (**b).clone(),
+        }
+    }
+
+    /// The shared [`BigInt`], when the value does not fit in an `i64`.
+    pub fn as_bigint(&self) -> Option<&BigInt> {
+        match &self.0 {
+            Repr::Small(_) => None,
+            Repr::Big(b) => Some(b),
+        }
+    }
+
+    /// The nearest `f64` (Python's `float(i)`, but without its `OverflowError`: huge values give
+    /// infinity).
+    pub fn to_f64(&self) -> f64 {
+        match &self.0 {
+            Repr::Small(v) => *v as f64,
+            Repr::Big(b) => b.to_f64().unwrap_or(f64::NAN),
+        }
+    }
+
+    /// Whether the value is zero.
+    pub fn is_zero(&self) -> bool {
+        matches!(self.0, Repr::Small(0))
+    }
+
+    /// Whether the value is negative.
+    pub fn is_negative(&self) -> bool {
+        match &self.0 {
+            Repr::Small(v) => *v < 0,
+            Repr::Big(b) => b.sign() == Sign::Minus,
+        }
+    }
+
+    /// The number of bits of the absolute value (Python's `i.bit_length()`).
+    pub fn bit_length(&self) -> u64 {
+        match &self.0 {
+            Repr::Small(v) => u64::from(64 - v.unsigned_abs().leading_zeros()),
+            Repr::Big(b) => b.bits(),
+        }
+    }
+
+    /// Decodes little-endian two's complement bytes, as `LONG1`/`LONG4` carry them
+    /// (`int.from_bytes(data, 'little', signed=True)`; empty means 0).
+    pub fn from_signed_bytes_le(bytes: &[u8]) -> Int {
+        if bytes.len() <= 8 {
+            let mut buf = [0u8; 8];
+            let fill = match bytes.last() {
+                Some(&b) if b & 0x80 != 0 => 0xff,
+                _ => 0,
+            };
+            for (i, slot) in buf.iter_mut().enumerate() {
+                *slot = bytes.get(i).copied().unwrap_or(fill);
+            }
+            return Int(Repr::Small(i64::from_le_bytes(buf)));
+        }
+        Int::from(BigInt::from_signed_bytes_le(bytes))
+    }
+
+}
+
+impl From<BigInt> for Int {
+    fn from(b: BigInt) -> Self {
+        match b.to_i64() {
+            Some(v) => Int(Repr::Small(v)),
+            None => Int(Repr::Big(Arc::new(b))),
+        }
+    }
+}
+
+macro_rules! int_from_small {
+    ($($t:ty),*) => {$(
+        impl From<$t> for Int {
+            fn from(v: $t) -> Self {
+                Int(Repr::Small(i64::from(v)))
+            }
+        }
+    )*};
+}
+int_from_small!(i8, i16, i32, i64, u8, u16, u32, bool);
+
+macro_rules! int_from_wide {
+    ($($t:ty),*) => {$(
+        impl From<$t> for Int {
+            fn from(v: $t) -> Self {
+                match i64::try_from(v) {
+                    Ok(s) => Int(Repr::Small(s)),
+                    Err(_) => Int(Repr::Big(Arc::new(BigInt::from(v)))),
+                }
+            }
+        }
+    )*};
+}
+int_from_wide!(u64, i128, u128, isize, usize);
+
+impl PartialEq for Int {
+    fn eq(&self, other: &Self) -> bool {
+        match (&self.0, &other.0) {
+            (Repr::Small(a), Repr::Small(b)) => a == b,
+            (Repr::Big(a), Repr::Big(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+impl Eq for Int {}
+
+impl std::hash::Hash for Int {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        match &self.0 {
+            Repr::Small(v) => v.hash(state),
+            Repr::Big(b) => b.hash(state),
+        }
+    }
+}
+
+impl PartialOrd for Int {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Int {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        match (&self.0, &other.0) {
+            (Repr::Small(a), Repr::Small(b)) => a.cmp(b),
+            _ => self.to_bigint().cmp(&other.to_bigint()),
+        }
+    }
+}
+
+/// Above this many bits, `Display` writes hexadecimal: decimal conversion of huge integers is
+/// quadratic (CPython refuses it beyond 4300 digits), hex is linear and still valid Python.
+const DECIMAL_DISPLAY_MAX_BITS: u64 = 14_000;
+
+impl fmt::Display for Int {
+    /// Writes the decimal form (Python's `repr(i)`); integers above about 4200 decimal digits are
+    /// written as a hexadecimal literal (`0x…` or `-0x…`), which evaluates to the same value.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            Repr::Small(v) => write!(f, "{v}"),
+            Repr::Big(b) if b.bits() > DECIMAL_DISPLAY_MAX_BITS => {
+                let sign = if b.sign() == Sign::Minus { "-" } else { "" };
+                write!(f, "{sign}0x{}", b.magnitude().to_str_radix(16))
+            }
+            Repr::Big(b) => write!(f, "{b}"),
+        }
+    }
+}
+
+impl fmt::Debug for Int {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// Exact comparison of an `Int` with an `f64` (Python's `i == f`).
+pub(crate) fn int_eq_float(i: &Int, f: f64) -> bool {
+    if !f.is_finite() || f.fract() != 0.0 {
+        return false;
+    }
+    match &i.0 {
+        Repr::Small(v) => {
+            // Every i64 converts to f64 with rounding; compare in i128 to stay exact.
+            if f.abs() < 9.3e18 {
+                i128::from(*v) == f as i128
+            } else {
+                false
+            }
+        }
+        Repr::Big(b) => {
+            use num_traits::FromPrimitive;
+            BigInt::from_f64(f).is_some_and(|fb| fb == **b)
+        }
+    }
+}
+
+/// The canonical big value of an integral float outside the `i64` range, for hashing.
+pub(crate) fn integral_float_bytes(f: f64) -> Option<Vec<u8>> {
+    use num_traits::FromPrimitive;
+    BigInt::from_f64(f).map(|b| b.to_signed_bytes_le())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long1_bytes_decode_like_python() {
+        assert_eq!(Int::from_signed_bytes_le(&[]).as_i64(), Some(0));
+        assert_eq!(Int::from_signed_bytes_le(&[0xff]).as_i64(), Some(-1));
+        assert_eq!(Int::from_signed_bytes_le(&[0xff, 0x00]).as_i64(), Some(255));
+        assert_eq!(Int::from_signed_bytes_le(&[0x00, 0x80]).as_i64(), Some(-32768));
+        let two64 = Int::from_signed_bytes_le(&[0, 0, 0, 0, 0, 0, 0, 0, 1]);
+        assert_eq!(two64.to_string(), "18446744073709551616");
+        // Non-minimal encodings normalise to the inline form.
+        let small = Int::from_signed_bytes_le(&[5, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(small.as_i64(), Some(5));
+    }
+
+    #[test]
+    fn int_float_equality_is_exact() {
+        assert!(int_eq_float(&Int::from(1), 1.0));
+        assert!(!int_eq_float(&Int::from((1i64 << 53) + 1), (1u64 << 53) as f64));
+        assert!(int_eq_float(&Int::from(1u128 << 70), 2f64.powi(70)));
+        assert!(!int_eq_float(&Int::from(0), f64::NAN));
+    }
+}

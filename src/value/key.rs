@@ -1,0 +1,552 @@
+//! Python's `==` and `hash()` semantics for [`Value`], iterative and safe on hostile shapes.
+//!
+//! * Keys follow Python equality across numeric types (`1 == 1.0 == True`, `0.0 == -0.0`,
+//!   `complex(1, 0) == 1`), `bytes == bytearray`, `set == frozenset`.
+//! * The hash is a keyed SipHash (a per-process random key) of a canonical form, so colliding
+//!   keys cannot be crafted (Python's own `hash(int)` is `x mod 2^61-1`: keys `k·(2^61-1)` all
+//!   collide). Sets and frozensets hash from their members' stored digests, in any order.
+//! * Hashing and comparing are loops over explicit stacks, never recursion. Shared sub-values are
+//!   hashed once per call (memoised by address) and compared once per pair, so a "billion laughs"
+//!   DAG used as a key costs time linear in its *distinct* nodes.
+
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasher, DefaultHasher, Hash, Hasher, RandomState};
+use std::sync::{Arc, OnceLock};
+
+use indexmap::{Equivalent, IndexSet};
+
+use super::{Value, int_eq_float, integral_float_bytes};
+use crate::error::{Error, ErrorKind};
+
+/// The set type behind dicts, sets and frozensets.
+pub(crate) type KeyMap = IndexSet<Key, PassThrough>;
+
+/// An empty key set with room for `n` keys.
+pub(crate) fn new_key_set(n: usize) -> KeyMap {
+    IndexSet::with_capacity_and_hasher(n, PassThrough)
+}
+
+/// A hashable value with its keyed digest.
+#[derive(Clone)]
+pub(crate) struct Key {
+    pub(crate) digest: u64,
+    pub(crate) value: Value,
+}
+
+impl Key {
+    /// Hashes `value` as a dict key or set member.
+    ///
+    /// # Errors
+    /// `unhashable type: '…'` for lists, dicts, sets, bytearrays (or tuples holding them).
+    pub(crate) fn new(value: Value) -> Result<Key, Error> {
+        let mut steps = 0;
+        Key::counted(value, &mut steps)
+    }
+
+    /// Like [`Key::new`], adding the work done to `steps`.
+    pub(crate) fn counted(value: Value, steps: &mut u64) -> Result<Key, Error> {
+        let digest = digest(&value, Mode::Key, steps)
+            .map_err(|t| Error::bare(ErrorKind::Unhashable(t)))?;
+        Ok(Key { digest, value })
+    }
+}
+
+impl Hash for Key {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.digest)
+    }
+}
+
+impl PartialEq for Key {
+    fn eq(&self, other: &Self) -> bool {
+        self.digest == other.digest && py_eq(&self.value, &other.value)
+    }
+}
+
+impl Eq for Key {}
+
+/// A lookup by value (digest precomputed).
+pub(crate) struct Probe<'a> {
+    pub(crate) digest: u64,
+    pub(crate) value: &'a Value,
+}
+
+impl Hash for Probe<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.digest)
+    }
+}
+
+impl Equivalent<Key> for Probe<'_> {
+    fn equivalent(&self, key: &Key) -> bool {
+        self.digest == key.digest && py_eq(self.value, &key.value)
+    }
+}
+
+/// A lookup by digest alone: finds the member whose digest matches, to be compared by the caller.
+struct DigestProbe(u64);
+
+impl Hash for DigestProbe {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.0)
+    }
+}
+
+impl Equivalent<Key> for DigestProbe {
+    fn equivalent(&self, key: &Key) -> bool {
+        self.0 == key.digest
+    }
+}
+
+/// A `BuildHasher` that passes a precomputed (already keyed) digest through.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct PassThrough;
+
+/// The hasher of [`PassThrough`].
+#[derive(Default)]
+pub(crate) struct PassThroughHasher(u64);
+
+impl Hasher for PassThroughHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+impl BuildHasher for PassThrough {
+    type Hasher = PassThroughHasher;
+    fn build_hasher(&self) -> PassThroughHasher {
+        PassThroughHasher(0)
+    }
+}
+
+/// The process-wide random SipHash key.
+fn seed() -> &'static RandomState {
+    static SEED: OnceLock<RandomState> = OnceLock::new();
+    SEED.get_or_init(RandomState::new)
+}
+
+fn hasher(tag: u8) -> DefaultHasher {
+    let mut h = seed().build_hasher();
+    h.write_u8(tag);
+    h
+}
+
+/// Whether a digest is for use as a key (unhashable types fail) or for `Hash for Value` (every
+/// value hashes, consistently with `==`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    Key,
+    Any,
+}
+
+const TAG_NONE: u8 = 0;
+const TAG_INT: u8 = 1;
+const TAG_BIGINT: u8 = 2;
+const TAG_FLOAT: u8 = 3;
+const TAG_COMPLEX: u8 = 4;
+const TAG_STR: u8 = 5;
+const TAG_BYTES: u8 = 6;
+const TAG_TUPLE: u8 = 7;
+const TAG_SET: u8 = 8;
+const TAG_GLOBAL: u8 = 9;
+const TAG_OBJECT: u8 = 10;
+const TAG_LIST: u8 = 11;
+const TAG_DICT: u8 = 12;
+
+fn int_digest(v: i64) -> u64 {
+    let mut h = hasher(TAG_INT);
+    h.write_i64(v);
+    h.finish()
+}
+
+fn float_digest(f: f64) -> u64 {
+    if f.is_finite() && f.fract() == 0.0 {
+        if f.abs() < 9.2e18 {
+            return int_digest(f as i64);
+        }
+        if let Some(bytes) = integral_float_bytes(f) {
+            let mut h = hasher(TAG_BIGINT);
+            h.write(&bytes);
+            return h.finish();
+        }
+    }
+    let mut h = hasher(TAG_FLOAT);
+    h.write_u64(f.to_bits());
+    h.finish()
+}
+
+/// Combines member digests in an order-independent way.
+fn unordered_digest<'a>(tag: u8, digests: impl Iterator<Item = &'a Key>) -> u64 {
+    let (mut sum, mut xor, mut n) = (0u64, 0u64, 0u64);
+    for k in digests {
+        let d = k.digest;
+        sum = sum.wrapping_add(d);
+        xor ^= d.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        n += 1;
+    }
+    let mut h = hasher(tag);
+    h.write_u64(sum);
+    h.write_u64(xor);
+    h.write_u64(n);
+    h.finish()
+}
+
+/// The digest of a value that needs no traversal, or `None` for a list/tuple.
+fn leaf_digest(v: &Value, mode: Mode) -> Option<Result<u64, &'static str>> {
+    let unhashable = |t: &'static str| {
+        if mode == Mode::Key {
+            Some(Err(t))
+        } else {
+            None
+        }
+    };
+    Some(Ok(match v {
+        Value::None => hasher(TAG_NONE).finish(),
+        Value::Bool(b) => int_digest(i64::from(*b)),
+        Value::Int(i) => match i.as_i64() {
+            Some(s) => int_digest(s),
+            None => {
+                let mut h = hasher(TAG_BIGINT);
+                h.write(&i.to_bigint().to_signed_bytes_le());
+                h.finish()
+            }
+        },
+        Value::Float(f) => float_digest(*f),
+        Value::Complex(c) => {
+            if c.im == 0.0 {
+                float_digest(c.re)
+            } else {
+                let re = if c.re == 0.0 { 0.0 } else { c.re };
+                let mut h = hasher(TAG_COMPLEX);
+                h.write_u64(re.to_bits());
+                h.write_u64(c.im.to_bits());
+                h.finish()
+            }
+        }
+        Value::Str(s) => {
+            let mut h = hasher(TAG_STR);
+            h.write(s.as_encoded_bytes());
+            h.finish()
+        }
+        Value::Bytes(b) => {
+            let mut h = hasher(TAG_BYTES);
+            h.write(b);
+            h.finish()
+        }
+        Value::ByteArray(b) => {
+            if let Some(e) = unhashable("bytearray") {
+                return Some(e);
+            }
+            let mut h = hasher(TAG_BYTES);
+            h.write(b);
+            h.finish()
+        }
+        Value::FrozenSet(s) => unordered_digest(TAG_SET, s.0.iter()),
+        Value::Set(s) => {
+            if let Some(e) = unhashable("set") {
+                return Some(e);
+            }
+            unordered_digest(TAG_SET, s.0.iter())
+        }
+        Value::Dict(d) => {
+            if let Some(e) = unhashable("dict") {
+                return Some(e);
+            }
+            unordered_digest(TAG_DICT, d.0.keys.iter())
+        }
+        Value::Global(g) => {
+            let mut h = hasher(TAG_GLOBAL);
+            h.write(g.module().as_encoded_bytes());
+            h.write_u8(0xff);
+            h.write(g.name().as_encoded_bytes());
+            h.finish()
+        }
+        Value::Object(o) => {
+            let mut h = hasher(TAG_OBJECT);
+            h.write_usize(Arc::as_ptr(&o.0) as usize);
+            h.finish()
+        }
+        Value::List(_) => {
+            if let Some(e) = unhashable("list") {
+                return Some(e);
+            }
+            return None;
+        }
+        Value::Tuple(_) => return None,
+    }))
+}
+
+/// The tag, items and address of a list or tuple.
+fn open_seq(v: &Value) -> Option<(u8, &[Value], usize)> {
+    match v {
+        Value::Tuple(t) => Some((TAG_TUPLE, &t.0[..], Arc::as_ptr(&t.0) as *const u8 as usize)),
+        Value::List(l) => Some((TAG_LIST, &l.0[..], Arc::as_ptr(&l.0) as *const u8 as usize)),
+        _ => None,
+    }
+}
+
+/// The keyed digest of `v`, iterative, memoising shared tuples/lists by address.
+pub(crate) fn digest(v: &Value, mode: Mode, steps: &mut u64) -> Result<u64, &'static str> {
+    if let Some(d) = leaf_digest(v, mode) {
+        *steps += 1;
+        return d;
+    }
+    struct Frame<'a> {
+        items: std::slice::Iter<'a, Value>,
+        h: DefaultHasher,
+        addr: usize,
+    }
+    let mut memo: HashMap<usize, u64> = HashMap::new();
+    let mut stack: Vec<Frame<'_>> = Vec::new();
+    let (tag, items, addr) = open_seq(v).ok_or("object")?;
+    let mut h = hasher(tag);
+    h.write_usize(items.len());
+    stack.push(Frame {
+        items: items.iter(),
+        h,
+        addr,
+    });
+    loop {
+        let Some(top) = stack.last_mut() else {
+            return Err("object");
+        };
+        match top.items.next() {
+            Some(child) => {
+                *steps += 1;
+                if let Some(d) = leaf_digest(child, mode) {
+                    top.h.write_u64(d?);
+                    continue;
+                }
+                let Some((tag, items, addr)) = open_seq(child) else {
+                    return Err("object");
+                };
+                if let Some(&d) = memo.get(&addr) {
+                    top.h.write_u64(d);
+                    continue;
+                }
+                let mut h = hasher(tag);
+                h.write_usize(items.len());
+                stack.push(Frame {
+                    items: items.iter(),
+                    h,
+                    addr,
+                });
+            }
+            None => {
+                let Some(done) = stack.pop() else {
+                    return Err("object");
+                };
+                let d = done.h.finish();
+                match stack.last_mut() {
+                    Some(parent) => {
+                        memo.insert(done.addr, d);
+                        parent.h.write_u64(d);
+                    }
+                    None => return Ok(d),
+                }
+            }
+        }
+    }
+}
+
+/// The digest of a hashable value, for lookups.
+pub(crate) fn digest_key(v: &Value) -> Result<u64, &'static str> {
+    let mut steps = 0;
+    digest(v, Mode::Key, &mut steps)
+}
+
+impl Hash for Value {
+    /// Consistent with `==` (Python semantics): equal values hash equal, whatever their type.
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        let mut steps = 0;
+        state.write_u64(digest(self, Mode::Any, &mut steps).unwrap_or(0));
+    }
+}
+
+/// Numeric equality across bool/int/float/complex; `None` when either side is not a number.
+fn numeric_eq(a: &Value, b: &Value) -> Option<bool> {
+    use Value::*;
+    Some(match (a, b) {
+        (Bool(x), Bool(y)) => x == y,
+        (Bool(x), Int(i)) | (Int(i), Bool(x)) => i.as_i64() == Some(i64::from(*x)),
+        (Int(x), Int(y)) => x == y,
+        (Float(x), Float(y)) => x == y,
+        (Bool(x), Float(f)) | (Float(f), Bool(x)) => f64::from(u8::from(*x)) == *f,
+        (Int(i), Float(f)) | (Float(f), Int(i)) => int_eq_float(i, *f),
+        (Complex(x), Complex(y)) => x.re == y.re && x.im == y.im,
+        (Complex(c), other) | (other, Complex(c)) => {
+            c.im == 0.0 && numeric_eq(&Float(c.re), other).unwrap_or(false)
+        }
+        _ => return Option::None,
+    })
+}
+
+/// Python's `a == b`, iterative.
+pub(crate) fn py_eq(a: &Value, b: &Value) -> bool {
+    let mut steps = 0;
+    eq_impl(a, b, false, &mut steps)
+}
+
+/// Type-exact, bit-exact structural equality.
+pub(crate) fn strict_eq(a: &Value, b: &Value) -> bool {
+    let mut steps = 0;
+    eq_impl(a, b, true, &mut steps)
+}
+
+/// Container pairs compared before shared sub-values start being remembered.
+const VISITED_AFTER: u64 = 1024;
+
+fn eq_impl(a: &Value, b: &Value, strict: bool, steps: &mut u64) -> bool {
+    use Value::*;
+    let mut stack: Vec<(&Value, &Value)> = vec![(a, b)];
+    let mut visited: Option<HashSet<(usize, usize)>> = Option::None;
+    let mut containers = 0u64;
+    while let Some((x, y)) = stack.pop() {
+        *steps += 1;
+        // Pairs of shared containers already being compared are not compared again.
+        if let (Some(px), Some(py)) = (container_addr(x), container_addr(y)) {
+            if px == py {
+                continue;
+            }
+            containers += 1;
+            if containers > VISITED_AFTER {
+                let seen = visited.get_or_insert_with(HashSet::new);
+                if !seen.insert((px, py)) {
+                    continue;
+                }
+            }
+        }
+        let same = match (x, y) {
+            _ if !strict && numeric_eq(x, y).is_some() => numeric_eq(x, y).unwrap_or(false),
+            (None, None) => true,
+            (Bool(p), Bool(q)) => p == q,
+            (Int(p), Int(q)) => p == q,
+            (Float(p), Float(q)) => p.to_bits() == q.to_bits(),
+            (Complex(p), Complex(q)) => {
+                p.re.to_bits() == q.re.to_bits() && p.im.to_bits() == q.im.to_bits()
+            }
+            (Str(p), Str(q)) => p == q,
+            (Bytes(p), Bytes(q)) | (ByteArray(p), ByteArray(q)) => p == q,
+            (Bytes(p), ByteArray(q)) | (ByteArray(p), Bytes(q)) => !strict && p == q,
+            (List(p), List(q)) => push_seq(&mut stack, p, q),
+            (Tuple(p), Tuple(q)) => push_seq(&mut stack, p, q),
+            (Dict(p), Dict(q)) => {
+                if p.len() != q.len() {
+                    false
+                } else if strict {
+                    for ((k1, v1), (k2, v2)) in p.iter().zip(q.iter()) {
+                        stack.push((k1, k2));
+                        stack.push((v1, v2));
+                    }
+                    true
+                } else {
+                    let mut ok = true;
+                    for (k, v1) in p.0.keys.iter().zip(p.0.values.iter()) {
+                        match q.0.keys.get_full(&DigestProbe(k.digest)) {
+                            Some((i, k2)) => match q.0.values.get(i) {
+                                Some(v2) => {
+                                    stack.push((&k.value, &k2.value));
+                                    stack.push((v1, v2));
+                                }
+                                Option::None => ok = false,
+                            },
+                            Option::None => ok = false,
+                        }
+                        if !ok {
+                            break;
+                        }
+                    }
+                    ok
+                }
+            }
+            (Set(p), Set(q)) | (FrozenSet(p), FrozenSet(q)) => push_set(&mut stack, p, q),
+            (Set(p), FrozenSet(q)) | (FrozenSet(p), Set(q)) => !strict && push_set(&mut stack, p, q),
+            (Global(p), Global(q)) => p.module() == q.module() && p.name() == q.name(),
+            (Object(p), Object(q)) => {
+                if !strict {
+                    p.ptr_eq(q)
+                } else {
+                    let (p, q) = (&p.0, &q.0);
+                    if p.construct != q.construct
+                        || p.kwargs.is_some() != q.kwargs.is_some()
+                        || p.state.is_some() != q.state.is_some()
+                        || p.list_items.len() != q.list_items.len()
+                        || p.dict_items.len() != q.dict_items.len()
+                    {
+                        false
+                    } else {
+                        stack.push((&p.callable, &q.callable));
+                        stack.push((&p.args, &q.args));
+                        if let (Some(k1), Some(k2)) = (&p.kwargs, &q.kwargs) {
+                            stack.push((k1, k2));
+                        }
+                        if let (Some(s1), Some(s2)) = (&p.state, &q.state) {
+                            stack.push((s1, s2));
+                        }
+                        for (i, j) in p.list_items.iter().zip(q.list_items.iter()) {
+                            stack.push((i, j));
+                        }
+                        for ((k1, v1), (k2, v2)) in p.dict_items.iter().zip(q.dict_items.iter()) {
+                            stack.push((k1, k2));
+                            stack.push((v1, v2));
+                        }
+                        true
+                    }
+                }
+            }
+            _ => false,
+        };
+        if !same {
+            return false;
+        }
+    }
+    true
+}
+
+fn push_seq<'a>(stack: &mut Vec<(&'a Value, &'a Value)>, p: &'a [Value], q: &'a [Value]) -> bool {
+    if p.len() != q.len() {
+        return false;
+    }
+    for pair in p.iter().zip(q.iter()).rev() {
+        stack.push(pair);
+    }
+    true
+}
+
+/// Pushes member pairs matched by digest; `false` if some member has no counterpart.
+fn push_set<'a>(
+    stack: &mut Vec<(&'a Value, &'a Value)>,
+    p: &'a super::Set,
+    q: &'a super::Set,
+) -> bool {
+    if p.len() != q.len() {
+        return false;
+    }
+    for k in p.0.iter() {
+        match q.0.get(&DigestProbe(k.digest)) {
+            Some(k2) => stack.push((&k.value, &k2.value)),
+            None => return false,
+        }
+    }
+    true
+}
+
+/// The address of a container's shared allocation.
+fn container_addr(v: &Value) -> Option<usize> {
+    match v {
+        Value::List(l) => Some(Arc::as_ptr(&l.0) as *const u8 as usize),
+        Value::Tuple(t) => Some(Arc::as_ptr(&t.0) as *const u8 as usize),
+        Value::Dict(d) => Some(Arc::as_ptr(&d.0) as usize),
+        Value::Set(s) | Value::FrozenSet(s) => Some(Arc::as_ptr(&s.0) as usize),
+        Value::Object(o) => Some(Arc::as_ptr(&o.0) as usize),
+        _ => None,
+    }
+}

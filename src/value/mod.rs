@@ -1,0 +1,625 @@
+//! [`Value`]: Python's data model, as a pickle describes it.
+//!
+//! Containers are reference counted and immutable once decoding ends: when a pickle refers to
+//! one object several times (memo `GET`, `DUP`), every reference in the result is a clone of the
+//! same `Arc`, so a "billion laughs" pickle stays as small in memory as it is on disk, and
+//! `Clone` is always O(1). `Drop`, `PartialEq`, `Hash`, `Display` and `Debug` are iterative, so no
+//! value, however deep, can overflow the stack.
+//!
+//! Equality is Python's `==`: `Value::from(1) == Value::from(1.0)` and `== Value::Bool(true)`;
+//! `b"a"` equals `bytearray(b"a")`; a set equals a frozenset with the same members; recorded
+//! objects compare by identity, as Python's default `object.__eq__` does. Use
+//! [`Value::strict_eq`] for a type-exact, bit-exact comparison.
+
+mod display;
+mod drop;
+mod from;
+mod index;
+mod int;
+pub(crate) mod key;
+mod partial_eq;
+
+use std::sync::Arc;
+
+pub use self::index::ValueIndex;
+pub use self::int::Int;
+pub(crate) use self::key::{Key, KeyMap, digest_key, new_key_set};
+pub(crate) use self::int::{int_eq_float, integral_float_bytes};
+use crate::find_class::Builtin;
+use crate::pystr::PyStr;
+
+/// A decoded Python value.
+///
+/// ```
+/// use restricted_unpickler::{restricted_loads, Value};
+/// // pickle.dumps({'a': [1, 2.5, None]}, protocol=2)
+/// let v = restricted_loads(b"\x80\x02}q\x00X\x01\x00\x00\x00aq\x01]q\x02(K\x01G@\x04\x00\x00\x00\x00\x00\x00Nes.")?;
+/// assert_eq!(v["a"][0], 1);
+/// assert_eq!(v["a"][1], 2.5);
+/// assert!(v["a"][2].is_none());
+/// assert_eq!(v.to_string(), "{'a': [1, 2.5, None]}");
+/// # Ok::<(), restricted_unpickler::Error>(())
+/// ```
+#[derive(Clone, Default)]
+pub enum Value {
+    /// `None`.
+    #[default]
+    None,
+    /// `True` / `False`.
+    Bool(bool),
+    /// `int`, of any size.
+    Int(Int),
+    /// `float`, bit-exact (`-0.0` and NaN payloads are kept).
+    Float(f64),
+    /// `complex`.
+    Complex(Complex),
+    /// `str` (lone surrogates included).
+    Str(PyStr),
+    /// `bytes`.
+    Bytes(Bytes),
+    /// `bytearray` (a snapshot: the result is immutable).
+    ByteArray(Bytes),
+    /// `list`.
+    List(List),
+    /// `tuple`.
+    Tuple(Tuple),
+    /// `dict`, in insertion order.
+    Dict(Dict),
+    /// `set`, in insertion order.
+    Set(Set),
+    /// `frozenset`, in insertion order.
+    FrozenSet(Set),
+    /// A global `(module, name)` that the [`FindClass`](crate::FindClass) policy allowed, such as
+    /// the class `datetime.datetime` itself.
+    Global(Global),
+    /// An object built from an allowed global by `REDUCE`, `NEWOBJ`, `NEWOBJ_EX`, `OBJ` or
+    /// `INST`, with what `BUILD`, `APPEND(S)` and `SETITEM(S)` gave it. Recorded, never executed.
+    Object(Object),
+}
+
+/// A Python `complex`.
+#[derive(Clone, Copy, Debug, PartialEq, Default)]
+pub struct Complex {
+    /// The real part.
+    pub re: f64,
+    /// The imaginary part.
+    pub im: f64,
+}
+
+/// The bytes of a `bytes` or `bytearray`, shared.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Bytes(Arc<[u8]>);
+
+impl Bytes {
+    /// The bytes.
+    pub fn as_slice(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for Bytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl From<&[u8]> for Bytes {
+    fn from(b: &[u8]) -> Self {
+        Bytes(Arc::from(b))
+    }
+}
+
+impl From<Vec<u8>> for Bytes {
+    fn from(b: Vec<u8>) -> Self {
+        Bytes(Arc::from(b))
+    }
+}
+
+impl std::fmt::Debug for Bytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        crate::repr::write_bytes_repr(f, "b", &self.0)
+    }
+}
+
+/// The items of a `list`, shared.
+#[derive(Clone)]
+pub struct List(pub(crate) Arc<[Value]>);
+
+/// The items of a `tuple`, shared.
+#[derive(Clone)]
+pub struct Tuple(pub(crate) Arc<[Value]>);
+
+macro_rules! seq_impls {
+    ($t:ident) => {
+        impl $t {
+            /// The items.
+            pub fn as_slice(&self) -> &[Value] {
+                &self.0
+            }
+
+            /// Whether `self` and `other` are the same shared object.
+            pub fn ptr_eq(&self, other: &Self) -> bool {
+                Arc::ptr_eq(&self.0, &other.0)
+            }
+        }
+
+        impl std::ops::Deref for $t {
+            type Target = [Value];
+            fn deref(&self) -> &[Value] {
+                &self.0
+            }
+        }
+
+        impl From<Vec<Value>> for $t {
+            fn from(v: Vec<Value>) -> Self {
+                $t(Arc::from(v))
+            }
+        }
+
+        impl<'a> IntoIterator for &'a $t {
+            type Item = &'a Value;
+            type IntoIter = std::slice::Iter<'a, Value>;
+            fn into_iter(self) -> Self::IntoIter {
+                self.0.iter()
+            }
+        }
+    };
+}
+seq_impls!(List);
+seq_impls!(Tuple);
+
+/// A `dict`: insertion-ordered, with Python's key equality (`1`, `1.0` and `True` are one key;
+/// the first key object is kept and the last value wins).
+#[derive(Clone)]
+pub struct Dict(pub(crate) Arc<DictInner>);
+
+pub(crate) struct DictInner {
+    pub(crate) keys: KeyMap,
+    pub(crate) values: Vec<Value>,
+}
+
+impl Dict {
+    /// Builds a dict from pairs, with Python's semantics for equal keys.
+    ///
+    /// # Errors
+    /// `unhashable type: 'list'` (and the like) if a key is a list, dict, set or bytearray, or a
+    /// tuple holding one.
+    pub fn from_pairs(pairs: impl IntoIterator<Item = (Value, Value)>) -> crate::Result<Dict> {
+        let mut keys = new_key_set(0);
+        let mut values = Vec::new();
+        for (k, v) in pairs {
+            let key = Key::new(k)?;
+            let (i, _) = keys.insert_full(key);
+            match values.get_mut(i) {
+                Some(slot) => *slot = v,
+                None => values.push(v),
+            }
+        }
+        Ok(Dict(Arc::new(DictInner { keys, values })))
+    }
+
+    /// The number of items.
+    pub fn len(&self) -> usize {
+        self.0.values.len()
+    }
+
+    /// Whether the dict is empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.values.is_empty()
+    }
+
+    /// The value for `key` (Python's `d.get(key)`), using Python key equality.
+    pub fn get(&self, key: &Value) -> Option<&Value> {
+        let digest = digest_key(key).ok()?;
+        let i = self.0.keys.get_index_of(&key::Probe { digest, value: key })?;
+        self.0.values.get(i)
+    }
+
+    /// The value for a `str` key.
+    pub fn get_str(&self, key: &str) -> Option<&Value> {
+        let probe = Value::Str(PyStr::from(key));
+        self.get(&probe)
+    }
+
+    /// The `(key, value)` pairs in insertion order.
+    pub fn iter(&self) -> DictIter<'_> {
+        DictIter {
+            keys: self.0.keys.iter(),
+            values: self.0.values.iter(),
+        }
+    }
+
+    /// The keys in insertion order.
+    pub fn keys(&self) -> impl ExactSizeIterator<Item = &Value> {
+        self.0.keys.iter().map(|k| &k.value)
+    }
+
+    /// The values in insertion order.
+    pub fn values(&self) -> impl ExactSizeIterator<Item = &Value> {
+        self.0.values.iter()
+    }
+
+    /// Whether `self` and `other` are the same shared object.
+    pub fn ptr_eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+/// Iterator over the `(key, value)` pairs of a [`Dict`].
+pub struct DictIter<'a> {
+    keys: indexmap::set::Iter<'a, Key>,
+    values: std::slice::Iter<'a, Value>,
+}
+
+impl<'a> Iterator for DictIter<'a> {
+    type Item = (&'a Value, &'a Value);
+    fn next(&mut self) -> Option<Self::Item> {
+        Some((&self.keys.next()?.value, self.values.next()?))
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.values.size_hint()
+    }
+}
+
+impl ExactSizeIterator for DictIter<'_> {}
+
+impl<'a> IntoIterator for &'a Dict {
+    type Item = (&'a Value, &'a Value);
+    type IntoIter = DictIter<'a>;
+    fn into_iter(self) -> DictIter<'a> {
+        self.iter()
+    }
+}
+
+/// The members of a `set` or `frozenset`: insertion-ordered, Python key equality.
+#[derive(Clone)]
+pub struct Set(pub(crate) Arc<KeyMap>);
+
+impl Set {
+    /// Builds a set, with Python's semantics for equal members.
+    ///
+    /// # Errors
+    /// `unhashable type: 'list'` (and the like) if a member is not hashable.
+    pub fn from_values(values: impl IntoIterator<Item = Value>) -> crate::Result<Set> {
+        let mut keys = new_key_set(0);
+        for v in values {
+            keys.insert(Key::new(v)?);
+        }
+        Ok(Set(Arc::new(keys)))
+    }
+
+    /// The number of members.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Whether `value` is a member (Python's `value in s`).
+    pub fn contains(&self, value: &Value) -> bool {
+        match digest_key(value) {
+            Ok(digest) => self.0.contains(&key::Probe { digest, value }),
+            Err(_) => false,
+        }
+    }
+
+    /// The members in insertion order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = &Value> {
+        self.0.iter().map(|k| &k.value)
+    }
+
+    /// Whether `self` and `other` are the same shared object.
+    pub fn ptr_eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+/// A global `(module, name)` allowed by the [`FindClass`](crate::FindClass) policy.
+#[derive(Clone)]
+pub struct Global(pub(crate) Arc<GlobalInner>);
+
+pub(crate) struct GlobalInner {
+    pub(crate) module: PyStr,
+    pub(crate) name: PyStr,
+    pub(crate) builtin: Option<Builtin>,
+}
+
+impl Global {
+    /// A global that the machine records (calls become [`Object`]s).
+    pub fn new(module: impl Into<PyStr>, name: impl Into<PyStr>) -> Global {
+        Global(Arc::new(GlobalInner {
+            module: module.into(),
+            name: name.into(),
+            builtin: None,
+        }))
+    }
+
+    pub(crate) fn with_builtin(module: PyStr, name: PyStr, builtin: Option<Builtin>) -> Global {
+        Global(Arc::new(GlobalInner {
+            module,
+            name,
+            builtin,
+        }))
+    }
+
+    /// The module, after the `fix_imports` mapping (e.g. `builtins` for `__builtin__`).
+    pub fn module(&self) -> &PyStr {
+        &self.0.module
+    }
+
+    /// The name (possibly dotted, e.g. `OrderedDict` or `str.maketrans`).
+    pub fn name(&self) -> &PyStr {
+        &self.0.name
+    }
+
+    /// The builtin the machine evaluates for this global, if the policy mapped it to one.
+    pub fn builtin(&self) -> Option<Builtin> {
+        self.0.builtin
+    }
+}
+
+/// How a recorded [`Object`] was made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Construct {
+    /// `REDUCE`: `callable(*args)`.
+    Reduce,
+    /// `NEWOBJ`: `cls.__new__(cls, *args)`.
+    NewObj,
+    /// `NEWOBJ_EX`: `cls.__new__(cls, *args, **kwargs)`.
+    NewObjEx,
+    /// `OBJ`: `cls(*args)` (or `cls.__new__(cls)` without args).
+    Obj,
+    /// `INST`: like `OBJ`, class named inline (protocol 0).
+    Inst,
+}
+
+/// An object built from an allowed global, recorded rather than executed.
+///
+/// For example `collections.OrderedDict([('a', 1)])` pickled at protocol 2 is a `REDUCE` of
+/// `collections.OrderedDict` with `()` followed by `SETITEMS`: it decodes to an `Object` whose
+/// [`callable`](Object::callable) is that global, [`args`](Object::args) is `()` and
+/// [`dict_items`](Object::dict_items) is `[('a', 1)]`.
+#[derive(Clone)]
+pub struct Object(pub(crate) Arc<ObjectInner>);
+
+pub(crate) struct ObjectInner {
+    pub(crate) callable: Value,
+    pub(crate) construct: Construct,
+    pub(crate) args: Value,
+    pub(crate) kwargs: Option<Value>,
+    pub(crate) state: Option<Value>,
+    pub(crate) list_items: Vec<Value>,
+    pub(crate) dict_items: Vec<(Value, Value)>,
+}
+
+impl Object {
+    /// The global (or other allowed value) that was called.
+    pub fn callable(&self) -> &Value {
+        &self.0.callable
+    }
+
+    /// The global's `(module, name)`, when the callable is a global.
+    pub fn class(&self) -> Option<&Global> {
+        self.0.callable.as_global()
+    }
+
+    /// Which opcode made the object.
+    pub fn construct(&self) -> Construct {
+        self.0.construct
+    }
+
+    /// The positional arguments (a tuple).
+    pub fn args(&self) -> &Value {
+        &self.0.args
+    }
+
+    /// The keyword arguments (a dict), for `NEWOBJ_EX`.
+    pub fn kwargs(&self) -> Option<&Value> {
+        self.0.kwargs.as_ref()
+    }
+
+    /// The state given by `BUILD` (what `__setstate__` would receive), if any.
+    pub fn state(&self) -> Option<&Value> {
+        self.0.state.as_ref()
+    }
+
+    /// Items added by `APPEND`/`APPENDS` (list subclasses, `collections.deque`, …).
+    pub fn list_items(&self) -> &[Value] {
+        &self.0.list_items
+    }
+
+    /// Pairs set by `SETITEM`/`SETITEMS` (`OrderedDict`, `defaultdict`, …), in order.
+    pub fn dict_items(&self) -> &[(Value, Value)] {
+        &self.0.dict_items
+    }
+
+    /// Whether `self` and `other` are the same object.
+    pub fn ptr_eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+macro_rules! is_as {
+    ($is:ident, $as:ident, $variant:ident, $t:ty, $doc:literal) => {
+        #[doc = concat!("Whether the value is ", $doc, ".")]
+        pub fn $is(&self) -> bool {
+            matches!(self, Value::$variant(_))
+        }
+
+        #[doc = concat!("The ", $doc, ", if the value is one.")]
+        pub fn $as(&self) -> Option<&$t> {
+            match self {
+                Value::$variant(x) => Some(x),
+                _ => None,
+            }
+        }
+    };
+}
+
+impl Value {
+    /// Whether the value is `None`.
+    pub fn is_none(&self) -> bool {
+        matches!(self, Value::None)
+    }
+
+    /// Whether the value is a `bool`.
+    pub fn is_bool(&self) -> bool {
+        matches!(self, Value::Bool(_))
+    }
+
+    /// The `bool`, if the value is one (not for ints: Python's `True` is a `bool`).
+    pub fn as_bool(&self) -> Option<bool> {
+        match self {
+            Value::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+
+    /// The value as `i64`, if it is an `int` that fits (bools are not ints here).
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            Value::Int(i) => i.as_i64(),
+            _ => None,
+        }
+    }
+
+    /// The value as `u64`, if it is an `int` that fits.
+    pub fn as_u64(&self) -> Option<u64> {
+        match self {
+            Value::Int(i) => i.as_u64(),
+            _ => None,
+        }
+    }
+
+    /// The `float`, if the value is one.
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            Value::Float(f) => Some(*f),
+            _ => None,
+        }
+    }
+
+    /// The text of a `str` without lone surrogates.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::Str(s) => s.as_str(),
+            _ => None,
+        }
+    }
+
+    /// The contents of a `bytes` or `bytearray`.
+    pub fn as_bytes(&self) -> Option<&[u8]> {
+        match self {
+            Value::Bytes(b) | Value::ByteArray(b) => Some(b),
+            _ => None,
+        }
+    }
+
+    /// The items of a `list` or `tuple`.
+    pub fn as_slice(&self) -> Option<&[Value]> {
+        match self {
+            Value::List(l) => Some(l),
+            Value::Tuple(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// The members of a `set` or `frozenset`.
+    pub fn as_any_set(&self) -> Option<&Set> {
+        match self {
+            Value::Set(s) | Value::FrozenSet(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    is_as!(is_int, as_int, Int, Int, "an `int`");
+    is_as!(is_float, as_float, Float, f64, "a `float`");
+    is_as!(is_complex, as_complex, Complex, Complex, "a `complex`");
+    is_as!(is_str, as_pystr, Str, PyStr, "a `str`");
+    is_as!(is_bytes, as_bytes_obj, Bytes, Bytes, "a `bytes`");
+    is_as!(is_bytearray, as_bytearray, ByteArray, Bytes, "a `bytearray`");
+    is_as!(is_list, as_list, List, List, "a `list`");
+    is_as!(is_tuple, as_tuple, Tuple, Tuple, "a `tuple`");
+    is_as!(is_dict, as_dict, Dict, Dict, "a `dict`");
+    is_as!(is_set, as_set, Set, Set, "a `set`");
+    is_as!(is_frozenset, as_frozenset, FrozenSet, Set, "a `frozenset`");
+    is_as!(is_global, as_global, Global, Global, "a global");
+    is_as!(is_object, as_object, Object, Object, "a recorded object");
+
+    /// Python's `type(v).__name__`: `'NoneType'`, `'int'`, `'dict'`, …; for a recorded object
+    /// the class name; for a global `'type'` (or `'builtin_function_or_method'` for
+    /// `_codecs.encode`).
+    pub fn type_name(&self) -> &str {
+        match self {
+            Value::None => "NoneType",
+            Value::Bool(_) => "bool",
+            Value::Int(_) => "int",
+            Value::Float(_) => "float",
+            Value::Complex(_) => "complex",
+            Value::Str(_) => "str",
+            Value::Bytes(_) => "bytes",
+            Value::ByteArray(_) => "bytearray",
+            Value::List(_) => "list",
+            Value::Tuple(_) => "tuple",
+            Value::Dict(_) => "dict",
+            Value::Set(_) => "set",
+            Value::FrozenSet(_) => "frozenset",
+            Value::Global(g) => match g.builtin() {
+                Some(b) if !b.is_type() => "builtin_function_or_method",
+                _ => "type",
+            },
+            Value::Object(o) => match o.class() {
+                Some(g) => g.name().as_str().unwrap_or("object"),
+                None => "object",
+            },
+        }
+    }
+
+    /// An element of a list/tuple by position, or a dict value by key (`&str`, `usize` keys,
+    /// or any `&Value`). `None` when absent or not a container.
+    ///
+    /// ```
+    /// # use restricted_unpickler::Value;
+    /// let v = Value::from(vec![Value::from("a"), Value::from(2)]);
+    /// assert_eq!(v.get(1), Some(&Value::from(2)));
+    /// assert_eq!(v.get(5), None);
+    /// ```
+    pub fn get<I: ValueIndex>(&self, index: I) -> Option<&Value> {
+        index.index_into(self)
+    }
+
+    /// A `bytes` value.
+    pub fn bytes(b: &[u8]) -> Value {
+        Value::Bytes(Bytes::from(b))
+    }
+
+    /// A `tuple` value.
+    pub fn tuple(items: Vec<Value>) -> Value {
+        Value::Tuple(Tuple::from(items))
+    }
+
+    /// Type-exact, bit-exact structural equality: `1`, `1.0` and `True` differ, floats compare
+    /// by bits (so NaN equals the same NaN), dicts compare in order, sets by membership, objects
+    /// by their recorded contents. Shared sub-values are compared once.
+    pub fn strict_eq(&self, other: &Value) -> bool {
+        key::strict_eq(self, other)
+    }
+
+    /// Whether this is a container that can hold other values.
+    pub(crate) fn is_container(&self) -> bool {
+        matches!(
+            self,
+            Value::List(_)
+                | Value::Tuple(_)
+                | Value::Dict(_)
+                | Value::Set(_)
+                | Value::FrozenSet(_)
+                | Value::Object(_)
+        )
+    }
+}
