@@ -5,14 +5,14 @@
 //! use restricted_unpickler::restricted_loads;
 //!
 //! // pickle.dumps({'name': 'Zoë', 'tags': ['a', 'b'], 'score': 9.5}, protocol=5)
-//! let data = b"\x80\x05\x95.\x00\x00\x00\x00\x00\x00\x00}\x94(\x8c\x04name\x94\x8c\x04Zo\xc3\xab\x94\x8c\x04tags\x94]\x94(\x8c\x01a\x94\x8c\x01b\x94e\x8c\x05score\x94G@#\x00\x00\x00\x00\x00\x00u.";
+//! let data = b"\x80\x05\x957\x00\x00\x00\x00\x00\x00\x00}\x94(\x8c\x04name\x94\x8c\x04Zo\xc3\xab\x94\x8c\x04tags\x94]\x94(\x8c\x01a\x94\x8c\x01b\x94e\x8c\x05score\x94G@#\x00\x00\x00\x00\x00\x00u.";
 //! let value = restricted_loads(data)?;
 //! assert_eq!(value["name"], "Zoë");
 //! assert_eq!(value["tags"][1], "b");
 //! assert_eq!(value.to_string(), "{'name': 'Zoë', 'tags': ['a', 'b'], 'score': 9.5}");
 //!
 //! // A pickle that would run a shell command under `pickle.loads` is refused:
-//! let evil = b"\x80\x04\x95\x1f\x00\x00\x00\x00\x00\x00\x00\x8c\x05posix\x94\x8c\x06system\x94\x93\x94\x8c\x0cecho Hacked!\x94\x85\x94R\x94.";
+//! let evil = b"\x80\x04\x95'\x00\x00\x00\x00\x00\x00\x00\x8c\x05posix\x94\x8c\x06system\x94\x93\x94\x8c\x0cecho Hacked!\x94\x85\x94R\x94.";
 //! let err = restricted_loads(evil).unwrap_err();
 //! assert!(err.is_forbidden());
 //! assert!(err.to_string().starts_with("global 'posix.system' is forbidden"));

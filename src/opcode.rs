@@ -206,7 +206,9 @@ mod tests {
         for &op in Opcode::ALL {
             assert_eq!(Opcode::from_u8(op.byte()), Some(op));
         }
-        let known = (0..=255u8).filter(|&b| Opcode::from_u8(b).is_some()).count();
+        let known = (0..=255u8)
+            .filter(|&b| Opcode::from_u8(b).is_some())
+            .count();
         assert_eq!(known, 68);
         assert_eq!(Opcode::from_u8(0xff), None);
         assert_eq!(Opcode::BINUNICODE8.name(), "BINUNICODE8");

@@ -120,7 +120,6 @@ impl PyStr {
             Err(e) => PyStr(Repr::Wide(Arc::new(e.into_bytes().into_boxed_slice()))),
         }
     }
-
 }
 
 impl Default for PyStr {

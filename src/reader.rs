@@ -216,7 +216,6 @@ impl<R: BufRead> StreamSource<R> {
         }
         Ok(())
     }
-
 }
 
 /// Fills the reader's buffer, retrying on `Interrupted`.

@@ -257,7 +257,12 @@ impl Arena {
 
     /// Converts a slot into a hashable key (its depth too), with CPython's error for unhashable
     /// types. Lists, dicts and sets are refused before any conversion.
-    pub(crate) fn key_of(&mut self, slot: Slot, max_depth: usize, work: &mut u64) -> Result<(Key, u32)> {
+    pub(crate) fn key_of(
+        &mut self,
+        slot: Slot,
+        max_depth: usize,
+        work: &mut u64,
+    ) -> Result<(Key, u32)> {
         let (value, depth) = match slot {
             Slot::Val(v) => (v, 0),
             Slot::Node(id) => {

@@ -132,7 +132,11 @@ impl Machine {
                 let f = match args.first().map(|a| self.scalar(a)) {
                     None => 0.0,
                     Some(Some(v)) => to_float(&v)?,
-                    Some(None) => return Err(type_error("float() argument must be a string or a real number")),
+                    Some(None) => {
+                        return Err(type_error(
+                            "float() argument must be a string or a real number",
+                        ));
+                    }
                 };
                 Ok(Slot::Val(Value::Float(f)))
             }
@@ -152,7 +156,10 @@ impl Machine {
                         Some(s) => match m.scalar(s) {
                             Some(Value::Complex(c)) => Ok(Some(c)),
                             Some(v @ (Value::Int(_) | Value::Bool(_) | Value::Float(_))) => {
-                                Ok(Some(Complex { re: to_float(&v)?, im: 0.0 }))
+                                Ok(Some(Complex {
+                                    re: to_float(&v)?,
+                                    im: 0.0,
+                                }))
                             }
                             _ => Err(type_error(
                                 "complex() argument must be a string or a number",
@@ -166,7 +173,12 @@ impl Machine {
                     (None, _) => Complex::default(),
                     (Some(r), None) => r,
                     // Both real: used as is (keeps the sign of a zero imaginary part).
-                    (Some(r), Some(i)) if r.im == 0.0 && i.im == 0.0 && !is_complex(self, args.first()) && !is_complex(self, args.get(1)) => {
+                    (Some(r), Some(i))
+                        if r.im == 0.0
+                            && i.im == 0.0
+                            && !is_complex(self, args.first())
+                            && !is_complex(self, args.get(1)) =>
+                    {
                         Complex { re: r.re, im: i.re }
                     }
                     (Some(r), Some(i)) => Complex {
@@ -180,7 +192,11 @@ impl Machine {
                 if new {
                     return Err(internal());
                 }
-                let (s, enc) = match (args.first().map(|a| self.scalar(a)), args.get(1).map(|a| self.scalar(a)), args.len()) {
+                let (s, enc) = match (
+                    args.first().map(|a| self.scalar(a)),
+                    args.get(1).map(|a| self.scalar(a)),
+                    args.len(),
+                ) {
                     (Some(Some(Value::Str(s))), Some(Some(Value::Str(e))), 2) => (s, e),
                     _ => {
                         return Err(type_error(
@@ -200,7 +216,12 @@ impl Machine {
         }
     }
 
-    fn make_empty<S: Source>(&mut self, b: Builtin, src: &S, limits: &crate::Limits) -> Result<Slot> {
+    fn make_empty<S: Source>(
+        &mut self,
+        b: Builtin,
+        src: &S,
+        limits: &crate::Limits,
+    ) -> Result<Slot> {
         self.alloc(64, src, limits)?;
         match b {
             Builtin::List => self.arena.push(Node::List(Vec::new())),
@@ -358,7 +379,11 @@ impl Machine {
             (Some(Value::Str(s)), 2 | 3) => {
                 let enc = match args.get(1).and_then(|a| self.scalar(a)) {
                     Some(Value::Str(e)) => e,
-                    _ => return Err(type_error(format!("{name}() argument 'encoding' must be str"))),
+                    _ => {
+                        return Err(type_error(format!(
+                            "{name}() argument 'encoding' must be str"
+                        )));
+                    }
                 };
                 let out = encode_str(&s, &enc)?;
                 self.alloc(32 + out.len() as u64, src, limits)?;
@@ -508,10 +533,14 @@ impl Machine {
             }
             (Some(Value::Str(s)), base) => match s.as_str() {
                 Some(t) => text(t.as_bytes(), base.unwrap_or(10)),
-                None => Err(value_error("invalid literal for int(): string has surrogates")),
+                None => Err(value_error(
+                    "invalid literal for int(): string has surrogates",
+                )),
             },
             (Some(Value::Bytes(b) | Value::ByteArray(b)), base) => text(&b, base.unwrap_or(10)),
-            (Some(_), Some(_)) => Err(type_error("int() can't convert non-string with explicit base")),
+            (Some(_), Some(_)) => Err(type_error(
+                "int() can't convert non-string with explicit base",
+            )),
             (Some(v), None) => Err(type_error(format!(
                 "int() argument must be a string, a bytes-like object or a real number, not '{}'",
                 v.type_name()
@@ -562,12 +591,12 @@ fn to_float(v: &Value) -> Result<f64> {
         }
         Value::Str(s) => {
             let b = s.as_encoded_bytes();
-            number::parse_float_py(b).map_err(|_| {
-                value_error(format!("could not convert string to float: {s:?}"))
-            })
+            number::parse_float_py(b)
+                .map_err(|_| value_error(format!("could not convert string to float: {s:?}")))
         }
-        Value::Bytes(b) | Value::ByteArray(b) => number::parse_float_py(b)
-            .map_err(|_| value_error("could not convert string to float")),
+        Value::Bytes(b) | Value::ByteArray(b) => {
+            number::parse_float_py(b).map_err(|_| value_error("could not convert string to float"))
+        }
         other => Err(type_error(format!(
             "float() argument must be a string or a real number, not '{}'",
             other.type_name()
@@ -577,7 +606,10 @@ fn to_float(v: &Value) -> Result<f64> {
 
 /// Whether a codec name means Latin-1.
 fn is_latin1(enc: &PyStr) -> bool {
-    matches!(codec::lookup_codec(&enc.to_string()), Some(codec::Codec::Latin1))
+    matches!(
+        codec::lookup_codec(&enc.to_string()),
+        Some(codec::Codec::Latin1)
+    )
 }
 
 /// `s.encode('latin1')`.

@@ -38,13 +38,18 @@ impl Memo {
     /// Stores `slot` at `idx`, replacing any previous entry.
     #[inline]
     pub(crate) fn put(&mut self, idx: u64, slot: Slot) {
-        if let Some(cell) = usize::try_from(idx).ok().and_then(|i| self.dense.get_mut(i)) {
+        if let Some(cell) = usize::try_from(idx)
+            .ok()
+            .and_then(|i| self.dense.get_mut(i))
+        {
             if cell.replace(slot).is_none() {
                 self.len += 1;
             }
             return;
         }
-        let room = (self.len as u64).saturating_mul(2).saturating_add(DENSE_SLACK);
+        let room = (self.len as u64)
+            .saturating_mul(2)
+            .saturating_add(DENSE_SLACK);
         if idx < room && self.sparse.is_empty() {
             if let Ok(i) = usize::try_from(idx) {
                 self.dense.resize_with(i + 1, || None);

@@ -192,7 +192,9 @@ impl Machine {
                 Opcode::STRING => {
                     let line = src.read_line()?;
                     let body = match (line.first(), line.last()) {
-                        (Some(&a), Some(&b)) if line.len() >= 2 && a == b && (a == b'\'' || a == b'"') => {
+                        (Some(&a), Some(&b))
+                            if line.len() >= 2 && a == b && (a == b'\'' || a == b'"') =>
+                        {
                             line.get(1..line.len() - 1).unwrap_or_default()
                         }
                         _ => {
@@ -262,10 +264,16 @@ impl Machine {
                 Opcode::BINBYTES8 | Opcode::BYTEARRAY8 => {
                     let n = u64::from_le_bytes(src.read_array()?);
                     if n > i64::MAX as u64 {
-                        let what = if op == Opcode::BINBYTES8 { "BINBYTES" } else { "BYTEARRAY8" };
+                        let what = if op == Opcode::BINBYTES8 {
+                            "BINBYTES"
+                        } else {
+                            "BYTEARRAY8"
+                        };
                         return Err(Error::py(
                             PyException::OverflowError,
-                            format!("{what} exceeds system's maximum size of 9223372036854775807 bytes"),
+                            format!(
+                                "{what} exceeds system's maximum size of 9223372036854775807 bytes"
+                            ),
                         ));
                     }
                     self.op_bytes(n, op == Opcode::BYTEARRAY8, src, limits)?;
@@ -369,9 +377,8 @@ impl Machine {
                 Opcode::PUT => {
                     let line = src.read_line()?;
                     let idx = parse_memo_index(line)?;
-                    let idx = u64::try_from(idx).map_err(|_| {
-                        Error::py(PyException::ValueError, "negative PUT argument")
-                    })?;
+                    let idx = u64::try_from(idx)
+                        .map_err(|_| Error::py(PyException::ValueError, "negative PUT argument"))?;
                     self.op_put(idx, limits)?;
                 }
                 Opcode::BINPUT => {
@@ -505,7 +512,8 @@ impl Machine {
                 Opcode::STACK_GLOBAL => {
                     let name = self.pop()?;
                     let module = self.pop()?;
-                    let (Slot::Val(Value::Str(module)), Slot::Val(Value::Str(name))) = (module, name)
+                    let (Slot::Val(Value::Str(module)), Slot::Val(Value::Str(name))) =
+                        (module, name)
                     else {
                         return Err(Error::py(
                             PyException::UnpicklingError,
@@ -665,7 +673,10 @@ impl Machine {
             return Err(Error::limit("max_memo_index", limits.max_memo_index));
         }
         if self.memo.len() >= limits.max_memo_entries && self.memo.get(idx).is_none() {
-            return Err(Error::limit("max_memo_entries", limits.max_memo_entries as u64));
+            return Err(Error::limit(
+                "max_memo_entries",
+                limits.max_memo_entries as u64,
+            ));
         }
         self.memo.put(idx, top);
         Ok(())
@@ -801,7 +812,11 @@ impl Machine {
         src: &S,
         limits: &Limits,
     ) -> Result<()> {
-        let what = if items.len() == 2 { "SETITEM" } else { "SETITEMS" };
+        let what = if items.len() == 2 {
+            "SETITEM"
+        } else {
+            "SETITEMS"
+        };
         let id = match target {
             Slot::Node(id) => *id,
             Slot::Val(v) => return Err(setitem_error(what, v.type_name())),
@@ -950,7 +965,8 @@ impl Machine {
 
     /// CPython's checks on `NEWOBJ`/`NEWOBJ_EX` operands.
     fn check_newobj(&self, cls: &Slot, args: &Slot, kwargs: Option<&Slot>, op: &str) -> Result<()> {
-        let is_type = matches!(cls, Slot::Val(Value::Global(g)) if g.builtin().is_none_or(|b| b.is_type()));
+        let is_type =
+            matches!(cls, Slot::Val(Value::Global(g)) if g.builtin().is_none_or(|b| b.is_type()));
         if !is_type {
             let t = self.slot_type_name(cls);
             return Err(Error::py(
@@ -1092,7 +1108,8 @@ fn py2_str(bytes: &[u8], cfg: &Config<'_>) -> Result<Value> {
     codec::decode_bytes(bytes, &cfg.encoding, &cfg.errors)
         .map(Value::Str)
         .map_err(|m| {
-            let exc = if m.starts_with("unknown encoding") || m.starts_with("unknown error handler") {
+            let exc = if m.starts_with("unknown encoding") || m.starts_with("unknown error handler")
+            {
                 PyException::LookupError
             } else {
                 PyException::UnicodeDecodeError
@@ -1126,7 +1143,9 @@ fn global_line(line: &[u8], ascii: bool) -> Result<String> {
                 Err(e) => {
                     let pos = e.valid_up_to();
                     let b = line.get(pos).copied().unwrap_or(0);
-                    format!("'utf-8' codec can't decode byte 0x{b:02x} in position {pos}: invalid start byte")
+                    format!(
+                        "'utf-8' codec can't decode byte 0x{b:02x} in position {pos}: invalid start byte"
+                    )
                 }
             };
             Err(Error::py(PyException::UnicodeDecodeError, msg))
@@ -1177,7 +1196,10 @@ fn int_error(e: number::IntError, limits: &Limits) -> Error {
 fn parse_text_int(line: &[u8], limits: &Limits) -> Result<Value> {
     match line {
         [] => return Err(Error::bare(ErrorKind::Truncated)),
-        [a, d @ (b'0' | b'1')] if matches!(a, b'0' | b'+' | b' ' | b'\t' | 0x0b | 0x0c | b'\r') => {
+        [
+            b'0' | b'+' | b' ' | b'\t' | 0x0b | 0x0c | b'\r',
+            d @ (b'0' | b'1'),
+        ] => {
             return Ok(Value::Bool(*d == b'1'));
         }
         [b'-', b'0'] => return Ok(Value::Bool(false)),
@@ -1197,10 +1219,9 @@ fn parse_text_long(line: &[u8], limits: &Limits) -> Result<Value> {
     number::parse_int(digits, 0, limits.max_int_digits)
         .map(int_value)
         .map_err(|e| match e {
-            number::IntError::Invalid => Error::py(
-                PyException::ValueError,
-                number::format_int_error(digits, 0),
-            ),
+            number::IntError::Invalid => {
+                Error::py(PyException::ValueError, number::format_int_error(digits, 0))
+            }
             other => int_error(other, limits),
         })
 }

@@ -14,7 +14,9 @@ macro_rules! from_int {
         }
     )*};
 }
-from_int!(i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize);
+from_int!(
+    i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize
+);
 
 impl From<bool> for Value {
     fn from(v: bool) -> Self {
@@ -87,14 +89,18 @@ impl From<Bytes> for Value {
 impl<T: Into<Value>> From<Vec<T>> for Value {
     /// A `list` value.
     fn from(v: Vec<T>) -> Self {
-        Value::List(List::from(v.into_iter().map(Into::into).collect::<Vec<Value>>()))
+        Value::List(List::from(
+            v.into_iter().map(Into::into).collect::<Vec<Value>>(),
+        ))
     }
 }
 
 impl<T: Into<Value>> FromIterator<T> for Value {
     /// A `list` value.
     fn from_iter<I: IntoIterator<Item = T>>(iter: I) -> Self {
-        Value::List(List::from(iter.into_iter().map(Into::into).collect::<Vec<Value>>()))
+        Value::List(List::from(
+            iter.into_iter().map(Into::into).collect::<Vec<Value>>(),
+        ))
     }
 }
 

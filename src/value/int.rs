@@ -116,7 +116,6 @@ impl Int {
         }
         Int::from(BigInt::from_signed_bytes_le(bytes))
     }
-
 }
 
 impl From<BigInt> for Int {
@@ -250,7 +249,10 @@ mod tests {
         assert_eq!(Int::from_signed_bytes_le(&[]).as_i64(), Some(0));
         assert_eq!(Int::from_signed_bytes_le(&[0xff]).as_i64(), Some(-1));
         assert_eq!(Int::from_signed_bytes_le(&[0xff, 0x00]).as_i64(), Some(255));
-        assert_eq!(Int::from_signed_bytes_le(&[0x00, 0x80]).as_i64(), Some(-32768));
+        assert_eq!(
+            Int::from_signed_bytes_le(&[0x00, 0x80]).as_i64(),
+            Some(-32768)
+        );
         let two64 = Int::from_signed_bytes_le(&[0, 0, 0, 0, 0, 0, 0, 0, 1]);
         assert_eq!(two64.to_string(), "18446744073709551616");
         // Non-minimal encodings normalise to the inline form.
@@ -261,7 +263,10 @@ mod tests {
     #[test]
     fn int_float_equality_is_exact() {
         assert!(int_eq_float(&Int::from(1), 1.0));
-        assert!(!int_eq_float(&Int::from((1i64 << 53) + 1), (1u64 << 53) as f64));
+        assert!(!int_eq_float(
+            &Int::from((1i64 << 53) + 1),
+            (1u64 << 53) as f64
+        ));
         assert!(int_eq_float(&Int::from(1u128 << 70), 2f64.powi(70)));
         assert!(!int_eq_float(&Int::from(0), f64::NAN));
     }

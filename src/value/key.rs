@@ -45,8 +45,8 @@ impl Key {
 
     /// Like [`Key::new`], adding the work done to `steps`.
     pub(crate) fn counted(value: Value, steps: &mut u64) -> Result<Key, Error> {
-        let digest = digest(&value, Mode::Key, steps)
-            .map_err(|t| Error::bare(ErrorKind::Unhashable(t)))?;
+        let digest =
+            digest(&value, Mode::Key, steps).map_err(|t| Error::bare(ErrorKind::Unhashable(t)))?;
         Ok(Key { digest, value })
     }
 }
@@ -468,7 +468,9 @@ fn eq_impl(a: &Value, b: &Value, strict: bool, steps: &mut u64) -> bool {
                 }
             }
             (Set(p), Set(q)) | (FrozenSet(p), FrozenSet(q)) => push_set(&mut stack, p, q),
-            (Set(p), FrozenSet(q)) | (FrozenSet(p), Set(q)) => !strict && push_set(&mut stack, p, q),
+            (Set(p), FrozenSet(q)) | (FrozenSet(p), Set(q)) => {
+                !strict && push_set(&mut stack, p, q)
+            }
             (Global(p), Global(q)) => p.module() == q.module() && p.name() == q.name(),
             (Object(p), Object(q)) => {
                 if !strict {

@@ -23,8 +23,8 @@ use std::sync::Arc;
 
 pub use self::index::ValueIndex;
 pub use self::int::Int;
-pub(crate) use self::key::{Key, KeyMap, digest_key, new_key_set};
 pub(crate) use self::int::{int_eq_float, integral_float_bytes};
+pub(crate) use self::key::{Key, KeyMap, digest_key, new_key_set};
 use crate::find_class::Builtin;
 use crate::pystr::PyStr;
 
@@ -212,7 +212,10 @@ impl Dict {
     /// The value for `key` (Python's `d.get(key)`), using Python key equality.
     pub fn get(&self, key: &Value) -> Option<&Value> {
         let digest = digest_key(key).ok()?;
-        let i = self.0.keys.get_index_of(&key::Probe { digest, value: key })?;
+        let i = self
+            .0
+            .keys
+            .get_index_of(&key::Probe { digest, value: key })?;
         self.0.values.get(i)
     }
 
@@ -542,7 +545,13 @@ impl Value {
     is_as!(is_complex, as_complex, Complex, Complex, "a `complex`");
     is_as!(is_str, as_pystr, Str, PyStr, "a `str`");
     is_as!(is_bytes, as_bytes_obj, Bytes, Bytes, "a `bytes`");
-    is_as!(is_bytearray, as_bytearray, ByteArray, Bytes, "a `bytearray`");
+    is_as!(
+        is_bytearray,
+        as_bytearray,
+        ByteArray,
+        Bytes,
+        "a `bytearray`"
+    );
     is_as!(is_list, as_list, List, List, "a `list`");
     is_as!(is_tuple, as_tuple, Tuple, Tuple, "a `tuple`");
     is_as!(is_dict, as_dict, Dict, Dict, "a `dict`");
