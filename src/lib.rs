@@ -99,6 +99,11 @@ pub use crate::value::{
     ValueIndex,
 };
 
+/// The README's examples, run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 /// Compile-time check: values and errors can cross threads.
 const _: () = {
     const fn assert_send_sync<T: Send + Sync>() {}

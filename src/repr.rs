@@ -402,6 +402,24 @@ fn push_hex_escape<const N: usize>(
 /// `\t`, `\n`, `\r` are written as such, other bytes below 0x20 or from 0x7f up as `\xNN`
 /// (lowercase). For a `bytearray` the caller writes `bytearray(` and `)` around it.
 pub(crate) fn write_bytes_repr<W: Write>(out: &mut W, prefix: &str, b: &[u8]) -> fmt::Result {
+    write_bytes_literal(out, prefix, b, false)
+}
+
+/// Writes `repr(bytearray(b))`: `bytearray(b'...')`. Unlike `bytes`, CPython's bytearray repr
+/// escapes `'` even inside double quotes (`bytearray(b"\'")`).
+pub(crate) fn write_bytearray_repr<W: Write>(out: &mut W, b: &[u8]) -> fmt::Result {
+    out.write_str("bytearray(")?;
+    write_bytes_literal(out, "b", b, true)?;
+    out.write_char(')')
+}
+
+/// The bytes literal; `escape_single` escapes `'` whatever the quote (bytearray's rule).
+fn write_bytes_literal<W: Write>(
+    out: &mut W,
+    prefix: &str,
+    b: &[u8],
+    escape_single: bool,
+) -> fmt::Result {
     let quote = choose_quote(b);
     let quote_char = char::from(quote);
     out.write_str(prefix)?;
@@ -410,7 +428,12 @@ pub(crate) fn write_bytes_repr<W: Write>(out: &mut W, prefix: &str, b: &[u8]) ->
     loop {
         let plain = rest
             .iter()
-            .take_while(|&&c| (0x20..0x7f).contains(&c) && c != quote && c != b'\\')
+            .take_while(|&&c| {
+                (0x20..0x7f).contains(&c)
+                    && c != quote
+                    && c != b'\\'
+                    && !(escape_single && c == b'\'')
+            })
             .count();
         let (run, tail) = rest.split_at_checked(plain).ok_or(fmt::Error)?;
         // The run is printable ASCII, so valid UTF-8.
@@ -424,7 +447,7 @@ pub(crate) fn write_bytes_repr<W: Write>(out: &mut W, prefix: &str, b: &[u8]) ->
             b'\n' => esc.push_bytes(b"\\n")?,
             b'\r' => esc.push_bytes(b"\\r")?,
             b'\\' => esc.push_bytes(b"\\\\")?,
-            _ if c == quote => esc.push_bytes(&[b'\\', quote])?,
+            _ if c == quote || (escape_single && c == b'\'') => esc.push_bytes(&[b'\\', c])?,
             _ => push_hex_escape(&mut esc, b'x', u32::from(c), 2)?,
         }
         esc.flush_to(out)?;

@@ -15,7 +15,9 @@
 use std::fmt::{self, Write};
 
 use super::{Construct, Value};
-use crate::repr::{write_bytes_repr, write_complex_repr, write_float_repr, write_str_repr_to};
+use crate::repr::{
+    write_bytearray_repr, write_bytes_repr, write_complex_repr, write_float_repr, write_str_repr_to,
+};
 
 /// One open container being written.
 enum Frame<'a> {
@@ -133,11 +135,7 @@ fn visit<'a, W: Write>(out: &mut W, v: &'a Value, stack: &mut Vec<Frame<'a>>) ->
         Value::Complex(c) => write_complex_repr(out, c.re, c.im),
         Value::Str(s) => write_str_repr_to(out, s),
         Value::Bytes(b) => write_bytes_repr(out, "b", b),
-        Value::ByteArray(b) => {
-            out.write_str("bytearray(")?;
-            write_bytes_repr(out, "b", b)?;
-            out.write_str(")")
-        }
+        Value::ByteArray(b) => write_bytearray_repr(out, b),
         Value::List(l) => {
             out.write_str("[")?;
             stack.push(Frame::Seq {
