@@ -60,6 +60,8 @@ pub enum PyException {
     TypeError,
     /// `UnicodeDecodeError`
     UnicodeDecodeError,
+    /// `UnicodeEncodeError`
+    UnicodeEncodeError,
     /// `OverflowError`
     OverflowError,
     /// `LookupError`
@@ -83,6 +85,7 @@ impl PyException {
             PyException::ValueError => "ValueError",
             PyException::TypeError => "TypeError",
             PyException::UnicodeDecodeError => "UnicodeDecodeError",
+            PyException::UnicodeEncodeError => "UnicodeEncodeError",
             PyException::OverflowError => "OverflowError",
             PyException::LookupError => "LookupError",
             PyException::AttributeError => "AttributeError",

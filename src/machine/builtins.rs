@@ -41,6 +41,16 @@ impl Machine {
     ) -> Result<Slot> {
         let limits = &cfg.limits;
         let args = self.tuple_items(&args)?;
+        let new = matches!(construct, Construct::NewObj | Construct::NewObjEx);
+        let mutable = matches!(
+            b,
+            Builtin::List | Builtin::Set | Builtin::Dict | Builtin::ByteArray
+        );
+        if new && mutable {
+            // `__new__` of the mutable types ignores its arguments (they go to `__init__`,
+            // which NEWOBJ does not call).
+            return self.make_empty(b, src, limits);
+        }
         if let Some(kw) = &kwargs {
             if !self.iterate(kw)?.is_empty() {
                 return Err(type_error(format!(
@@ -50,7 +60,6 @@ impl Machine {
                 )));
             }
         }
-        let new = matches!(construct, Construct::NewObj | Construct::NewObjEx);
         let name = b.python_name().1;
         let at_most = |n: usize| -> Result<()> {
             if args.len() > n {
@@ -64,10 +73,6 @@ impl Machine {
             }
         };
         match b {
-            Builtin::List | Builtin::Set | Builtin::Dict | Builtin::ByteArray if new => {
-                // `__new__` of the mutable types ignores its arguments.
-                self.make_empty(b, src, limits)
-            }
             Builtin::List | Builtin::Tuple => {
                 at_most(1)?;
                 let items = match args.first() {
@@ -199,15 +204,15 @@ impl Machine {
                 ) {
                     (Some(Some(Value::Str(s))), Some(Some(Value::Str(e))), 2) => (s, e),
                     _ => {
-                        return Err(type_error(
-                            "_codecs.encode() is only evaluated as encode(str, 'latin1')",
-                        ));
+                        return Err(Error::bare(crate::error::ErrorKind::Unsupported(
+                            "_codecs.encode() is only evaluated as encode(str, 'latin1')".into(),
+                        )));
                     }
                 };
                 if !is_latin1(&enc) {
-                    return Err(value_error(format!(
+                    return Err(Error::bare(crate::error::ErrorKind::Unsupported(format!(
                         "_codecs.encode() is only evaluated for 'latin1', not {enc:?}"
-                    )));
+                    ))));
                 }
                 let out = encode_latin1(&s)?;
                 self.alloc(32 + out.len() as u64, src, limits)?;
@@ -474,8 +479,18 @@ impl Machine {
                     _ => Err(value_error("str() cannot decode with the 'bytes' codec")),
                 }
             }
+            (Some(v), 1) if !v.is_container() && !v.is_global() => {
+                if let Value::Int(i) = &v {
+                    let limit = cfg.limits.max_int_digits as u64;
+                    // About 3.32 bits per decimal digit; CPython refuses str() beyond the limit.
+                    if limit > 0 && i.bit_length() > limit.saturating_mul(3322) / 1000 + 1 {
+                        return Err(Error::limit("max_int_digits", limit));
+                    }
+                }
+                Ok(PyStr::from(v.to_string()))
+            }
             (Some(v), 1) => Err(type_error(format!(
-                "str() of a '{}' is not evaluated (only str, and bytes with an encoding)",
+                "str() of a '{}' is not evaluated (only of scalars, and of bytes with an encoding)",
                 v.type_name()
             ))),
             _ => Err(type_error("str() arguments not supported")),
@@ -618,7 +633,7 @@ fn encode_latin1(s: &PyStr) -> Result<Vec<u8>> {
     for (pos, cp) in s.code_points().enumerate() {
         let b = u8::try_from(cp).map_err(|_| {
             Error::py(
-                PyException::ValueError,
+                PyException::UnicodeEncodeError,
                 format!(
                     "'latin-1' codec can't encode character '\\u{cp:04x}' in position {pos}: ordinal not in range(256)"
                 ),

@@ -870,6 +870,8 @@ impl Machine {
     /// CPython); everything else is refused.
     fn op_build(&mut self, state: Slot) -> Result<()> {
         let inst = self.peek()?.clone();
+        let state_is_dict = self.is_dict(&state);
+        let build_on_builtin = |t: &str, state: &Slot| build_on_builtin(t, state, state_is_dict);
         match &inst {
             Slot::Val(Value::Global(g)) => Err(Error::py(
                 PyException::UnpicklingError,
@@ -1084,11 +1086,6 @@ impl Machine {
 /// bytes left, so nothing is allocated for a length that is not backed by input.
 fn read_payload<'s, S: Source>(src: &'s mut S, n: u64, limits: &Limits) -> Result<&'s [u8]> {
     check_payload(n, limits)?;
-    if let Some(rem) = src.remaining() {
-        if n > rem {
-            return Err(Error::bare(ErrorKind::Truncated));
-        }
-    }
     let n = usize::try_from(n).map_err(|_| Error::bare(ErrorKind::Truncated))?;
     src.read_bytes(n)
 }
@@ -1270,10 +1267,10 @@ fn frozen_error(type_name: &str) -> Error {
 }
 
 /// `BUILD` on a builtin value: `None` state is a no-op, like CPython; anything else fails.
-fn build_on_builtin(type_name: &str, state: &Slot) -> Result<()> {
+fn build_on_builtin(type_name: &str, state: &Slot, state_is_dict: bool) -> Result<()> {
     match state {
         Slot::Val(Value::None) => Ok(()),
-        Slot::Val(Value::Dict(_)) => Err(no_attribute(type_name, "__dict__")),
+        _ if state_is_dict => Err(no_attribute(type_name, "__dict__")),
         _ => Err(Error::py(
             PyException::UnpicklingError,
             "state is not a dictionary",

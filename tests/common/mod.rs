@@ -1,0 +1,146 @@
+//! Shared helpers for the integration tests: the canonical form shared with the Python
+//! generators (`tests/differential/canon.py`), hex decoding, and a tiny JSON-lines reader.
+
+#![allow(dead_code)]
+
+use restricted_unpickler::Value;
+
+/// The canonical, type-exact text form of a value, identical to `canon()` in
+/// `tests/differential/canon.py`. Iterative, so deep values are fine.
+pub fn canon(v: &Value) -> String {
+    enum Task<'a> {
+        Value(&'a Value),
+        Text(&'static str),
+        Owned(String),
+    }
+    let mut out = String::new();
+    let mut stack = vec![Task::Value(v)];
+    while let Some(task) = stack.pop() {
+        let v = match task {
+            Task::Text(t) => {
+                out.push_str(t);
+                continue;
+            }
+            Task::Owned(t) => {
+                out.push_str(&t);
+                continue;
+            }
+            Task::Value(v) => v,
+        };
+        match v {
+            Value::None => out.push('N'),
+            Value::Bool(b) => out.push_str(if *b { "B1" } else { "B0" }),
+            Value::Int(i) => {
+                out.push('I');
+                out.push_str(&i.to_bigint().to_string());
+            }
+            Value::Float(f) => out.push_str(&format!("F{:016x}", f.to_bits())),
+            Value::Complex(c) => {
+                out.push_str(&format!("C{:016x},{:016x}", c.re.to_bits(), c.im.to_bits()))
+            }
+            Value::Str(s) => {
+                out.push('S');
+                out.push_str(&hex(s.as_encoded_bytes()));
+            }
+            Value::Bytes(b) => {
+                out.push('Y');
+                out.push_str(&hex(b));
+            }
+            Value::ByteArray(b) => {
+                out.push('A');
+                out.push_str(&hex(b));
+            }
+            Value::List(l) => seq(&mut stack, "L[", l),
+            Value::Tuple(t) => seq(&mut stack, "T[", t),
+            Value::Dict(d) => {
+                stack.push(Task::Text("}"));
+                let pairs: Vec<_> = d.iter().collect();
+                for (i, (k, val)) in pairs.iter().enumerate().rev() {
+                    stack.push(Task::Value(val));
+                    stack.push(Task::Text(":"));
+                    stack.push(Task::Value(k));
+                    if i > 0 {
+                        stack.push(Task::Text(","));
+                    }
+                }
+                stack.push(Task::Text("D{"));
+            }
+            Value::Set(s) | Value::FrozenSet(s) => {
+                let tag = if v.is_set() { "E{" } else { "Z{" };
+                let mut members: Vec<String> = s.iter().map(canon).collect();
+                members.sort();
+                out.push_str(tag);
+                out.push_str(&members.join(","));
+                out.push('}');
+            }
+            other => {
+                stack.push(Task::Owned(format!("?{}", other.type_name())));
+            }
+        }
+    }
+    return out;
+
+    fn seq<'a>(stack: &mut Vec<Task<'a>>, open: &'static str, items: &'a [Value]) {
+        stack.push(Task::Text("]"));
+        for (i, item) in items.iter().enumerate().rev() {
+            stack.push(Task::Value(item));
+            if i > 0 {
+                stack.push(Task::Text(","));
+            }
+        }
+        stack.push(Task::Text(open));
+    }
+}
+
+/// Lowercase hex of bytes.
+pub fn hex(b: &[u8]) -> String {
+    let mut s = String::with_capacity(b.len() * 2);
+    for x in b {
+        s.push_str(&format!("{x:02x}"));
+    }
+    s
+}
+
+/// Bytes from lowercase/uppercase hex.
+pub fn unhex(s: &str) -> Vec<u8> {
+    (0..s.len() / 2)
+        .map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).expect("hex"))
+        .collect()
+}
+
+/// A string field of a flat JSON object line (enough for the generators' output: values are
+/// strings, numbers or flat objects; strings may contain JSON escapes).
+pub fn json_str(line: &str, key: &str) -> Option<String> {
+    let pat = format!("\"{key}\": \"");
+    let start = line.find(&pat)? + pat.len();
+    let mut out = String::new();
+    let mut chars = line[start..].chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => return Some(out),
+            '\\' => match chars.next()? {
+                'n' => out.push('\n'),
+                't' => out.push('\t'),
+                'r' => out.push('\r'),
+                'b' => out.push('\u{8}'),
+                'f' => out.push('\u{c}'),
+                'u' => {
+                    let code: String = chars.by_ref().take(4).collect();
+                    let cp = u32::from_str_radix(&code, 16).ok()?;
+                    if (0xd800..0xdc00).contains(&cp) {
+                        // A surrogate pair escape.
+                        let rest: String = chars.by_ref().take(6).collect();
+                        let lo = u32::from_str_radix(rest.get(2..)?, 16).ok()?;
+                        let full = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+                        out.push(char::from_u32(full)?);
+                    } else {
+                        out.push(char::from_u32(cp).unwrap_or('\u{fffd}'));
+                    }
+                }
+                other => out.push(other),
+            },
+            c => out.push(c),
+        }
+    }
+    None
+}
