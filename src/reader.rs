@@ -30,8 +30,9 @@ pub trait Source {
     /// Starts a frame of `len` bytes at the current position.
     fn start_frame(&mut self, len: u64) -> Result<()>;
 
-    /// How many unread bytes the input still has, if known (slices only).
-    fn remaining(&self) -> Option<u64>;
+    /// Where the data ran out, for truncation errors: the input's length for a slice, the
+    /// bytes consumed for a stream.
+    fn data_end(&self) -> u64;
 
     /// Reads `N` bytes as an array.
     #[inline]
@@ -161,9 +162,8 @@ impl Source for SliceSource<'_> {
         Ok(())
     }
 
-    #[inline]
-    fn remaining(&self) -> Option<u64> {
-        Some(self.end.saturating_sub(self.pos) as u64)
+    fn data_end(&self) -> u64 {
+        self.data.len() as u64
     }
 }
 
@@ -311,8 +311,8 @@ impl<R: BufRead> Source for StreamSource<R> {
         Ok(())
     }
 
-    fn remaining(&self) -> Option<u64> {
-        None
+    fn data_end(&self) -> u64 {
+        self.pos
     }
 }
 

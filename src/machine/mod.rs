@@ -73,7 +73,7 @@ impl Machine {
             Ok(v) => Ok(v),
             Err(e) => {
                 let offset = match e.kind() {
-                    ErrorKind::Truncated | ErrorKind::RanOutOfInput => src.position().max(op_start),
+                    ErrorKind::Truncated | ErrorKind::RanOutOfInput => src.data_end(),
                     _ => op_start,
                 };
                 Err(e.at(offset, op))

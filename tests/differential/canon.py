@@ -37,7 +37,8 @@ E.g. `l = []; l.append(l)` -> `L[^1]`; `t = ([],); t[0].append(t)` -> `T[L[^2]]`
 
 API:
     canon(v, nan_normalize=False) -> str
-        nan_normalize=True writes every NaN (float, or either part of a complex)
+        nan_normalize=True writes every NaN (float, or either part of a complex), and
+        the zero parts of a complex, in one canonical form (a repr cannot carry them)
         with the bits of float('nan') (7ff8000000000000), for comparisons in which
         NaN payload/sign are not significant.
     parse_canon(s) -> value
@@ -93,7 +94,13 @@ def _atom(v, nan_normalize):
     if t is float:
         return "F" + float_hex(v, nan_normalize)
     if t is complex:
-        return "C" + float_hex(v.real, nan_normalize) + "," + float_hex(v.imag, nan_normalize)
+        re, im = v.real, v.imag
+        if nan_normalize:
+            # repr(complex) cannot carry the sign of a zero part ('(-0-0j)' evaluates to
+            # (0-0j)); the evaluated value is still == to the original, so compare zeros unsigned.
+            re = 0.0 if re == 0.0 else re
+            im = 0.0 if im == 0.0 else im
+        return "C" + float_hex(re, nan_normalize) + "," + float_hex(im, nan_normalize)
     if t is str:
         return "S" + v.encode("utf-8", "surrogatepass").hex()
     if t is bytes:

@@ -1,0 +1,379 @@
+//! The `Value` API (serde_json's grammar), the `Unpickler` options, and error reporting.
+
+use std::collections::HashSet;
+
+use restricted_unpickler::{
+    Allowlist, Builtin, Category, Class, ErrorKind, Int, Limits, Opcode, PyException, PyStr,
+    Unpickler, Value, restricted_loads,
+};
+
+fn load(data: &[u8]) -> Value {
+    restricted_loads(data).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn accessors_and_type_names() {
+    // pickle.dumps([None, True, 1, 2.5, 1j, 'é', b'b', bytearray(b'c'), (), {}, set(), frozenset(), 2**70], 4)
+    let v = load(b"\x80\x04\x95P\x00\x00\x00\x00\x00\x00\x00]\x94(N\x88K\x01G@\x04\x00\x00\x00\x00\x00\x00\x8c\x08builtins\x94\x8c\x07complex\x94\x93\x94G\x00\x00\x00\x00\x00\x00\x00\x00G?\xf0\x00\x00\x00\x00\x00\x00\x86\x94R\x94\x8c\x02\xc3\xa9\x94C\x01b\x94\x8c\x08builtins\x94\x8c\tbytearray\x94\x93\x94C\x01c\x94\x85\x94R\x94)}\x94\x8f\x94(\x91\x94\x8a\t\x00\x00\x00\x00\x00\x00\x00\x00@e.");
+    let items = v.as_list().expect("list");
+    let names: Vec<&str> = items.iter().map(Value::type_name).collect();
+    assert_eq!(
+        names,
+        [
+            "NoneType",
+            "bool",
+            "int",
+            "float",
+            "complex",
+            "str",
+            "bytes",
+            "bytearray",
+            "tuple",
+            "dict",
+            "set",
+            "frozenset",
+            "int"
+        ]
+    );
+    assert!(v[0].is_none());
+    assert_eq!(v[1].as_bool(), Some(true));
+    assert_eq!(v[2].as_i64(), Some(1));
+    assert_eq!(v[3].as_f64(), Some(2.5));
+    assert_eq!(v[4].as_complex().map(|c| (c.re, c.im)), Some((0.0, 1.0)));
+    assert_eq!(v[5].as_str(), Some("é"));
+    assert_eq!(v[6].as_bytes(), Some(&b"b"[..]));
+    assert!(v[7].is_bytearray());
+    assert_eq!(v[7].as_bytes(), Some(&b"c"[..]));
+    assert_eq!(v[12].as_i64(), None);
+    assert_eq!(v[12].as_int().map(Int::bit_length), Some(71));
+    assert_eq!(v[12].to_string(), "1180591620717411303424");
+    assert_eq!(v.get(99), None);
+    assert!(v[99].is_none(), "Index never panics");
+    assert!(v["nope"].is_none());
+    assert!(v[2][0].is_none());
+}
+
+#[test]
+fn python_equality_and_hash_are_consistent() {
+    let one = Value::from(1);
+    let t = Value::Bool(true);
+    let f = Value::from(1.0);
+    assert_eq!(one, t);
+    assert_eq!(one, f);
+    assert_eq!(one, 1);
+    assert_eq!(1.0, one);
+    assert!(one == true);
+    assert!(!one.strict_eq(&t));
+    assert!(!one.strict_eq(&f));
+    let h = |v: &Value| {
+        use std::hash::{BuildHasher, RandomState};
+        RandomState::new().hash_one(v)
+    };
+    let _ = HashSet::<u64>::new();
+    let state = std::hash::RandomState::new();
+    let hs = |v: &Value| std::hash::BuildHasher::hash_one(&state, v);
+    assert_eq!(hs(&one), hs(&t), "equal values hash equal");
+    assert_eq!(hs(&one), hs(&f));
+    assert_eq!(
+        hs(&Value::bytes(b"x")),
+        hs(&Value::ByteArray(b"x"[..].into()))
+    );
+    let _ = h;
+    assert_ne!(Value::from(f64::NAN), Value::from(f64::NAN));
+    assert!(Value::from(f64::NAN).strict_eq(&Value::from(f64::NAN)));
+    assert_eq!(Value::from(0.0), Value::from(-0.0));
+    assert!(!Value::from(0.0).strict_eq(&Value::from(-0.0)));
+    // 2**53 + 1 is not equal to the float 2**53.
+    assert_ne!(
+        Value::from((1i64 << 53) + 1),
+        Value::from((1i64 << 53) as f64)
+    );
+    assert_eq!(Value::bytes(b"a"), Value::ByteArray(b"a"[..].into()));
+}
+
+#[test]
+fn dict_keeps_first_key_and_last_value() {
+    // (K\x01K\x02\x88K\x03d : {1: 2, True: 3} -> {1: 3}
+    let v = load(b"(K\x01K\x02\x88K\x03d.");
+    let d = v.as_dict().expect("dict");
+    assert_eq!(d.len(), 1);
+    let (k, val) = d.iter().next().expect("one item");
+    assert!(k.strict_eq(&Value::from(1)));
+    assert_eq!(*val, 3);
+    assert_eq!(d.get(&Value::Bool(true)), Some(&Value::from(3)));
+    assert_eq!(d.get(&Value::from(1.0)), Some(&Value::from(3)));
+    assert_eq!(v.to_string(), "{1: 3}");
+    // {0.0: 'a', -0.0: 'b'} -> {0.0: 'b'}
+    let v = load(b"(G\x00\x00\x00\x00\x00\x00\x00\x00X\x01\x00\x00\x00aG\x80\x00\x00\x00\x00\x00\x00\x00X\x01\x00\x00\x00bd.");
+    assert_eq!(v.to_string(), "{0.0: 'b'}");
+    // Two separate NaNs are two keys.
+    let v =
+        load(b"(G\x7f\xf8\x00\x00\x00\x00\x00\x00K\x01G\x7f\xf8\x00\x00\x00\x00\x00\x00K\x02d.");
+    assert_eq!(v.as_dict().map(|d| d.len()), Some(2));
+}
+
+#[test]
+fn unhashable_keys_fail_like_cpython() {
+    for (data, t) in [
+        (&b"(]Nd."[..], "list"),
+        (b"(}Nd.", "dict"),
+        (b"(\x8fNd.", "set"),
+        (b"(]\x91.", "list"),
+        (b"(]\x85Nd.", "list"),
+        (
+            b"(\x80\x05\x96\x01\x00\x00\x00\x00\x00\x00\x00aNd.",
+            "bytearray",
+        ),
+    ] {
+        let e = restricted_loads(data).unwrap_err();
+        assert_eq!(
+            e.kind().to_string(),
+            format!("unhashable type: '{t}'"),
+            "{data:?}"
+        );
+        assert_eq!(e.py_exception(), PyException::TypeError);
+    }
+}
+
+#[test]
+fn shared_references_stay_shared() {
+    // b'(]q\x00h\x00K\x01at.' -> ([1], [1]), one list
+    let v = load(b"(]q\x00h\x00K\x01at.");
+    assert_eq!(v.to_string(), "([1], [1])");
+    let t = v.as_tuple().expect("tuple");
+    let (a, b) = (t[0].as_list().expect("list"), t[1].as_list().expect("list"));
+    assert!(a.ptr_eq(b));
+}
+
+#[test]
+fn strings_keep_lone_surrogates() {
+    let v = load(b"X\x03\x00\x00\x00\xed\xa0\x80.");
+    let s = v.as_pystr().expect("str");
+    assert!(s.has_surrogates());
+    assert_eq!(v.as_str(), None);
+    assert_eq!(s.code_points().collect::<Vec<_>>(), [0xd800]);
+    assert_eq!(v.to_string(), "'\\ud800'");
+    let v = load(b"X\x06\x00\x00\x00\xed\xa0\xbd\xed\xb8\x80.");
+    assert_eq!(
+        v.as_pystr().map(PyStr::char_len),
+        Some(2),
+        "a pair stays two code points"
+    );
+}
+
+#[test]
+fn from_conversions() {
+    assert!(Value::from(u64::MAX).as_i64().is_none());
+    assert_eq!(Value::from(u64::MAX).as_u64(), Some(u64::MAX));
+    assert_eq!(Value::from(vec![1, 2]).to_string(), "[1, 2]");
+    assert_eq!(Value::from("x").to_string(), "'x'");
+    assert_eq!(Value::from(Some(3)).to_string(), "3");
+    assert_eq!(Value::from(None::<i32>).to_string(), "None");
+    assert_eq!(Value::tuple(vec![Value::from(1)]).to_string(), "(1,)");
+    assert_eq!(i64::try_from(Value::from(5)), Ok(5));
+    assert!(i64::try_from(Value::from("5")).is_err());
+    assert_eq!(
+        String::try_from(Value::from("s")).ok().as_deref(),
+        Some("s")
+    );
+}
+
+#[test]
+fn reprs_match_cpython() {
+    for (data, repr) in [
+        (&b"G\x43\x41\xc3\x79\x37\xe0\x80\x00."[..], "1e+16"),
+        (b"G?\xb9\x99\x99\x99\x99\x99\x9a.", "0.1"),
+        (b"G\x80\x00\x00\x00\x00\x00\x00\x00.", "-0.0"),
+        (b"Fnan\n.", "nan"),
+        (b"F-inf\n.", "-inf"),
+        (b"(K\x01t.", "(1,)"),
+        (b"\x8f.", "set()"),
+        (b"(K\x01\x91.", "frozenset({1})"),
+        (
+            b"\x80\x05\x96\x01\x00\x00\x00\x00\x00\x00\x00x.",
+            "bytearray(b'x')",
+        ),
+        (b"X\x04\x00\x00\x00it's.", "\"it's\""),
+        (b"C\x03a'\".", "b'a\\'\"'"),
+        (b"()\x8f}])t.", "((), set(), {}, [], ())"),
+    ] {
+        assert_eq!(load(data).to_string(), repr);
+    }
+}
+
+#[test]
+fn stream_reads_consecutive_pickles_and_keeps_the_memo() {
+    // b'K\x05q\x00.h\x00.' with two loads gives 5 and 5 (memo persists).
+    let data: &[u8] = b"K\x05q\x00.h\x00.N.";
+    let mut u = Unpickler::new(data);
+    assert_eq!(u.load().expect("first"), 5);
+    assert_eq!(u.position(), 5);
+    assert_eq!(u.load().expect("second"), 5);
+    assert!(u.load().expect("third").is_none());
+    let e = u.load().unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::RanOutOfInput));
+    // The same over a slice.
+    let mut u = Unpickler::from_slice(data);
+    assert_eq!(u.load().expect("first"), 5);
+    assert_eq!(u.load().expect("second"), 5);
+    // A BufRead is left just past the STOP.
+    let mut cursor = std::io::Cursor::new(b"K\x01.rest".to_vec());
+    let mut u = Unpickler::from_bufread(&mut cursor);
+    assert_eq!(u.load().expect("one"), 1);
+    assert_eq!(cursor.position(), 3);
+}
+
+#[test]
+fn stream_frames_are_strict_too() {
+    let data: &[u8] = b"\x80\x04\x95\x02\x00\x00\x00\x00\x00\x00\x00J\x01\x00\x00\x00.";
+    let e = Unpickler::new(data).load().unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::FrameOverrun), "{e}");
+    let ok: &[u8] = b"\x80\x04\x95\x02\x00\x00\x00\x00\x00\x00\x00K\x01.";
+    assert_eq!(Unpickler::new(ok).load().expect("framed"), 1);
+}
+
+#[test]
+fn persistent_load_buffers_and_extensions() {
+    let hook = |pid: &Value| -> Result<Value, String> {
+        if pid == "bad" {
+            Err("no such id".into())
+        } else {
+            Ok(Value::tuple(vec![Value::from("got"), pid.clone()]))
+        }
+    };
+    let v = Unpickler::from_slice(b"(K\x01K\x02tQ.")
+        .persistent_load(hook)
+        .load()
+        .expect("binpersid");
+    assert_eq!(v.to_string(), "('got', (1, 2))");
+    let v = Unpickler::from_slice(b"P\n.")
+        .persistent_load(hook)
+        .load()
+        .expect("empty pid");
+    assert_eq!(v.to_string(), "('got', '')");
+    let e = Unpickler::from_slice(b"Pbad\n.")
+        .persistent_load(hook)
+        .load()
+        .unwrap_err();
+    assert_eq!(e.kind().to_string(), "no such id");
+    let e = restricted_loads(b"Pabc\n.").unwrap_err();
+    assert!(e.is_unsupported());
+    assert!(e.to_string().starts_with("A load persistent id instruction was encountered,\nbut no persistent_load function was specified."));
+
+    let data = b"\x80\x05\x97\x97\x98\x86.";
+    let v = Unpickler::from_slice(data)
+        .buffers([Value::bytes(b"a"), Value::ByteArray(b"b"[..].into())])
+        .load()
+        .expect("buffers");
+    assert_eq!(
+        v.to_string(),
+        "(b'a', b'b')",
+        "READONLY_BUFFER makes the bytearray bytes"
+    );
+    assert!(matches!(
+        restricted_loads(data).unwrap_err().kind(),
+        ErrorKind::NoBuffers
+    ));
+    let e = Unpickler::from_slice(data).buffers([]).load().unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::NotEnoughBuffers));
+
+    let v = Unpickler::from_slice(b"\x80\x02\x82\x07)R.")
+        .extension(7, "builtins", "set")
+        .load()
+        .expect("ext1");
+    assert_eq!(v.to_string(), "set()");
+}
+
+#[test]
+fn python2_strings_follow_encoding_and_errors() {
+    let data = b"U\x03a\x00\xa0.";
+    let e = restricted_loads(data).unwrap_err();
+    assert_eq!(e.py_exception(), PyException::UnicodeDecodeError);
+    assert_eq!(
+        e.kind().to_string(),
+        "'ascii' codec can't decode byte 0xa0 in position 2: ordinal not in range(128)"
+    );
+    let v = Unpickler::from_slice(data)
+        .encoding("latin1")
+        .load()
+        .expect("latin1");
+    assert_eq!(v.to_string(), "'a\\x00\\xa0'");
+    let v = Unpickler::from_slice(data)
+        .encoding("bytes")
+        .load()
+        .expect("bytes");
+    assert_eq!(v.to_string(), "b'a\\x00\\xa0'");
+    let v = Unpickler::from_slice(data)
+        .errors("replace")
+        .load()
+        .expect("replace");
+    assert_eq!(v.to_string(), "'a\\x00�'");
+    let e = Unpickler::from_slice(b"U\x01a.")
+        .encoding("nope")
+        .load()
+        .unwrap_err();
+    assert_eq!(e.py_exception(), PyException::LookupError);
+    assert!(Unpickler::from_slice(b"N.").encoding("nope").load().is_ok());
+}
+
+#[test]
+fn errors_name_opcode_and_offset() {
+    let e = restricted_loads(b"\x80\x02]q\x00X\x05\x00\x00\x00ab").unwrap_err();
+    assert!(e.is_eof());
+    assert_eq!(e.opcode(), Some(Opcode::BINUNICODE));
+    assert_eq!(e.offset(), Some(12), "truncated at the end of the input");
+    let e = restricted_loads(b"N0\x80\x07.").unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "unsupported pickle protocol: 7 (PROTO at offset 2)"
+    );
+    assert_eq!(e.category(), Category::Malformed);
+    let e = restricted_loads(b"").unwrap_err();
+    assert_eq!(e.to_string(), "Ran out of input (at offset 0)");
+    let e = restricted_loads(b"z").unwrap_err();
+    assert_eq!(e.to_string(), "invalid load key, 'z'. (at offset 0)");
+    let e = restricted_loads(b"Nh\x05.").unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "Memo value not found at index 5 (BINGET at offset 1)"
+    );
+    let e = restricted_loads(b"(").unwrap_err();
+    assert!(e.is_eof());
+}
+
+#[test]
+fn custom_policies() {
+    // OrderedDict evaluated as a plain dict.
+    let data = b"\x80\x02ccollections\nOrderedDict\nq\x00)Rq\x01X\x01\x00\x00\x00aq\x02K\x01s.";
+    let policy =
+        Allowlist::new().allow_as("collections", "OrderedDict", Class::Builtin(Builtin::Dict));
+    let v = Unpickler::from_slice(data)
+        .find_class(policy)
+        .load()
+        .expect("dict");
+    assert_eq!(v.to_string(), "{'a': 1}");
+    // An empty allowlist refuses even the builtins.
+    let e = Unpickler::from_slice(b"c__builtin__\nset\n)R.")
+        .find_class(Allowlist::new())
+        .load()
+        .unwrap_err();
+    assert_eq!(e.kind().to_string(), "global 'builtins.set' is forbidden");
+    assert!(Allowlist::builtins().contains("builtins", "set"));
+    assert!(!Allowlist::builtins().contains("builtins", "eval"));
+}
+
+#[test]
+fn limits_can_be_lifted() {
+    let mut data = b"\x80\x02".to_vec();
+    data.extend(std::iter::repeat_n(b']', 20_000));
+    data.extend(std::iter::repeat_n(b'a', 19_999));
+    data.push(b'.');
+    let e = restricted_loads(&data).unwrap_err();
+    assert!(e.is_limit());
+    assert!(e.to_string().contains("max_depth"));
+    let v = Unpickler::from_slice(&data)
+        .limits(Limits::none())
+        .load()
+        .expect("deep");
+    assert!(v.is_list());
+}
