@@ -42,9 +42,10 @@ pub const DEFAULT_ALLOC_PER_INPUT_BYTE: u64 = 128;
 /// Default for [`Limits::alloc_base`]: room for small pickles that build out-of-band or
 /// constructor-made data (`bytes(n)`, `set(x)`).
 pub const DEFAULT_ALLOC_BASE: u64 = 64 << 20;
-/// Default for [`Limits::work_per_input_byte`]: every opcode costs 1, every element copied,
-/// hashed or compared costs 1; real pickles stay below 8 per byte.
-pub const DEFAULT_WORK_PER_INPUT_BYTE: u64 = 256;
+/// Default for [`Limits::work_per_input_byte`]: every element copied, hashed or compared costs 1
+/// (opcodes need no charge: each takes at least one input byte); real pickles stay below 8 per byte, and a flood of keys that
+/// compare unequal under one digest (NaNs) stops within a second.
+pub const DEFAULT_WORK_PER_INPUT_BYTE: u64 = 64;
 /// Default for [`Limits::work_base`].
 pub const DEFAULT_WORK_BASE: u64 = 16 << 20;
 
@@ -79,7 +80,8 @@ pub struct Limits {
     /// See [`alloc_per_input_byte`](Limits::alloc_per_input_byte).
     pub alloc_base: u64,
     /// Decoding may do at most `work_per_input_byte × input bytes read + work_base` units of
-    /// work: one per opcode, one per element copied, hashed or compared.
+    /// work: one per element copied, hashed or compared (opcodes are bounded by the input
+    /// itself, one byte at least each).
     pub work_per_input_byte: u64,
     /// See [`work_per_input_byte`](Limits::work_per_input_byte).
     pub work_base: u64,

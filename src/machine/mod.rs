@@ -61,6 +61,9 @@ pub(crate) struct Machine {
 /// Capacity reserved for a container from a count read off the stack, never from the input.
 const PREALLOC_MAX: usize = 1 << 16;
 
+/// Inside long loops, work is checked against the budget at least this often.
+const WORK_CHECK_EVERY: u64 = 1 << 14;
+
 impl Machine {
     /// Runs one pickle to its `STOP`.
     pub(crate) fn load<S: Source>(&mut self, cfg: &Config<'_>, src: &mut S) -> Result<Value> {
@@ -789,6 +792,7 @@ impl Machine {
             keys.push(self.arena.key_of(item, limits.max_depth, &mut work)?);
         }
         self.work(work, src, limits)?;
+        work = 0;
         if let Some(Node::Set {
             keys: set,
             key_depth,
@@ -798,10 +802,14 @@ impl Machine {
             set.reserve(keys.len().min(PREALLOC_MAX));
             for (k, d) in keys {
                 *key_depth = (*key_depth).max(d);
-                set.insert(k);
+                set.insert_counted(k, &mut work);
+                if work > WORK_CHECK_EVERY {
+                    self.budget.work(limits, src.position(), work)?;
+                    work = 0;
+                }
             }
         }
-        Ok(())
+        self.work(work, src, limits)
     }
 
     /// `SETITEM`/`SETITEMS`/`DICT`: pairs into a dict node, or recorded on an object.
@@ -846,6 +854,7 @@ impl Machine {
             pairs.push((key, depth, v));
         }
         self.work(work, src, limits)?;
+        work = 0;
         if let Some(Node::Dict {
             keys,
             values,
@@ -856,14 +865,18 @@ impl Machine {
             values.reserve(pairs.len().min(PREALLOC_MAX));
             for (key, depth, v) in pairs {
                 *key_depth = (*key_depth).max(depth);
-                let (i, _) = keys.insert_full(key);
+                let i = keys.insert_counted(key, &mut work);
+                if work > WORK_CHECK_EVERY {
+                    self.budget.work(limits, src.position(), work)?;
+                    work = 0;
+                }
                 match values.get_mut(i) {
                     Some(slot) => *slot = v,
                     None => values.push(v),
                 }
             }
         }
-        Ok(())
+        self.work(work, src, limits)
     }
 
     /// `BUILD`: records the state on an object; `None` state on anything else is a no-op (as in

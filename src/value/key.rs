@@ -13,17 +13,87 @@ use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, DefaultHasher, Hash, Hasher, RandomState};
 use std::sync::{Arc, OnceLock};
 
-use indexmap::{Equivalent, IndexSet};
+use indexmap::IndexMap;
 
 use super::{Value, int_eq_float, integral_float_bytes};
 use crate::error::{Error, ErrorKind};
 
-/// The set type behind dicts, sets and frozensets.
-pub(crate) type KeyMap = IndexSet<Key, PassThrough>;
+/// The insertion-ordered key set behind dicts, sets and frozensets.
+///
+/// Lookups go through the raw-entry API with an explicit comparison, so the work of comparing
+/// keys with equal digests is counted (a flood of NaN keys, whose digests are equal and which
+/// never compare equal, is then bounded by the work limit instead of going quadratic).
+#[derive(Clone, Default)]
+pub(crate) struct KeyMap(IndexMap<Key, (), PassThrough>);
 
 /// An empty key set with room for `n` keys.
 pub(crate) fn new_key_set(n: usize) -> KeyMap {
-    IndexSet::with_capacity_and_hasher(n, PassThrough)
+    KeyMap(IndexMap::with_capacity_and_hasher(n, PassThrough))
+}
+
+impl KeyMap {
+    /// The number of keys.
+    pub(crate) fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there is no key.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The keys in insertion order.
+    pub(crate) fn iter(&self) -> indexmap::map::Keys<'_, Key, ()> {
+        self.0.keys()
+    }
+
+    /// Room for `n` more keys.
+    pub(crate) fn reserve(&mut self, n: usize) {
+        self.0.reserve(n)
+    }
+
+    /// Inserts `key` unless an equal key is present; returns the key's index either way.
+    /// Comparisons are added to `steps`.
+    pub(crate) fn insert_counted(&mut self, key: Key, steps: &mut u64) -> usize {
+        use indexmap::map::raw_entry_v1::{RawEntryApiV1, RawEntryMut};
+        let digest = key.digest;
+        let entry = self.0.raw_entry_mut_v1().from_hash(digest, |k| {
+            k.digest == digest && eq_impl(&k.value, &key.value, false, steps)
+        });
+        match entry {
+            RawEntryMut::Occupied(o) => o.index(),
+            RawEntryMut::Vacant(v) => {
+                let index = v.index();
+                v.insert_hashed_nocheck(digest, key, ());
+                index
+            }
+        }
+    }
+
+    /// The index of the key equal to `value` (whose digest is `digest`).
+    pub(crate) fn find(&self, digest: u64, value: &Value) -> Option<usize> {
+        use indexmap::map::raw_entry_v1::RawEntryApiV1;
+        self.0
+            .raw_entry_v1()
+            .index_from_hash(digest, |k| k.digest == digest && py_eq(&k.value, value))
+    }
+
+    /// The first key with this digest (the caller compares).
+    fn find_digest(&self, digest: u64) -> Option<(usize, &Key)> {
+        use indexmap::map::raw_entry_v1::RawEntryApiV1;
+        self.0
+            .raw_entry_v1()
+            .from_hash_full(digest, |k| k.digest == digest)
+            .map(|(i, k, _)| (i, k))
+    }
+}
+
+impl IntoIterator for KeyMap {
+    type Item = Key;
+    type IntoIter = std::iter::Map<indexmap::map::IntoIter<Key, ()>, fn((Key, ())) -> Key>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter().map(|(k, ())| k)
+    }
 }
 
 /// A hashable value with its keyed digest.
@@ -48,53 +118,6 @@ impl Key {
         let digest =
             digest(&value, Mode::Key, steps).map_err(|t| Error::bare(ErrorKind::Unhashable(t)))?;
         Ok(Key { digest, value })
-    }
-}
-
-impl Hash for Key {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        state.write_u64(self.digest)
-    }
-}
-
-impl PartialEq for Key {
-    fn eq(&self, other: &Self) -> bool {
-        self.digest == other.digest && py_eq(&self.value, &other.value)
-    }
-}
-
-impl Eq for Key {}
-
-/// A lookup by value (digest precomputed).
-pub(crate) struct Probe<'a> {
-    pub(crate) digest: u64,
-    pub(crate) value: &'a Value,
-}
-
-impl Hash for Probe<'_> {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        state.write_u64(self.digest)
-    }
-}
-
-impl Equivalent<Key> for Probe<'_> {
-    fn equivalent(&self, key: &Key) -> bool {
-        self.digest == key.digest && py_eq(self.value, &key.value)
-    }
-}
-
-/// A lookup by digest alone: finds the member whose digest matches, to be compared by the caller.
-struct DigestProbe(u64);
-
-impl Hash for DigestProbe {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        state.write_u64(self.0)
-    }
-}
-
-impl Equivalent<Key> for DigestProbe {
-    fn equivalent(&self, key: &Key) -> bool {
-        self.0 == key.digest
     }
 }
 
@@ -406,10 +429,12 @@ const VISITED_AFTER: u64 = 1024;
 
 fn eq_impl(a: &Value, b: &Value, strict: bool, steps: &mut u64) -> bool {
     use Value::*;
-    let mut stack: Vec<(&Value, &Value)> = vec![(a, b)];
+    // The stack only allocates when a container is compared.
+    let mut stack: Vec<(&Value, &Value)> = Vec::new();
+    let mut first = Some((a, b));
     let mut visited: Option<HashSet<(usize, usize)>> = Option::None;
     let mut containers = 0u64;
-    while let Some((x, y)) = stack.pop() {
+    while let Some((x, y)) = first.take().or_else(|| stack.pop()) {
         *steps += 1;
         // Pairs of shared containers already being compared are not compared again.
         if let (Some(px), Some(py)) = (container_addr(x), container_addr(y)) {
@@ -450,7 +475,7 @@ fn eq_impl(a: &Value, b: &Value, strict: bool, steps: &mut u64) -> bool {
                 } else {
                     let mut ok = true;
                     for (k, v1) in p.0.keys.iter().zip(p.0.values.iter()) {
-                        match q.0.keys.get_full(&DigestProbe(k.digest)) {
+                        match q.0.keys.find_digest(k.digest) {
                             Some((i, k2)) => match q.0.values.get(i) {
                                 Some(v2) => {
                                     stack.push((&k.value, &k2.value));
@@ -533,8 +558,8 @@ fn push_set<'a>(
         return false;
     }
     for k in p.0.iter() {
-        match q.0.get(&DigestProbe(k.digest)) {
-            Some(k2) => stack.push((&k.value, &k2.value)),
+        match q.0.find_digest(k.digest) {
+            Some((_, k2)) => stack.push((&k.value, &k2.value)),
             None => return false,
         }
     }

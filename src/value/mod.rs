@@ -190,7 +190,8 @@ impl Dict {
         let mut values = Vec::new();
         for (k, v) in pairs {
             let key = Key::new(k)?;
-            let (i, _) = keys.insert_full(key);
+            let mut steps = 0;
+            let i = keys.insert_counted(key, &mut steps);
             match values.get_mut(i) {
                 Some(slot) => *slot = v,
                 None => values.push(v),
@@ -212,10 +213,7 @@ impl Dict {
     /// The value for `key` (Python's `d.get(key)`), using Python key equality.
     pub fn get(&self, key: &Value) -> Option<&Value> {
         let digest = digest_key(key).ok()?;
-        let i = self
-            .0
-            .keys
-            .get_index_of(&key::Probe { digest, value: key })?;
+        let i = self.0.keys.find(digest, key)?;
         self.0.values.get(i)
     }
 
@@ -251,7 +249,7 @@ impl Dict {
 
 /// Iterator over the `(key, value)` pairs of a [`Dict`].
 pub struct DictIter<'a> {
-    keys: indexmap::set::Iter<'a, Key>,
+    keys: indexmap::map::Keys<'a, Key, ()>,
     values: std::slice::Iter<'a, Value>,
 }
 
@@ -286,8 +284,9 @@ impl Set {
     /// `unhashable type: 'list'` (and the like) if a member is not hashable.
     pub fn from_values(values: impl IntoIterator<Item = Value>) -> crate::Result<Set> {
         let mut keys = new_key_set(0);
+        let mut steps = 0;
         for v in values {
-            keys.insert(Key::new(v)?);
+            keys.insert_counted(Key::new(v)?, &mut steps);
         }
         Ok(Set(Arc::new(keys)))
     }
@@ -305,7 +304,7 @@ impl Set {
     /// Whether `value` is a member (Python's `value in s`).
     pub fn contains(&self, value: &Value) -> bool {
         match digest_key(value) {
-            Ok(digest) => self.0.contains(&key::Probe { digest, value }),
+            Ok(digest) => self.0.find(digest, value).is_some(),
             Err(_) => false,
         }
     }
