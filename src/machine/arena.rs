@@ -198,14 +198,8 @@ impl Arena {
             v
         };
         let value = match node {
-            Node::List(items) => {
-                let items: Vec<Value> = items.into_iter().map(&mut conv).collect();
-                Value::List(List(Arc::from(items)))
-            }
-            Node::Tuple(items) => {
-                let items: Vec<Value> = items.into_iter().map(&mut conv).collect();
-                Value::Tuple(Tuple(Arc::from(items)))
-            }
+            Node::List(items) => Value::List(List(self.convert_items(items, &mut depth))),
+            Node::Tuple(items) => Value::Tuple(Tuple(self.convert_items(items, &mut depth))),
             Node::Dict {
                 keys,
                 values,
@@ -253,6 +247,31 @@ impl Arena {
             Node::Taken => return Err(internal()),
         };
         Ok((value, depth.saturating_add(1)))
+    }
+
+    /// Converts the items of a list or tuple into one shared slice (a single allocation),
+    /// with a fast path for items that are all finished values.
+    fn convert_items(&self, items: Vec<Slot>, depth: &mut u32) -> Arc<[Value]> {
+        if items.iter().all(|s| matches!(s, Slot::Val(_))) {
+            return items
+                .into_iter()
+                .map(|s| match s {
+                    Slot::Val(v) => v,
+                    Slot::Node(_) => Value::None,
+                })
+                .collect();
+        }
+        items
+            .into_iter()
+            .map(|s| match s {
+                Slot::Val(v) => v,
+                Slot::Node(_) => {
+                    let (v, d) = self.done_value(&s);
+                    *depth = (*depth).max(d);
+                    v
+                }
+            })
+            .collect()
     }
 
     /// Converts a slot into a hashable key (its depth too), with CPython's error for unhashable

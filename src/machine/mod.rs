@@ -287,8 +287,7 @@ impl Machine {
                 }
                 Opcode::APPENDS => {
                     let k = self.pop_mark()?;
-                    let items = self.stack.split_off(k);
-                    self.extend_target(items, "append", src, limits)?;
+                    self.op_appends(k, src, limits)?;
                 }
                 Opcode::BUILD => {
                     let state = self.pop()?;
@@ -771,6 +770,25 @@ impl Machine {
             (Some(node), _) => Err(no_attribute(node.type_name(), what)),
             (None, _) => Err(arena::internal()),
         }
+    }
+
+    /// `APPENDS`: moves the items above the mark straight into a list (the common case), or
+    /// hands them to [`Machine::extend_target`].
+    fn op_appends<S: Source>(&mut self, k: usize, src: &S, limits: &Limits) -> Result<()> {
+        let n = self.stack.len().saturating_sub(k);
+        if k > self.fence() {
+            if let Some(Slot::Node(id)) = k.checked_sub(1).and_then(|t| self.stack.get(t)) {
+                let id = *id;
+                if let Some(Node::List(list)) = self.arena.nodes.get_mut(id as usize) {
+                    self.budget.work(limits, src.position(), n as u64)?;
+                    self.budget.alloc(limits, src.position(), 24 * n as u64)?;
+                    list.extend(self.stack.drain(k..));
+                    return Ok(());
+                }
+            }
+        }
+        let items = self.stack.split_off(k);
+        self.extend_target(items, "append", src, limits)
     }
 
     /// Adds `items` to the set node `target`.
