@@ -167,17 +167,28 @@ impl Source for SliceSource<'_> {
     }
 }
 
-/// The input of an [`Unpickler`](crate::Unpickler) over a buffered stream. It never reads past the `STOP` of a pickle, so the stream
-/// can hold several pickles (or other data) back to back.
+/// The input of an [`Unpickler`](crate::Unpickler) over a buffered stream. It never reads past
+/// the `STOP` of a pickle (except to the end of the frame holding it, as CPython does), so the
+/// stream can hold several pickles (or other data) back to back.
+///
+/// A frame is read whole when its `FRAME` opcode is met, in chunks as the data arrives (never
+/// from the claimed length alone), so a frame longer than the stream is truncation, as in CPython.
 pub struct StreamSource<R> {
     inner: R,
+    /// Offset of the next byte to decode.
     pos: u64,
-    /// Bytes left in the current frame, if one is open.
-    frame_left: Option<u64>,
+    /// The current frame's bytes, and the read position in them.
+    frame: Vec<u8>,
+    frame_pos: usize,
+    /// Whether a frame is open.
+    in_frame: bool,
     /// Whether the current opcode started inside a frame.
     op_in_frame: bool,
     scratch: Vec<u8>,
 }
+
+/// Bytes read from the stream per step while filling a frame.
+const FRAME_CHUNK: usize = 1 << 16;
 
 impl<R: BufRead> StreamSource<R> {
     /// A cursor over `inner`.
@@ -185,7 +196,9 @@ impl<R: BufRead> StreamSource<R> {
         StreamSource {
             inner,
             pos: 0,
-            frame_left: None,
+            frame: Vec::new(),
+            frame_pos: 0,
+            in_frame: false,
             op_in_frame: false,
             scratch: Vec::new(),
         }
@@ -206,15 +219,9 @@ impl<R: BufRead> StreamSource<R> {
         self.inner
     }
 
-    /// Checks that `n` more bytes of the current opcode fit in its frame, and charges them.
-    fn charge_frame(&mut self, n: u64) -> Result<()> {
-        if self.op_in_frame {
-            match self.frame_left {
-                Some(left) if left >= n => self.frame_left = Some(left - n),
-                _ => return Err(Error::bare(ErrorKind::FrameOverrun)),
-            }
-        }
-        Ok(())
+    /// The unread rest of the current frame.
+    fn frame_rest(&self) -> &[u8] {
+        self.frame.get(self.frame_pos..).unwrap_or_default()
     }
 }
 
@@ -236,30 +243,36 @@ impl<R: BufRead> Source for StreamSource<R> {
     }
 
     fn next_opcode(&mut self) -> Result<Option<u8>> {
-        if self.frame_left == Some(0) {
-            self.frame_left = None;
+        if self.in_frame && self.frame_pos >= self.frame.len() {
+            self.in_frame = false;
+        }
+        self.op_in_frame = self.in_frame;
+        if self.in_frame {
+            let b = self.frame_rest().first().copied();
+            self.frame_pos += 1;
+            self.pos += 1;
+            return Ok(b);
         }
         let b = match fill(&mut self.inner)?.first() {
             Some(&b) => b,
-            None => {
-                return if self.frame_left.is_some() {
-                    Err(Error::bare(ErrorKind::Truncated))
-                } else {
-                    Ok(None)
-                };
-            }
+            None => return Ok(None),
         };
         self.inner.consume(1);
         self.pos += 1;
-        self.op_in_frame = self.frame_left.is_some();
-        if let Some(left) = self.frame_left.as_mut() {
-            *left -= 1;
-        }
         Ok(Some(b))
     }
 
     fn read_bytes(&mut self, n: usize) -> Result<&[u8]> {
-        self.charge_frame(n as u64)?;
+        if self.op_in_frame {
+            let start = self.frame_pos;
+            let stop = start
+                .checked_add(n)
+                .filter(|&e| e <= self.frame.len())
+                .ok_or_else(|| Error::bare(ErrorKind::FrameOverrun))?;
+            self.frame_pos = stop;
+            self.pos += n as u64;
+            return Ok(self.frame.get(start..stop).unwrap_or_default());
+        }
         self.scratch.clear();
         let mut need = n;
         while need > 0 {
@@ -278,6 +291,17 @@ impl<R: BufRead> Source for StreamSource<R> {
     }
 
     fn read_line(&mut self) -> Result<&[u8]> {
+        if self.op_in_frame {
+            let start = self.frame_pos;
+            let i = self
+                .frame_rest()
+                .iter()
+                .position(|&b| b == b'\n')
+                .ok_or_else(|| Error::bare(ErrorKind::FrameOverrun))?;
+            self.frame_pos = start + i + 1;
+            self.pos += i as u64 + 1;
+            return Ok(self.frame.get(start..start + i).unwrap_or_default());
+        }
         self.scratch.clear();
         loop {
             let buf = fill(&mut self.inner)?;
@@ -292,7 +316,6 @@ impl<R: BufRead> Source for StreamSource<R> {
             self.scratch.extend_from_slice(chunk);
             self.inner.consume(take);
             self.pos += take as u64;
-            self.charge_frame(take as u64)?;
             if done {
                 self.scratch.pop();
                 return Ok(&self.scratch);
@@ -301,18 +324,39 @@ impl<R: BufRead> Source for StreamSource<R> {
     }
 
     fn start_frame(&mut self, len: u64) -> Result<()> {
-        if matches!(self.frame_left, Some(left) if left > 0) {
+        if self.in_frame && self.frame_pos < self.frame.len() {
             return Err(Error::bare(ErrorKind::NestedFrame));
         }
         if len > i64::MAX as u64 {
             return Err(frame_too_long());
         }
-        self.frame_left = Some(len);
+        self.frame.clear();
+        self.frame_pos = 0;
+        self.in_frame = true;
+        let mut need = len;
+        while need > 0 {
+            let buf = fill(&mut self.inner)?;
+            if buf.is_empty() {
+                return Err(Error::bare(ErrorKind::Truncated));
+            }
+            let take = usize::try_from(need)
+                .unwrap_or(usize::MAX)
+                .min(buf.len())
+                .min(FRAME_CHUNK);
+            let chunk = buf.get(..take).unwrap_or_default();
+            self.frame.extend_from_slice(chunk);
+            self.inner.consume(take);
+            need -= take as u64;
+        }
         Ok(())
     }
 
     fn data_end(&self) -> u64 {
-        self.pos
+        if self.in_frame {
+            self.pos + self.frame_rest().len() as u64
+        } else {
+            self.pos
+        }
     }
 }
 
