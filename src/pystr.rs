@@ -96,6 +96,14 @@ impl PyStr {
         self.as_encoded_bytes().is_empty()
     }
 
+    /// The address of the shared storage (identity, for caches that keep a clone alive).
+    pub(crate) fn addr(&self) -> usize {
+        match &self.0 {
+            Repr::Text(s) => Arc::as_ptr(s) as *const u8 as usize,
+            Repr::Wide(b) => Arc::as_ptr(b) as usize,
+        }
+    }
+
     /// Decodes bytes as UTF-8 with Python's `'surrogatepass'` error handler.
     ///
     /// This is how `BINUNICODE`, `SHORT_BINUNICODE` and `BINUNICODE8` are decoded. Overlong forms,

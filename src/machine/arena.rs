@@ -7,12 +7,12 @@
 //! bottom-up, each exactly once: a node reached twice becomes one shared `Arc`. The conversion is
 //! a loop over an explicit stack; it measures the result's nesting depth and detects cycles.
 
-use std::collections::HashSet;
 use std::mem;
 use std::sync::Arc;
 
 use super::Slot;
 use crate::error::{Error, ErrorKind, Result};
+use crate::pystr::PyStr;
 use crate::value::{
     Construct, Dict, DictInner, Key, KeyMap, List, Object, ObjectInner, Set, Tuple, Value,
 };
@@ -91,6 +91,44 @@ impl Node {
 #[derive(Default)]
 pub(crate) struct Arena {
     pub(crate) nodes: Vec<Node>,
+    /// Per node: whether [`Arena::finalize`] is converting it right now (it is on the current
+    /// path of the depth-first walk; meeting it again means a cycle).
+    on_path: Vec<bool>,
+    /// Digests of recently hashed `str` keys, by the address of their (kept alive) storage:
+    /// pickles reuse the same memoised key strings over and over.
+    str_digests: StrDigestCache,
+}
+
+/// A small direct-mapped cache of `str` key digests. Each entry holds a clone of the string,
+/// so its address cannot be reused by another string while the entry exists.
+struct StrDigestCache(Vec<Option<(PyStr, u64)>>);
+
+impl Default for StrDigestCache {
+    fn default() -> Self {
+        StrDigestCache(vec![None; 64])
+    }
+}
+
+impl StrDigestCache {
+    fn slot(addr: usize) -> usize {
+        (addr >> 4) & 63
+    }
+
+    /// The key for a `str`, from the cache when the same string was hashed recently.
+    fn key(&mut self, s: &PyStr, work: &mut u64) -> Result<Key> {
+        let addr = s.addr();
+        if let Some(Some((cached, digest))) = self.0.get(Self::slot(addr)) {
+            if cached.addr() == addr {
+                *work += 1;
+                return Ok(Key::with_digest(Value::Str(s.clone()), *digest));
+            }
+        }
+        let key = Key::counted(Value::Str(s.clone()), work)?;
+        if let Some(entry) = self.0.get_mut(Self::slot(addr)) {
+            *entry = Some((s.clone(), key.digest));
+        }
+        Ok(key)
+    }
 }
 
 impl Arena {
@@ -100,6 +138,7 @@ impl Arena {
         let id = u32::try_from(self.nodes.len())
             .map_err(|_| Error::limit("max_objects", u64::from(u32::MAX)))?;
         self.nodes.push(node);
+        self.on_path.push(false);
         Ok(Slot::Node(id))
     }
 
@@ -139,8 +178,23 @@ impl Arena {
             return Ok((v.clone(), *d));
         }
         let mut stack: Vec<(u32, bool)> = vec![(root, false)];
-        // Nodes expanded and not finished: the current path. Meeting one again is a cycle.
-        let mut on_path: HashSet<u32> = HashSet::new();
+        if let Err(e) = self.walk(&mut stack, max_depth, work) {
+            self.clear_path(&stack);
+            return Err(e);
+        }
+        match self.get(root) {
+            Some(Node::Done(v, d)) => Ok((v.clone(), *d)),
+            _ => Err(internal()),
+        }
+    }
+
+    /// The depth-first conversion loop of [`Arena::finalize`].
+    fn walk(
+        &mut self,
+        stack: &mut Vec<(u32, bool)>,
+        max_depth: usize,
+        work: &mut u64,
+    ) -> Result<()> {
         let mut children: Vec<u32> = Vec::new();
         while let Some(&(id, expanded)) = stack.last() {
             let node = self.get(id).ok_or_else(internal)?;
@@ -149,12 +203,17 @@ impl Arena {
                 continue;
             }
             if !expanded {
-                if !on_path.insert(id) {
-                    return Err(Error::bare(ErrorKind::Recursive(node.type_name())));
+                match self.on_path.get_mut(id as usize) {
+                    Some(flag) if !*flag => *flag = true,
+                    _ => {
+                        let name = self.get(id).map_or("object", Node::type_name);
+                        return Err(Error::bare(ErrorKind::Recursive(name)));
+                    }
                 }
                 if let Some(top) = stack.last_mut() {
                     top.1 = true;
                 }
+                let node = self.get(id).ok_or_else(internal)?;
                 children.clear();
                 node.for_each_child(|s| {
                     if let Slot::Node(c) = s {
@@ -170,19 +229,29 @@ impl Arena {
                 continue;
             }
             stack.pop();
-            on_path.remove(&id);
+            if let Some(flag) = self.on_path.get_mut(id as usize) {
+                *flag = false;
+            }
             let node = mem::replace(self.get_mut(id).ok_or_else(internal)?, Node::Taken);
             let (value, depth) = self.convert(node)?;
-            if depth as usize > max_depth {
-                return Err(Error::limit("max_depth", max_depth as u64));
-            }
             if let Some(slot) = self.get_mut(id) {
                 *slot = Node::Done(value, depth);
             }
+            if depth as usize > max_depth {
+                return Err(Error::limit("max_depth", max_depth as u64));
+            }
         }
-        match self.get(root) {
-            Some(Node::Done(v, d)) => Ok((v.clone(), *d)),
-            _ => Err(internal()),
+        Ok(())
+    }
+
+    /// Clears the on-path flags of an abandoned walk.
+    fn clear_path(&mut self, stack: &[(u32, bool)]) {
+        for &(id, expanded) in stack {
+            if expanded {
+                if let Some(flag) = self.on_path.get_mut(id as usize) {
+                    *flag = false;
+                }
+            }
         }
     }
 
@@ -283,6 +352,7 @@ impl Arena {
         work: &mut u64,
     ) -> Result<(Key, u32)> {
         let (value, depth) = match slot {
+            Slot::Val(Value::Str(s)) => return Ok((self.str_digests.key(&s, work)?, 0)),
             Slot::Val(v) => (v, 0),
             Slot::Node(id) => {
                 match self.get(id) {

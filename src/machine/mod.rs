@@ -864,34 +864,31 @@ impl Machine {
             Some(node) => return Err(setitem_error(what, node.type_name())),
             None => return Err(arena::internal()),
         }
-        let mut pairs = Vec::with_capacity((items.len() / 2).min(PREALLOC_MAX));
+        if let Some(Node::Dict { keys, values, .. }) = self.arena.get_mut(id) {
+            let n = (items.len() / 2).min(PREALLOC_MAX);
+            keys.reserve(n);
+            values.reserve(n);
+        }
         let mut work = 0u64;
         let mut it = items.into_iter();
         while let (Some(k), Some(v)) = (it.next(), it.next()) {
             let (key, depth) = self.arena.key_of(k, limits.max_depth, &mut work)?;
-            pairs.push((key, depth, v));
-        }
-        self.work(work, src, limits)?;
-        work = 0;
-        if let Some(Node::Dict {
-            keys,
-            values,
-            key_depth,
-        }) = self.arena.get_mut(id)
-        {
-            keys.reserve(pairs.len().min(PREALLOC_MAX));
-            values.reserve(pairs.len().min(PREALLOC_MAX));
-            for (key, depth, v) in pairs {
+            if let Some(Node::Dict {
+                keys,
+                values,
+                key_depth,
+            }) = self.arena.get_mut(id)
+            {
                 *key_depth = (*key_depth).max(depth);
                 let i = keys.insert_counted(key, &mut work);
-                if work > WORK_CHECK_EVERY {
-                    self.budget.work(limits, src.position(), work)?;
-                    work = 0;
-                }
                 match values.get_mut(i) {
                     Some(slot) => *slot = v,
                     None => values.push(v),
                 }
+            }
+            if work > WORK_CHECK_EVERY {
+                self.budget.work(limits, src.position(), work)?;
+                work = 0;
             }
         }
         self.work(work, src, limits)

@@ -20,36 +20,89 @@ use crate::error::{Error, ErrorKind};
 
 /// The insertion-ordered key set behind dicts, sets and frozensets.
 ///
-/// Lookups go through the raw-entry API with an explicit comparison, so the work of comparing
-/// keys with equal digests is counted (a flood of NaN keys, whose digests are equal and which
-/// never compare equal, is then bounded by the work limit instead of going quadratic).
-#[derive(Clone, Default)]
-pub(crate) struct KeyMap(IndexMap<Key, (), PassThrough>);
+/// Up to [`SMALL_MAX`] keys live in a plain vector searched by digest (no table, one
+/// allocation: most dicts in real pickles are small records); beyond that, an index map keyed by
+/// the keyed digest. Lookups compare digests first and count every full comparison, so the work
+/// of comparing keys with equal digests is bounded by the work limit (a flood of NaN keys, whose
+/// digests are equal and which never compare equal, cannot go quadratic unnoticed).
+#[derive(Clone)]
+pub(crate) enum KeyMap {
+    Small(Vec<Key>),
+    Large(IndexMap<Key, (), PassThrough>),
+}
+
+/// The largest key set kept as a plain vector.
+pub(crate) const SMALL_MAX: usize = 16;
+
+impl Default for KeyMap {
+    fn default() -> Self {
+        KeyMap::Small(Vec::new())
+    }
+}
 
 /// An empty key set with room for `n` keys.
 pub(crate) fn new_key_set(n: usize) -> KeyMap {
-    KeyMap(IndexMap::with_capacity_and_hasher(n, PassThrough))
+    if n <= SMALL_MAX {
+        KeyMap::Small(Vec::with_capacity(n))
+    } else {
+        KeyMap::Large(IndexMap::with_capacity_and_hasher(n, PassThrough))
+    }
 }
+
+/// Iterator over the keys of a [`KeyMap`], in insertion order.
+pub(crate) enum KeyIter<'a> {
+    Small(std::slice::Iter<'a, Key>),
+    Large(indexmap::map::Keys<'a, Key, ()>),
+}
+
+impl<'a> Iterator for KeyIter<'a> {
+    type Item = &'a Key;
+    #[inline]
+    fn next(&mut self) -> Option<&'a Key> {
+        match self {
+            KeyIter::Small(it) => it.next(),
+            KeyIter::Large(it) => it.next(),
+        }
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        match self {
+            KeyIter::Small(it) => it.size_hint(),
+            KeyIter::Large(it) => it.size_hint(),
+        }
+    }
+}
+
+impl ExactSizeIterator for KeyIter<'_> {}
 
 impl KeyMap {
     /// The number of keys.
     pub(crate) fn len(&self) -> usize {
-        self.0.len()
+        match self {
+            KeyMap::Small(v) => v.len(),
+            KeyMap::Large(m) => m.len(),
+        }
     }
 
     /// Whether there is no key.
     pub(crate) fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.len() == 0
     }
 
     /// The keys in insertion order.
-    pub(crate) fn iter(&self) -> indexmap::map::Keys<'_, Key, ()> {
-        self.0.keys()
+    pub(crate) fn iter(&self) -> KeyIter<'_> {
+        match self {
+            KeyMap::Small(v) => KeyIter::Small(v.iter()),
+            KeyMap::Large(m) => KeyIter::Large(m.keys()),
+        }
     }
 
     /// Room for `n` more keys.
     pub(crate) fn reserve(&mut self, n: usize) {
-        self.0.reserve(n)
+        match self {
+            KeyMap::Small(v) if v.len() + n <= SMALL_MAX => v.reserve_exact(n),
+            KeyMap::Small(_) => {}
+            KeyMap::Large(m) => m.reserve(n),
+        }
     }
 
     /// Inserts `key` unless an equal key is present; returns the key's index either way.
@@ -57,15 +110,41 @@ impl KeyMap {
     pub(crate) fn insert_counted(&mut self, key: Key, steps: &mut u64) -> usize {
         use indexmap::map::raw_entry_v1::{RawEntryApiV1, RawEntryMut};
         let digest = key.digest;
-        let entry = self.0.raw_entry_mut_v1().from_hash(digest, |k| {
-            k.digest == digest && eq_impl(&k.value, &key.value, false, steps)
-        });
-        match entry {
-            RawEntryMut::Occupied(o) => o.index(),
-            RawEntryMut::Vacant(v) => {
-                let index = v.index();
-                v.insert_hashed_nocheck(digest, key, ());
-                index
+        match self {
+            KeyMap::Small(v) => {
+                for (i, k) in v.iter().enumerate() {
+                    if k.digest == digest && eq_impl(&k.value, &key.value, false, steps) {
+                        return i;
+                    }
+                }
+                *steps += v.len() as u64 / 4;
+                if v.len() < SMALL_MAX {
+                    v.push(key);
+                    return v.len() - 1;
+                }
+                let mut m = IndexMap::with_capacity_and_hasher(v.len() * 2, PassThrough);
+                for k in v.drain(..) {
+                    let d = k.digest;
+                    if let RawEntryMut::Vacant(slot) = m.raw_entry_mut_v1().from_hash(d, |_| false)
+                    {
+                        slot.insert_hashed_nocheck(d, k, ());
+                    }
+                }
+                *self = KeyMap::Large(m);
+                self.insert_counted(key, steps)
+            }
+            KeyMap::Large(m) => {
+                let entry = m.raw_entry_mut_v1().from_hash(digest, |k| {
+                    k.digest == digest && eq_impl(&k.value, &key.value, false, steps)
+                });
+                match entry {
+                    RawEntryMut::Occupied(o) => o.index(),
+                    RawEntryMut::Vacant(v) => {
+                        let index = v.index();
+                        v.insert_hashed_nocheck(digest, key, ());
+                        index
+                    }
+                }
             }
         }
     }
@@ -73,26 +152,53 @@ impl KeyMap {
     /// The index of the key equal to `value` (whose digest is `digest`).
     pub(crate) fn find(&self, digest: u64, value: &Value) -> Option<usize> {
         use indexmap::map::raw_entry_v1::RawEntryApiV1;
-        self.0
-            .raw_entry_v1()
-            .index_from_hash(digest, |k| k.digest == digest && py_eq(&k.value, value))
+        match self {
+            KeyMap::Small(v) => v
+                .iter()
+                .position(|k| k.digest == digest && py_eq(&k.value, value)),
+            KeyMap::Large(m) => m
+                .raw_entry_v1()
+                .index_from_hash(digest, |k| k.digest == digest && py_eq(&k.value, value)),
+        }
     }
 
     /// The first key with this digest (the caller compares).
     fn find_digest(&self, digest: u64) -> Option<(usize, &Key)> {
         use indexmap::map::raw_entry_v1::RawEntryApiV1;
-        self.0
-            .raw_entry_v1()
-            .from_hash_full(digest, |k| k.digest == digest)
-            .map(|(i, k, _)| (i, k))
+        match self {
+            KeyMap::Small(v) => v.iter().enumerate().find(|(_, k)| k.digest == digest),
+            KeyMap::Large(m) => m
+                .raw_entry_v1()
+                .from_hash_full(digest, |k| k.digest == digest)
+                .map(|(i, k, _)| (i, k)),
+        }
     }
 }
 
 impl IntoIterator for KeyMap {
     type Item = Key;
-    type IntoIter = std::iter::Map<indexmap::map::IntoIter<Key, ()>, fn((Key, ())) -> Key>;
-    fn into_iter(self) -> Self::IntoIter {
-        self.0.into_iter().map(|(k, ())| k)
+    type IntoIter = KeyIntoIter;
+    fn into_iter(self) -> KeyIntoIter {
+        match self {
+            KeyMap::Small(v) => KeyIntoIter::Small(v.into_iter()),
+            KeyMap::Large(m) => KeyIntoIter::Large(m.into_keys()),
+        }
+    }
+}
+
+/// Owning iterator over the keys of a [`KeyMap`].
+pub(crate) enum KeyIntoIter {
+    Small(std::vec::IntoIter<Key>),
+    Large(indexmap::map::IntoKeys<Key, ()>),
+}
+
+impl Iterator for KeyIntoIter {
+    type Item = Key;
+    fn next(&mut self) -> Option<Key> {
+        match self {
+            KeyIntoIter::Small(it) => it.next(),
+            KeyIntoIter::Large(it) => it.next(),
+        }
     }
 }
 
@@ -111,6 +217,11 @@ impl Key {
     pub(crate) fn new(value: Value) -> Result<Key, Error> {
         let mut steps = 0;
         Key::counted(value, &mut steps)
+    }
+
+    /// A key whose digest is already known (from a cache of `digest(value)`).
+    pub(crate) fn with_digest(value: Value, digest: u64) -> Key {
+        Key { digest, value }
     }
 
     /// Like [`Key::new`], adding the work done to `steps`.

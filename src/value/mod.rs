@@ -249,7 +249,7 @@ impl Dict {
 
 /// Iterator over the `(key, value)` pairs of a [`Dict`].
 pub struct DictIter<'a> {
-    keys: indexmap::map::Keys<'a, Key, ()>,
+    keys: key::KeyIter<'a>,
     values: std::slice::Iter<'a, Value>,
 }
 
