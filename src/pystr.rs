@@ -157,7 +157,7 @@ impl From<char> for PyStr {
 
 impl PartialEq for PyStr {
     fn eq(&self, other: &Self) -> bool {
-        self.as_encoded_bytes() == other.as_encoded_bytes()
+        self.addr() == other.addr() || self.as_encoded_bytes() == other.as_encoded_bytes()
     }
 }
 

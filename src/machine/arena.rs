@@ -12,7 +12,6 @@ use std::sync::Arc;
 
 use super::Slot;
 use crate::error::{Error, ErrorKind, Result};
-use crate::pystr::PyStr;
 use crate::value::{
     Construct, Dict, DictInner, Key, KeyMap, List, Object, ObjectInner, Set, Tuple, Value,
 };
@@ -94,38 +93,39 @@ pub(crate) struct Arena {
     /// Per node: whether [`Arena::finalize`] is converting it right now (it is on the current
     /// path of the depth-first walk; meeting it again means a cycle).
     on_path: Vec<bool>,
-    /// Digests of recently hashed `str` keys, by the address of their (kept alive) storage:
-    /// pickles reuse the same memoised key strings over and over.
-    str_digests: StrDigestCache,
+    /// Digests of recently hashed keys (strs, bytes, big ints, tuples, frozensets), by the
+    /// address of their shared storage: pickles reuse the same memoised keys over and over,
+    /// and a long key reused many times must not be rehashed each time.
+    digests: DigestCache,
 }
 
-/// A small direct-mapped cache of `str` key digests. Each entry holds a clone of the string,
-/// so its address cannot be reused by another string while the entry exists.
-struct StrDigestCache(Vec<Option<(PyStr, u64)>>);
+/// A small direct-mapped cache of key digests. Each entry holds a clone of the value, so its
+/// address cannot be reused by another value while the entry exists.
+struct DigestCache(Vec<Option<(usize, Value, u64)>>);
 
-impl Default for StrDigestCache {
+impl Default for DigestCache {
     fn default() -> Self {
-        StrDigestCache(vec![None; 64])
+        DigestCache(vec![None; 64])
     }
 }
 
-impl StrDigestCache {
-    fn slot(addr: usize) -> usize {
-        (addr >> 4) & 63
-    }
-
-    /// The key for a `str`, from the cache when the same string was hashed recently.
-    fn key(&mut self, s: &PyStr, work: &mut u64) -> Result<Key> {
-        let addr = s.addr();
-        if let Some(Some((cached, digest))) = self.0.get(Self::slot(addr)) {
-            if cached.addr() == addr {
+impl DigestCache {
+    /// The key for `value`, with its digest from the cache when the same shared value was
+    /// hashed recently.
+    fn key(&mut self, value: Value, work: &mut u64) -> Result<Key> {
+        let Some(addr) = value.shared_addr() else {
+            return Key::counted(value, work);
+        };
+        let slot = (addr >> 4) & 63;
+        if let Some(Some((cached, _, digest))) = self.0.get(slot) {
+            if *cached == addr {
                 *work += 1;
-                return Ok(Key::with_digest(Value::Str(s.clone()), *digest));
+                return Ok(Key::with_digest(value, *digest));
             }
         }
-        let key = Key::counted(Value::Str(s.clone()), work)?;
-        if let Some(entry) = self.0.get_mut(Self::slot(addr)) {
-            *entry = Some((s.clone(), key.digest));
+        let key = Key::counted(value, work)?;
+        if let Some(entry) = self.0.get_mut(slot) {
+            *entry = Some((addr, key.value.clone(), key.digest));
         }
         Ok(key)
     }
@@ -352,7 +352,6 @@ impl Arena {
         work: &mut u64,
     ) -> Result<(Key, u32)> {
         let (value, depth) = match slot {
-            Slot::Val(Value::Str(s)) => return Ok((self.str_digests.key(&s, work)?, 0)),
             Slot::Val(v) => (v, 0),
             Slot::Node(id) => {
                 match self.get(id) {
@@ -364,7 +363,7 @@ impl Arena {
                 self.finalize(id, max_depth, work)?
             }
         };
-        Ok((Key::counted(value, work)?, depth))
+        Ok((self.digests.key(value, work)?, depth))
     }
 }
 

@@ -118,6 +118,16 @@ impl Int {
     }
 }
 
+impl Int {
+    /// The address of the shared big integer (identity, for caches that keep a clone alive).
+    pub(crate) fn big_addr(&self) -> Option<usize> {
+        match &self.0 {
+            Repr::Small(_) => None,
+            Repr::Big(b) => Some(Arc::as_ptr(b) as usize),
+        }
+    }
+}
+
 impl From<BigInt> for Int {
     fn from(b: BigInt) -> Self {
         match b.to_i64() {
@@ -234,10 +244,10 @@ pub(crate) fn int_eq_float(i: &Int, f: f64) -> bool {
     }
 }
 
-/// The canonical big value of an integral float outside the `i64` range, for hashing.
-pub(crate) fn integral_float_bytes(f: f64) -> Option<Vec<u8>> {
+/// The exact big value of an integral float outside the `i64` range, for hashing.
+pub(crate) fn integral_float_bigint(f: f64) -> Option<BigInt> {
     use num_traits::FromPrimitive;
-    BigInt::from_f64(f).map(|b| b.to_signed_bytes_le())
+    BigInt::from_f64(f)
 }
 
 #[cfg(test)]

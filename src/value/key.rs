@@ -15,7 +15,9 @@ use std::sync::{Arc, OnceLock};
 
 use indexmap::IndexMap;
 
-use super::{Value, int_eq_float, integral_float_bytes};
+use num_bigint::{BigInt, Sign};
+
+use super::{Value, int_eq_float, integral_float_bigint};
 use crate::error::{Error, ErrorKind};
 
 /// The insertion-ordered key set behind dicts, sets and frozensets.
@@ -301,15 +303,22 @@ fn int_digest(v: i64) -> u64 {
     h.finish()
 }
 
+fn bigint_digest(b: &BigInt) -> u64 {
+    let mut h = hasher(TAG_BIGINT);
+    h.write_u8(u8::from(b.sign() == Sign::Minus));
+    for d in b.iter_u64_digits() {
+        h.write_u64(d);
+    }
+    h.finish()
+}
+
 fn float_digest(f: f64) -> u64 {
     if f.is_finite() && f.fract() == 0.0 {
         if f.abs() < 9.2e18 {
             return int_digest(f as i64);
         }
-        if let Some(bytes) = integral_float_bytes(f) {
-            let mut h = hasher(TAG_BIGINT);
-            h.write(&bytes);
-            return h.finish();
+        if let Some(b) = integral_float_bigint(f) {
+            return bigint_digest(&b);
         }
     }
     let mut h = hasher(TAG_FLOAT);
@@ -345,13 +354,10 @@ fn leaf_digest(v: &Value, mode: Mode) -> Option<Result<u64, &'static str>> {
     Some(Ok(match v {
         Value::None => hasher(TAG_NONE).finish(),
         Value::Bool(b) => int_digest(i64::from(*b)),
-        Value::Int(i) => match i.as_i64() {
-            Some(s) => int_digest(s),
-            None => {
-                let mut h = hasher(TAG_BIGINT);
-                h.write(&i.to_bigint().to_signed_bytes_le());
-                h.finish()
-            }
+        Value::Int(i) => match (i.as_i64(), i.as_bigint()) {
+            (Some(s), _) => int_digest(s),
+            (None, Some(b)) => bigint_digest(b),
+            (None, None) => int_digest(0),
         },
         Value::Float(f) => float_digest(*f),
         Value::Complex(c) => {
@@ -430,7 +436,7 @@ fn open_seq(v: &Value) -> Option<(u8, &[Value], usize)> {
 /// The keyed digest of `v`, iterative, memoising shared tuples/lists by address.
 pub(crate) fn digest(v: &Value, mode: Mode, steps: &mut u64) -> Result<u64, &'static str> {
     if let Some(d) = leaf_digest(v, mode) {
-        *steps += 1;
+        *steps += v.weight();
         return d;
     }
     struct Frame<'a> {
@@ -454,9 +460,25 @@ pub(crate) fn digest(v: &Value, mode: Mode, steps: &mut u64) -> Result<u64, &'st
         };
         match top.items.next() {
             Some(child) => {
-                *steps += 1;
+                // Long shared payloads (strs, bytes, big ints) are hashed once per call.
+                let weight = child.weight();
+                let shared = if weight > 1 {
+                    child.shared_addr()
+                } else {
+                    None
+                };
+                if let Some(d) = shared.and_then(|a| memo.get(&a)) {
+                    *steps += 1;
+                    top.h.write_u64(*d);
+                    continue;
+                }
+                *steps += weight;
                 if let Some(d) = leaf_digest(child, mode) {
-                    top.h.write_u64(d?);
+                    let d = d?;
+                    if let Some(a) = shared {
+                        memo.insert(a, d);
+                    }
+                    top.h.write_u64(d);
                     continue;
                 }
                 let Some((tag, items, addr)) = open_seq(child) else {
@@ -546,7 +568,10 @@ fn eq_impl(a: &Value, b: &Value, strict: bool, steps: &mut u64) -> bool {
     let mut visited: Option<HashSet<(usize, usize)>> = Option::None;
     let mut containers = 0u64;
     while let Some((x, y)) = first.take().or_else(|| stack.pop()) {
-        *steps += 1;
+        *steps += match (x.shared_addr(), y.shared_addr()) {
+            (Some(a), Some(b)) if a == b => 1,
+            _ => x.weight(),
+        };
         // Pairs of shared containers already being compared are not compared again.
         if let (Some(px), Some(py)) = (container_addr(x), container_addr(y)) {
             if px == py {

@@ -23,7 +23,7 @@ use std::sync::Arc;
 
 pub use self::index::ValueIndex;
 pub use self::int::Int;
-pub(crate) use self::int::{int_eq_float, integral_float_bytes};
+pub(crate) use self::int::{int_eq_float, integral_float_bigint};
 pub(crate) use self::key::{Key, KeyMap, digest_key, new_key_set};
 use crate::find_class::Builtin;
 use crate::pystr::PyStr;
@@ -616,6 +616,31 @@ impl Value {
     /// by their recorded contents. Shared sub-values are compared once.
     pub fn strict_eq(&self, other: &Value) -> bool {
         key::strict_eq(self, other)
+    }
+
+    /// The address of the value's shared storage, for values whose hashing or comparison costs
+    /// more than a few steps (identity-keyed caches keep a clone alive while they use it).
+    pub(crate) fn shared_addr(&self) -> Option<usize> {
+        match self {
+            Value::Str(s) => Some(s.addr()),
+            Value::Bytes(b) => Some(Arc::as_ptr(&b.0) as *const u8 as usize),
+            Value::Int(i) => i.big_addr(),
+            Value::Tuple(t) => Some(Arc::as_ptr(&t.0) as *const u8 as usize),
+            Value::FrozenSet(s) => Some(Arc::as_ptr(&s.0) as usize),
+            _ => None,
+        }
+    }
+
+    /// The cost of hashing or comparing this value alone, in work units (long payloads cost
+    /// one unit per 64 bytes).
+    pub(crate) fn weight(&self) -> u64 {
+        let bytes = match self {
+            Value::Str(s) => s.as_encoded_bytes().len() as u64,
+            Value::Bytes(b) | Value::ByteArray(b) => b.len() as u64,
+            Value::Int(i) => i.bit_length() / 8,
+            _ => 0,
+        };
+        1 + bytes / 64
     }
 
     /// Whether this is a container that can hold other values.
