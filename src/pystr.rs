@@ -28,21 +28,40 @@ pub struct PyStr(Repr);
 
 #[derive(Clone)]
 enum Repr {
+    /// Valid UTF-8 of at most [`INLINE_MAX`] bytes: the length, then the bytes.
+    Inline(u8, [u8; INLINE_MAX]),
     /// Valid UTF-8, no surrogate.
     Text(Arc<str>),
     /// Generalized UTF-8 holding at least one surrogate code point.
     Wide(Arc<Box<[u8]>>),
 }
 
+/// The longest string stored inline.
+const INLINE_MAX: usize = 22;
+
 impl PyStr {
     /// The empty string `''`.
     pub fn empty() -> PyStr {
-        PyStr(Repr::Text(Arc::from("")))
+        PyStr(Repr::Inline(0, [0; INLINE_MAX]))
+    }
+
+    /// Valid UTF-8 text, inline when short.
+    fn text(s: &str) -> PyStr {
+        let b = s.as_bytes();
+        if b.len() <= INLINE_MAX {
+            let mut buf = [0u8; INLINE_MAX];
+            if let Some(dst) = buf.get_mut(..b.len()) {
+                dst.copy_from_slice(b);
+                return PyStr(Repr::Inline(b.len() as u8, buf));
+            }
+        }
+        PyStr(Repr::Text(Arc::from(s)))
     }
 
     /// The text as `&str`, or `None` if the string holds a lone surrogate.
     pub fn as_str(&self) -> Option<&str> {
         match &self.0 {
+            Repr::Inline(len, buf) => std::str::from_utf8(buf.get(..usize::from(*len))?).ok(),
             Repr::Text(s) => Some(s),
             Repr::Wide(_) => None,
         }
@@ -58,6 +77,7 @@ impl PyStr {
     /// This is the same byte sequence Python's `s.encode('utf-8', 'surrogatepass')` returns.
     pub fn as_encoded_bytes(&self) -> &[u8] {
         match &self.0 {
+            Repr::Inline(len, buf) => buf.get(..usize::from(*len)).unwrap_or_default(),
             Repr::Text(s) => s.as_bytes(),
             Repr::Wide(b) => b,
         }
@@ -65,9 +85,9 @@ impl PyStr {
 
     /// The text with every surrogate replaced by U+FFFD, borrowed when there is none.
     pub fn to_string_lossy(&self) -> Cow<'_, str> {
-        match &self.0 {
-            Repr::Text(s) => Cow::Borrowed(s),
-            Repr::Wide(_) => Cow::Owned(
+        match (&self.0, self.as_str()) {
+            (_, Some(s)) => Cow::Borrowed(s),
+            _ => Cow::Owned(
                 self.code_points()
                     .map(|c| char::from_u32(c).unwrap_or(char::REPLACEMENT_CHARACTER))
                     .collect(),
@@ -85,9 +105,9 @@ impl PyStr {
 
     /// The number of code points (Python's `len(s)`).
     pub fn char_len(&self) -> usize {
-        match &self.0 {
-            Repr::Text(s) => s.chars().count(),
-            Repr::Wide(_) => self.code_points().count(),
+        match self.as_str() {
+            Some(s) => s.chars().count(),
+            None => self.code_points().count(),
         }
     }
 
@@ -96,11 +116,13 @@ impl PyStr {
         self.as_encoded_bytes().is_empty()
     }
 
-    /// The address of the shared storage (identity, for caches that keep a clone alive).
-    pub(crate) fn addr(&self) -> usize {
+    /// The address of the shared storage (identity, for caches that keep a clone alive);
+    /// `None` for short strings stored inline.
+    pub(crate) fn addr(&self) -> Option<usize> {
         match &self.0 {
-            Repr::Text(s) => Arc::as_ptr(s) as *const u8 as usize,
-            Repr::Wide(b) => Arc::as_ptr(b) as usize,
+            Repr::Inline(..) => None,
+            Repr::Text(s) => Some(Arc::as_ptr(s) as *const u8 as usize),
+            Repr::Wide(b) => Some(Arc::as_ptr(b) as usize),
         }
     }
 
@@ -110,11 +132,11 @@ impl PyStr {
     /// code points above U+10FFFF and truncated sequences are errors, as in CPython.
     pub fn from_utf8_surrogatepass(bytes: &[u8]) -> Result<PyStr, Utf8Error> {
         match std::str::from_utf8(bytes) {
-            Ok(s) => Ok(PyStr(Repr::Text(Arc::from(s)))),
+            Ok(s) => Ok(PyStr::text(s)),
             Err(_) => {
                 validate_generalized_utf8(bytes)?;
                 match std::str::from_utf8(bytes) {
-                    Ok(s) => Ok(PyStr(Repr::Text(Arc::from(s)))),
+                    Ok(s) => Ok(PyStr::text(s)),
                     Err(_) => Ok(PyStr(Repr::Wide(Arc::new(Box::from(bytes))))),
                 }
             }
@@ -124,7 +146,7 @@ impl PyStr {
     /// Builds a string from bytes already known to be generalized UTF-8.
     pub(crate) fn from_generalized_utf8(bytes: Vec<u8>) -> PyStr {
         match String::from_utf8(bytes) {
-            Ok(s) => PyStr(Repr::Text(Arc::from(s))),
+            Ok(s) => PyStr::text(&s),
             Err(e) => PyStr(Repr::Wide(Arc::new(e.into_bytes().into_boxed_slice()))),
         }
     }
@@ -138,13 +160,13 @@ impl Default for PyStr {
 
 impl From<&str> for PyStr {
     fn from(s: &str) -> Self {
-        PyStr(Repr::Text(Arc::from(s)))
+        PyStr::text(s)
     }
 }
 
 impl From<String> for PyStr {
     fn from(s: String) -> Self {
-        PyStr(Repr::Text(Arc::from(s)))
+        PyStr::text(&s)
     }
 }
 
@@ -157,7 +179,8 @@ impl From<char> for PyStr {
 
 impl PartialEq for PyStr {
     fn eq(&self, other: &Self) -> bool {
-        self.addr() == other.addr() || self.as_encoded_bytes() == other.as_encoded_bytes()
+        (self.addr().is_some() && self.addr() == other.addr())
+            || self.as_encoded_bytes() == other.as_encoded_bytes()
     }
 }
 

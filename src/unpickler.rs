@@ -1,5 +1,6 @@
 //! [`Unpickler`]: the options and entry points, in the shape of Python's `pickle.Unpickler`.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read};
 
@@ -80,8 +81,8 @@ impl<'p, S: Source> Unpickler<'p, S> {
                 persistent_load: None,
                 buffers: None,
                 extensions: HashMap::new(),
-                encoding: "ASCII".to_owned(),
-                errors: "strict".to_owned(),
+                encoding: Cow::Borrowed("ASCII"),
+                errors: Cow::Borrowed("strict"),
                 fix_imports: true,
                 limits: Limits::default(),
             },
@@ -130,7 +131,7 @@ impl<'p, S: Source> Unpickler<'p, S> {
     /// as in CPython.
     #[must_use]
     pub fn encoding(mut self, encoding: &str) -> Self {
-        self.config.encoding = encoding.to_owned();
+        self.config.encoding = Cow::Owned(encoding.to_owned());
         self
     }
 
@@ -138,7 +139,7 @@ impl<'p, S: Source> Unpickler<'p, S> {
     /// `"replace"`, `"ignore"`, `"surrogateescape"`, `"backslashreplace"`, `"surrogatepass"`.
     #[must_use]
     pub fn errors(mut self, errors: &str) -> Self {
-        self.config.errors = errors.to_owned();
+        self.config.errors = Cow::Owned(errors.to_owned());
         self
     }
 

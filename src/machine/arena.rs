@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use super::Slot;
 use crate::error::{Error, ErrorKind, Result};
+use crate::value::key::DigestMemo;
 use crate::value::{
     Construct, Dict, DictInner, Key, KeyMap, List, Object, ObjectInner, Set, Tuple, Value,
 };
@@ -87,47 +88,23 @@ impl Node {
 }
 
 /// The arena of nodes.
-#[derive(Default)]
 pub(crate) struct Arena {
     pub(crate) nodes: Vec<Node>,
     /// Per node: whether [`Arena::finalize`] is converting it right now (it is on the current
     /// path of the depth-first walk; meeting it again means a cycle).
     on_path: Vec<bool>,
-    /// Digests of recently hashed keys (strs, bytes, big ints, tuples, frozensets), by the
-    /// address of their shared storage: pickles reuse the same memoised keys over and over,
-    /// and a long key reused many times must not be rehashed each time.
-    digests: DigestCache,
+    /// Digests of shared values hashed as (parts of) keys, kept for the whole pickle: a tuple
+    /// or long str reused in many keys is hashed once.
+    digests: DigestMemo,
 }
 
-/// A small direct-mapped cache of key digests. Each entry holds a clone of the value, so its
-/// address cannot be reused by another value while the entry exists.
-struct DigestCache(Vec<Option<(usize, Value, u64)>>);
-
-impl Default for DigestCache {
+impl Default for Arena {
     fn default() -> Self {
-        DigestCache(vec![None; 64])
-    }
-}
-
-impl DigestCache {
-    /// The key for `value`, with its digest from the cache when the same shared value was
-    /// hashed recently.
-    fn key(&mut self, value: Value, work: &mut u64) -> Result<Key> {
-        let Some(addr) = value.shared_addr() else {
-            return Key::counted(value, work);
-        };
-        let slot = (addr >> 4) & 63;
-        if let Some(Some((cached, _, digest))) = self.0.get(slot) {
-            if *cached == addr {
-                *work += 1;
-                return Ok(Key::with_digest(value, *digest));
-            }
+        Arena {
+            nodes: Vec::new(),
+            on_path: Vec::new(),
+            digests: DigestMemo::persistent(),
         }
-        let key = Key::counted(value, work)?;
-        if let Some(entry) = self.0.get_mut(slot) {
-            *entry = Some((addr, key.value.clone(), key.digest));
-        }
-        Ok(key)
     }
 }
 
@@ -363,7 +340,7 @@ impl Arena {
                 self.finalize(id, max_depth, work)?
             }
         };
-        Ok((self.digests.key(value, work)?, depth))
+        Ok((Key::memoized(value, work, &mut self.digests)?, depth))
     }
 }
 

@@ -11,7 +11,7 @@
 //! ones (`list`, `dict`, `set`, `bytearray`) return an empty object and ignore the arguments.
 
 use super::arena::{Node, internal};
-use super::{Config, Machine, Slot, py2_str};
+use super::{Config, Machine, Slot, decode_py2};
 use crate::codec;
 use crate::error::{Error, PyException, Result};
 use crate::find_class::Builtin;
@@ -464,17 +464,7 @@ impl Machine {
                 };
                 let enc = text(1)?.unwrap_or_else(|| "utf-8".into());
                 let errors = text(2)?.unwrap_or_else(|| "strict".into());
-                let tmp = Config {
-                    policy: Box::new(crate::find_class::DefaultPolicy),
-                    persistent_load: None,
-                    buffers: None,
-                    extensions: Default::default(),
-                    encoding: enc,
-                    errors,
-                    fix_imports: cfg.fix_imports,
-                    limits: cfg.limits.clone(),
-                };
-                match py2_str(&b, &tmp)? {
+                match decode_py2(&b, &enc, &errors)? {
                     Value::Str(s) => Ok(s),
                     _ => Err(value_error("str() cannot decode with the 'bytes' codec")),
                 }

@@ -11,6 +11,7 @@ mod arena;
 mod builtins;
 mod memo;
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use self::arena::{Arena, Node, ObjNode};
@@ -39,8 +40,8 @@ pub(crate) struct Config<'p> {
     pub(crate) persistent_load: Option<Box<dyn PersistentLoad + 'p>>,
     pub(crate) buffers: Option<Vec<Value>>,
     pub(crate) extensions: HashMap<i64, (String, String)>,
-    pub(crate) encoding: String,
-    pub(crate) errors: String,
+    pub(crate) encoding: Cow<'static, str>,
+    pub(crate) errors: Cow<'static, str>,
     pub(crate) fix_imports: bool,
     pub(crate) limits: Limits,
 }
@@ -1127,10 +1128,15 @@ fn check_payload(n: u64, limits: &Limits) -> Result<()> {
 
 /// A Python 2 `str` (`STRING`, `BINSTRING`, `SHORT_BINSTRING`) under `encoding`/`errors`.
 fn py2_str(bytes: &[u8], cfg: &Config<'_>) -> Result<Value> {
-    if codec::is_bytes_encoding(&cfg.encoding) {
+    decode_py2(bytes, &cfg.encoding, &cfg.errors)
+}
+
+/// Decodes Python 2 `str` bytes with a codec name and error handler (`"bytes"` keeps them).
+fn decode_py2(bytes: &[u8], encoding: &str, errors: &str) -> Result<Value> {
+    if codec::is_bytes_encoding(encoding) {
         return Ok(Value::Bytes(Bytes::from(bytes)));
     }
-    codec::decode_bytes(bytes, &cfg.encoding, &cfg.errors)
+    codec::decode_bytes(bytes, encoding, errors)
         .map(Value::Str)
         .map_err(|m| {
             let exc = if m.starts_with("unknown encoding") || m.starts_with("unknown error handler")

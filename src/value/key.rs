@@ -221,15 +221,19 @@ impl Key {
         Key::counted(value, &mut steps)
     }
 
-    /// A key whose digest is already known (from a cache of `digest(value)`).
-    pub(crate) fn with_digest(value: Value, digest: u64) -> Key {
-        Key { digest, value }
-    }
-
     /// Like [`Key::new`], adding the work done to `steps`.
     pub(crate) fn counted(value: Value, steps: &mut u64) -> Result<Key, Error> {
-        let digest =
-            digest(&value, Mode::Key, steps).map_err(|t| Error::bare(ErrorKind::Unhashable(t)))?;
+        Key::memoized(value, steps, &mut DigestMemo::default())
+    }
+
+    /// Like [`Key::counted`], reusing the digests of shared sub-values in `memo`.
+    pub(crate) fn memoized(
+        value: Value,
+        steps: &mut u64,
+        memo: &mut DigestMemo,
+    ) -> Result<Key, Error> {
+        let digest = digest_with(&value, Mode::Key, steps, memo)
+            .map_err(|t| Error::bare(ErrorKind::Unhashable(t)))?;
         Ok(Key { digest, value })
     }
 }
@@ -433,79 +437,114 @@ fn open_seq(v: &Value) -> Option<(u8, &[Value], usize)> {
     }
 }
 
-/// The keyed digest of `v`, iterative, memoising shared tuples/lists by address.
-pub(crate) fn digest(v: &Value, mode: Mode, steps: &mut u64) -> Result<u64, &'static str> {
-    if let Some(d) = leaf_digest(v, mode) {
-        *steps += v.weight();
-        return d;
+/// Digests already computed, by the address of the shared value they belong to.
+///
+/// Within one call of [`digest`] the values are borrowed, so their addresses are stable. A memo
+/// that outlives a call (the machine keeps one for all the keys of a pickle, so a shared tuple
+/// reused inside many keys is hashed once) also keeps a clone of each value, so an address can
+/// never be reused by another value while its entry exists.
+#[derive(Default)]
+pub(crate) struct DigestMemo {
+    map: HashMap<usize, u64>,
+    keep: Option<Vec<Value>>,
+}
+
+impl DigestMemo {
+    /// A memo that may outlive the values it was computed from.
+    pub(crate) fn persistent() -> Self {
+        DigestMemo {
+            map: HashMap::new(),
+            keep: Some(Vec::new()),
+        }
     }
+
+    fn get(&self, addr: usize) -> Option<u64> {
+        self.map.get(&addr).copied()
+    }
+
+    fn insert(&mut self, addr: usize, value: &Value, digest: u64) {
+        if self.map.insert(addr, digest).is_none() {
+            if let Some(keep) = &mut self.keep {
+                keep.push(value.clone());
+            }
+        }
+    }
+}
+
+/// The keyed digest of `v`, iterative, memoising shared values by address within the call.
+pub(crate) fn digest(v: &Value, mode: Mode, steps: &mut u64) -> Result<u64, &'static str> {
+    digest_with(v, mode, steps, &mut DigestMemo::default())
+}
+
+/// The keyed digest of `v`, using and filling `memo` for shared sub-values (tuples, lists, long
+/// strs, bytes and ints).
+pub(crate) fn digest_with(
+    v: &Value,
+    mode: Mode,
+    steps: &mut u64,
+    memo: &mut DigestMemo,
+) -> Result<u64, &'static str> {
     struct Frame<'a> {
         items: std::slice::Iter<'a, Value>,
         h: DefaultHasher,
+        value: &'a Value,
         addr: usize,
     }
-    let mut memo: HashMap<usize, u64> = HashMap::new();
     let mut stack: Vec<Frame<'_>> = Vec::new();
-    let (tag, items, addr) = open_seq(v).ok_or("object")?;
-    let mut h = hasher(tag);
-    h.write_usize(items.len());
-    stack.push(Frame {
-        items: items.iter(),
-        h,
-        addr,
-    });
+    let mut next = Some(v);
     loop {
-        let Some(top) = stack.last_mut() else {
-            return Err("object");
-        };
-        match top.items.next() {
-            Some(child) => {
-                // Long shared payloads (strs, bytes, big ints) are hashed once per call.
-                let weight = child.weight();
-                let shared = if weight > 1 {
-                    child.shared_addr()
-                } else {
-                    None
-                };
-                if let Some(d) = shared.and_then(|a| memo.get(&a)) {
-                    *steps += 1;
-                    top.h.write_u64(*d);
-                    continue;
-                }
+        if let Some(child) = next.take() {
+            // A leaf or a sequence to open; its digest goes to the parent frame (or is the
+            // result at the top).
+            let weight = child.weight();
+            let shared = if weight > 1 || child.is_container() {
+                child.shared_addr()
+            } else {
+                None
+            };
+            let known = shared.and_then(|a| memo.get(a));
+            let d = if let Some(d) = known {
+                *steps += 1;
+                d
+            } else if let Some(d) = leaf_digest(child, mode) {
                 *steps += weight;
-                if let Some(d) = leaf_digest(child, mode) {
-                    let d = d?;
-                    if let Some(a) = shared {
-                        memo.insert(a, d);
-                    }
-                    top.h.write_u64(d);
-                    continue;
+                let d = d?;
+                if let Some(a) = shared {
+                    memo.insert(a, child, d);
                 }
-                let Some((tag, items, addr)) = open_seq(child) else {
-                    return Err("object");
-                };
-                if let Some(&d) = memo.get(&addr) {
-                    top.h.write_u64(d);
-                    continue;
-                }
+                d
+            } else {
+                *steps += 1;
+                let (tag, items, addr) = open_seq(child).ok_or("object")?;
                 let mut h = hasher(tag);
                 h.write_usize(items.len());
                 stack.push(Frame {
                     items: items.iter(),
                     h,
+                    value: child,
                     addr,
                 });
+                continue;
+            };
+            match stack.last_mut() {
+                Some(parent) => parent.h.write_u64(d),
+                None => return Ok(d),
             }
+            continue;
+        }
+        let Some(top) = stack.last_mut() else {
+            return Err("object");
+        };
+        match top.items.next() {
+            Some(child) => next = Some(child),
             None => {
                 let Some(done) = stack.pop() else {
                     return Err("object");
                 };
                 let d = done.h.finish();
+                memo.insert(done.addr, done.value, d);
                 match stack.last_mut() {
-                    Some(parent) => {
-                        memo.insert(done.addr, d);
-                        parent.h.write_u64(d);
-                    }
+                    Some(parent) => parent.h.write_u64(d),
                     None => return Ok(d),
                 }
             }

@@ -622,11 +622,13 @@ impl Value {
     /// more than a few steps (identity-keyed caches keep a clone alive while they use it).
     pub(crate) fn shared_addr(&self) -> Option<usize> {
         match self {
-            Value::Str(s) => Some(s.addr()),
+            Value::Str(s) => s.addr(),
             Value::Bytes(b) => Some(Arc::as_ptr(&b.0) as *const u8 as usize),
             Value::Int(i) => i.big_addr(),
             Value::Tuple(t) => Some(Arc::as_ptr(&t.0) as *const u8 as usize),
-            Value::FrozenSet(s) => Some(Arc::as_ptr(&s.0) as usize),
+            Value::List(l) => Some(Arc::as_ptr(&l.0) as *const u8 as usize),
+            Value::FrozenSet(s) | Value::Set(s) => Some(Arc::as_ptr(&s.0) as usize),
+            Value::Dict(d) => Some(Arc::as_ptr(&d.0) as usize),
             _ => None,
         }
     }
