@@ -28,10 +28,70 @@ pub(crate) struct ObjNode {
     pub(crate) dict_items: Vec<(Slot, Slot)>,
 }
 
+/// The items of a list or tuple under construction: finished values in place, with the
+/// positions of objects still under construction (filled in when the node is converted), so a
+/// list of plain values becomes its final shared slice with one copy.
+#[derive(Default)]
+pub(crate) struct Items {
+    vals: Vec<Value>,
+    /// `(position, node)` for each item that is an object under construction.
+    patches: Vec<(usize, u32)>,
+}
+
+impl Items {
+    /// Items from stack slots (reusing their allocation).
+    pub(crate) fn from_slots(slots: Vec<Slot>) -> Items {
+        let mut patches = Vec::new();
+        let vals = slots
+            .into_iter()
+            .enumerate()
+            .map(|(i, s)| match s {
+                Slot::Val(v) => v,
+                Slot::Node(id) => {
+                    patches.push((i, id));
+                    Value::None
+                }
+            })
+            .collect();
+        Items { vals, patches }
+    }
+
+    /// Appends slots.
+    pub(crate) fn extend(&mut self, slots: impl Iterator<Item = Slot>) {
+        let (lower, _) = slots.size_hint();
+        self.vals.reserve(lower);
+        for s in slots {
+            match s {
+                Slot::Val(v) => self.vals.push(v),
+                Slot::Node(id) => {
+                    self.patches.push((self.vals.len(), id));
+                    self.vals.push(Value::None);
+                }
+            }
+        }
+    }
+
+    /// Whether there is no item.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.vals.is_empty()
+    }
+
+    /// The items as stack slots (values cloned, objects under construction by reference).
+    pub(crate) fn to_slots(&self) -> Vec<Slot> {
+        let mut out: Vec<Slot> = self.vals.iter().cloned().map(Slot::Val).collect();
+        for &(i, id) in &self.patches {
+            if let Some(slot) = out.get_mut(i) {
+                *slot = Slot::Node(id);
+            }
+        }
+        out
+    }
+}
+
 /// An object under construction, or its finished value.
 pub(crate) enum Node {
-    List(Vec<Slot>),
-    Tuple(Vec<Slot>),
+    List(Items),
+    Tuple(Items),
     Dict {
         keys: KeyMap,
         values: Vec<Slot>,
@@ -66,7 +126,11 @@ impl Node {
     /// Calls `f` on every child slot.
     fn for_each_child(&self, mut f: impl FnMut(&Slot)) {
         match self {
-            Node::List(items) | Node::Tuple(items) => items.iter().for_each(f),
+            Node::List(items) | Node::Tuple(items) => {
+                for &(_, id) in &items.patches {
+                    f(&Slot::Node(id));
+                }
+            }
             Node::Dict { values, .. } => values.iter().for_each(f),
             Node::Object(o) => {
                 f(&o.args);
@@ -198,9 +262,12 @@ impl Arena {
                     }
                 });
                 *work += children.len() as u64 + 1;
+                let mut last = None;
                 for &c in children.iter().rev() {
-                    if !matches!(self.get(c), Some(Node::Done(..))) {
+                    // Repeats of one shared child (`[x] * n`) are queued once.
+                    if last != Some(c) && !matches!(self.get(c), Some(Node::Done(..))) {
                         stack.push((c, false));
+                        last = Some(c);
                     }
                 }
                 continue;
@@ -295,29 +362,18 @@ impl Arena {
         Ok((value, depth.saturating_add(1)))
     }
 
-    /// Converts the items of a list or tuple into one shared slice (a single allocation),
-    /// with a fast path for items that are all finished values.
-    fn convert_items(&self, items: Vec<Slot>, depth: &mut u32) -> Arc<[Value]> {
-        if items.iter().all(|s| matches!(s, Slot::Val(_))) {
-            return items
-                .into_iter()
-                .map(|s| match s {
-                    Slot::Val(v) => v,
-                    Slot::Node(_) => Value::None,
-                })
-                .collect();
+    /// Converts the items of a list or tuple into one shared slice (one copy of plain values;
+    /// objects that were under construction are filled in from their converted nodes).
+    fn convert_items(&self, items: Items, depth: &mut u32) -> Arc<[Value]> {
+        let Items { mut vals, patches } = items;
+        for (i, id) in patches {
+            let (v, d) = self.done_value(&Slot::Node(id));
+            *depth = (*depth).max(d);
+            if let Some(slot) = vals.get_mut(i) {
+                *slot = v;
+            }
         }
-        items
-            .into_iter()
-            .map(|s| match s {
-                Slot::Val(v) => v,
-                Slot::Node(_) => {
-                    let (v, d) = self.done_value(&s);
-                    *depth = (*depth).max(d);
-                    v
-                }
-            })
-            .collect()
+        Arc::from(vals)
     }
 
     /// Converts a slot into a hashable key (its depth too), with CPython's error for unhashable

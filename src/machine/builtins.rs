@@ -10,7 +10,7 @@
 //! `frozenset`, `bytes`, `float`, `complex`, `bool`) build their value in `__new__`; the mutable
 //! ones (`list`, `dict`, `set`, `bytearray`) return an empty object and ignore the arguments.
 
-use super::arena::{Node, internal};
+use super::arena::{Items, Node, internal};
 use super::{Config, Machine, Slot, decode_py2};
 use crate::codec;
 use crate::error::{Error, PyException, Result};
@@ -82,9 +82,9 @@ impl Machine {
                 self.work(items.len() as u64, src, limits)?;
                 self.alloc(32 + 24 * items.len() as u64, src, limits)?;
                 self.arena.push(if b == Builtin::List {
-                    Node::List(items)
+                    Node::List(Items::from_slots(items))
                 } else {
-                    Node::Tuple(items)
+                    Node::Tuple(Items::from_slots(items))
                 })
             }
             Builtin::Set | Builtin::FrozenSet => {
@@ -229,7 +229,7 @@ impl Machine {
     ) -> Result<Slot> {
         self.alloc(64, src, limits)?;
         match b {
-            Builtin::List => self.arena.push(Node::List(Vec::new())),
+            Builtin::List => self.arena.push(Node::List(Items::default())),
             Builtin::Dict => self.arena.push(Node::Dict {
                 keys: new_key_set(0),
                 values: Vec::new(),
@@ -260,7 +260,7 @@ impl Machine {
     fn tuple_items(&self, s: &Slot) -> Result<Vec<Slot>> {
         match s {
             Slot::Node(id) => match self.arena.get(*id) {
-                Some(Node::Tuple(items)) => Ok(items.clone()),
+                Some(Node::Tuple(items)) => Ok(items.to_slots()),
                 Some(Node::Done(Value::Tuple(t), _)) => {
                     Ok(t.iter().cloned().map(Slot::Val).collect())
                 }
@@ -277,7 +277,7 @@ impl Machine {
         let node_val;
         let v = match s {
             Slot::Node(id) => match self.arena.get(*id) {
-                Some(Node::List(items) | Node::Tuple(items)) => return Ok(items.clone()),
+                Some(Node::List(items) | Node::Tuple(items)) => return Ok(items.to_slots()),
                 Some(Node::Set { keys, .. } | Node::Dict { keys, .. }) => {
                     return Ok(keys.iter().map(|k| Slot::Val(k.value.clone())).collect());
                 }

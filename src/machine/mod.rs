@@ -14,7 +14,7 @@ mod memo;
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-use self::arena::{Arena, Node, ObjNode};
+use self::arena::{Arena, Items, Node, ObjNode};
 use self::memo::Memo;
 use crate::codec;
 use crate::compat;
@@ -359,12 +359,12 @@ impl Machine {
                     let k = self.pop_mark()?;
                     let items = self.stack.split_off(k);
                     self.alloc(32 + 24 * items.len() as u64, src, limits)?;
-                    let node = self.arena.push(Node::List(items))?;
+                    let node = self.arena.push(Node::List(Items::from_slots(items)))?;
                     self.push(node, limits)?;
                 }
                 Opcode::EMPTY_LIST => {
                     self.alloc(48, src, limits)?;
-                    let node = self.arena.push(Node::List(Vec::new()))?;
+                    let node = self.arena.push(Node::List(Items::default()))?;
                     self.push(node, limits)?;
                 }
                 Opcode::OBJ => {
@@ -735,7 +735,7 @@ impl Machine {
 
     fn push_tuple<S: Source>(&mut self, items: Vec<Slot>, src: &S, limits: &Limits) -> Result<()> {
         self.alloc(32 + 24 * items.len() as u64, src, limits)?;
-        let node = self.arena.push(Node::Tuple(items))?;
+        let node = self.arena.push(Node::Tuple(Items::from_slots(items)))?;
         self.push(node, limits)
     }
 
@@ -757,7 +757,7 @@ impl Machine {
         };
         match (self.arena.get_mut(id), what) {
             (Some(Node::List(list)), "append") => {
-                list.extend(items);
+                list.extend(items.into_iter());
                 Ok(())
             }
             (Some(Node::Set { frozen: false, .. }), "add") => {
@@ -1056,7 +1056,7 @@ impl Machine {
         src: &S,
     ) -> Result<Slot> {
         let no_args = args.is_empty();
-        let args_tuple = self.arena.push(Node::Tuple(args))?;
+        let args_tuple = self.arena.push(Node::Tuple(Items::from_slots(args)))?;
         let as_new = no_args
             && matches!(&cls, Slot::Val(Value::Global(g)) if g.builtin().is_none_or(|b| b.is_type()));
         match (&cls, as_new) {

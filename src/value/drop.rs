@@ -3,7 +3,9 @@
 //! When the last reference to a container goes, its children that are themselves uniquely owned
 //! containers are moved onto a heap-allocated work list instead of being dropped in place; the
 //! loop then empties each of them the same way. Shared children (other `Arc`s still alive) are
-//! just released.
+//! just released in place. (Should another thread drop the last other reference at the same
+//! moment, that child's own `Drop` empties it with its own work list: still no recursion on the
+//! value's depth.)
 
 use std::mem;
 use std::sync::Arc;
@@ -25,23 +27,36 @@ fn take_children(v: &mut Value, out: &mut Vec<Value>) {
 fn take_slice(items: &mut Arc<[Value]>, out: &mut Vec<Value>) {
     if let Some(items) = Arc::get_mut(items) {
         for item in items.iter_mut() {
-            if item.is_container() {
+            if is_last_owner(item) {
                 out.push(mem::take(item));
             }
         }
     }
 }
 
+/// Whether `v` is a container this reference alone keeps alive (so dropping it here would
+/// drop its children too). Shared containers are just released: their contents stay alive.
+fn is_last_owner(v: &Value) -> bool {
+    match v {
+        Value::List(l) => Arc::strong_count(&l.0) == 1,
+        Value::Tuple(t) => Arc::strong_count(&t.0) == 1,
+        Value::Dict(d) => Arc::strong_count(&d.0) == 1,
+        Value::Set(s) | Value::FrozenSet(s) => Arc::strong_count(&s.0) == 1,
+        Value::Object(o) => Arc::strong_count(&o.0) == 1,
+        _ => false,
+    }
+}
+
 fn take_dict(d: &mut Arc<super::DictInner>, out: &mut Vec<Value>) {
     if let Some(d) = Arc::get_mut(d) {
         for v in d.values.iter_mut() {
-            if v.is_container() {
+            if is_last_owner(v) {
                 out.push(mem::take(v));
             }
         }
-        if d.keys.iter().any(|k| k.value.is_container()) {
+        if d.keys.iter().any(|k| is_last_owner(&k.value)) {
             for k in mem::take(&mut d.keys) {
-                if k.value.is_container() {
+                if is_last_owner(&k.value) {
                     out.push(k.value);
                 }
             }
@@ -51,9 +66,9 @@ fn take_dict(d: &mut Arc<super::DictInner>, out: &mut Vec<Value>) {
 
 fn take_set(s: &mut Arc<super::KeyMap>, out: &mut Vec<Value>) {
     if let Some(s) = Arc::get_mut(s) {
-        if s.iter().any(|k| k.value.is_container()) {
+        if s.iter().any(|k| is_last_owner(&k.value)) {
             for k in mem::take(s) {
-                if k.value.is_container() {
+                if is_last_owner(&k.value) {
                     out.push(k.value);
                 }
             }
