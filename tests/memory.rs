@@ -77,6 +77,23 @@ fn cases() -> Vec<(&'static str, Vec<u8>, u64)> {
     memo.extend(std::iter::repeat_n(0x94u8, 1_000_000));
     memo.push(b'.');
     out.push(("memoize", memo, 64 * mib));
+    // One container per input byte or two, the densest legitimate shapes: CPython writes `}\x94`
+    // for each empty dict; `(]]]...l` and `(}}}...l` are crafted (a limit error is fine there, as
+    // long as the memory stays within the bound).
+    for (name, unit) in [
+        ("memoized_dicts", &b"}\x94"[..]),
+        ("dicts", b"}"),
+        ("lists", b"]"),
+        ("tuples", b")"),
+        ("sets", b"\x8f"),
+    ] {
+        let mut d = b"\x80\x04(".to_vec();
+        for _ in 0..1_000_000 {
+            d.extend_from_slice(unit);
+        }
+        d.extend_from_slice(b"l.");
+        out.push((name, d, 320 * mib));
+    }
     // Sparse memo indices: 100,000 PUTs spread over the u32 range.
     let mut sparse = b"N".to_vec();
     for i in 0..100_000u32 {

@@ -151,9 +151,15 @@ impl Node {
     }
 }
 
+/// Nodes per arena chunk.
+const CHUNK: usize = 1024;
+
 /// The arena of nodes.
 pub(crate) struct Arena {
-    pub(crate) nodes: Vec<Node>,
+    /// The nodes, in fixed-size chunks (no reallocation copies, no doubling slack).
+    nodes: Vec<Vec<Node>>,
+    /// How many nodes there are.
+    len: usize,
     /// Per node: whether [`Arena::finalize`] is converting it right now (it is on the current
     /// path of the depth-first walk; meeting it again means a cycle).
     on_path: Vec<bool>,
@@ -166,6 +172,7 @@ impl Default for Arena {
     fn default() -> Self {
         Arena {
             nodes: Vec::new(),
+            len: 0,
             on_path: Vec::new(),
             digests: DigestMemo::persistent(),
         }
@@ -176,9 +183,17 @@ impl Arena {
     /// Adds a node, returning its slot.
     #[inline]
     pub(crate) fn push(&mut self, node: Node) -> Result<Slot> {
-        let id = u32::try_from(self.nodes.len())
+        let id = u32::try_from(self.len)
             .map_err(|_| Error::limit("max_objects", u64::from(u32::MAX)))?;
-        self.nodes.push(node);
+        match self.nodes.last_mut() {
+            Some(chunk) if chunk.len() < CHUNK => chunk.push(node),
+            _ => {
+                let mut chunk = Vec::with_capacity(CHUNK);
+                chunk.push(node);
+                self.nodes.push(chunk);
+            }
+        }
+        self.len += 1;
         self.on_path.push(false);
         Ok(Slot::Node(id))
     }
@@ -186,13 +201,15 @@ impl Arena {
     /// The node at `id`.
     #[inline]
     pub(crate) fn get_mut(&mut self, id: u32) -> Option<&mut Node> {
-        self.nodes.get_mut(id as usize)
+        let id = id as usize;
+        self.nodes.get_mut(id / CHUNK)?.get_mut(id % CHUNK)
     }
 
     /// The node at `id`.
     #[inline]
     pub(crate) fn get(&self, id: u32) -> Option<&Node> {
-        self.nodes.get(id as usize)
+        let id = id as usize;
+        self.nodes.get(id / CHUNK)?.get(id % CHUNK)
     }
 
     /// The value of a converted slot, and its depth.
@@ -410,4 +427,18 @@ pub(crate) fn internal() -> Error {
     Error::bare(ErrorKind::Unsupported(
         "internal error: inconsistent object arena (please report this pickle)".into(),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn node_stays_small() {
+        // The arena holds one node per container of the pickle: keep it compact.
+        assert!(
+            std::mem::size_of::<super::Node>() <= 64,
+            "{}",
+            std::mem::size_of::<super::Node>()
+        );
+        assert_eq!(std::mem::size_of::<crate::value::Value>(), 24);
+    }
 }

@@ -81,11 +81,15 @@ impl Machine {
                 };
                 self.work(items.len() as u64, src, limits)?;
                 self.alloc(32 + 24 * items.len() as u64, src, limits)?;
-                self.arena.push(if b == Builtin::List {
-                    Node::List(Items::from_slots(items))
-                } else {
-                    Node::Tuple(Items::from_slots(items))
-                })
+                self.new_node(
+                    if b == Builtin::List {
+                        Node::List(Items::from_slots(items))
+                    } else {
+                        Node::Tuple(Items::from_slots(items))
+                    },
+                    src,
+                    limits,
+                )
             }
             Builtin::Set | Builtin::FrozenSet => {
                 at_most(1)?;
@@ -94,11 +98,15 @@ impl Machine {
                     None => Vec::new(),
                 };
                 self.work(items.len() as u64, src, limits)?;
-                let node = self.arena.push(Node::Set {
-                    keys: new_key_set(0),
-                    frozen: b == Builtin::FrozenSet,
-                    key_depth: 0,
-                })?;
+                let node = self.new_node(
+                    Node::Set {
+                        keys: new_key_set(0),
+                        frozen: b == Builtin::FrozenSet,
+                        key_depth: 0,
+                    },
+                    src,
+                    limits,
+                )?;
                 self.add_to_set(&node, items, b == Builtin::FrozenSet, src, limits)?;
                 Ok(node)
             }
@@ -229,17 +237,25 @@ impl Machine {
     ) -> Result<Slot> {
         self.alloc(64, src, limits)?;
         match b {
-            Builtin::List => self.arena.push(Node::List(Items::default())),
-            Builtin::Dict => self.arena.push(Node::Dict {
-                keys: new_key_set(0),
-                values: Vec::new(),
-                key_depth: 0,
-            }),
-            Builtin::Set => self.arena.push(Node::Set {
-                keys: new_key_set(0),
-                frozen: false,
-                key_depth: 0,
-            }),
+            Builtin::List => self.new_node(Node::List(Items::default()), src, limits),
+            Builtin::Dict => self.new_node(
+                Node::Dict {
+                    keys: new_key_set(0),
+                    values: Vec::new(),
+                    key_depth: 0,
+                },
+                src,
+                limits,
+            ),
+            Builtin::Set => self.new_node(
+                Node::Set {
+                    keys: new_key_set(0),
+                    frozen: false,
+                    key_depth: 0,
+                },
+                src,
+                limits,
+            ),
             Builtin::ByteArray => Ok(Slot::Val(Value::ByteArray(Bytes::from(&[][..])))),
             _ => Err(internal()),
         }

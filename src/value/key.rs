@@ -30,7 +30,7 @@ use crate::error::{Error, ErrorKind};
 #[derive(Clone)]
 pub(crate) enum KeyMap {
     Small(Vec<Key>),
-    Large(IndexMap<Key, (), PassThrough>),
+    Large(Box<IndexMap<Key, (), PassThrough>>),
 }
 
 /// The largest key set kept as a plain vector.
@@ -47,7 +47,7 @@ pub(crate) fn new_key_set(n: usize) -> KeyMap {
     if n <= SMALL_MAX {
         KeyMap::Small(Vec::with_capacity(n))
     } else {
-        KeyMap::Large(IndexMap::with_capacity_and_hasher(n, PassThrough))
+        KeyMap::Large(Box::new(IndexMap::with_capacity_and_hasher(n, PassThrough)))
     }
 }
 
@@ -132,7 +132,7 @@ impl KeyMap {
                         slot.insert_hashed_nocheck(d, k, ());
                     }
                 }
-                *self = KeyMap::Large(m);
+                *self = KeyMap::Large(Box::new(m));
                 self.insert_counted(key, steps)
             }
             KeyMap::Large(m) => {
@@ -183,7 +183,7 @@ impl IntoIterator for KeyMap {
     fn into_iter(self) -> KeyIntoIter {
         match self {
             KeyMap::Small(v) => KeyIntoIter::Small(v.into_iter()),
-            KeyMap::Large(m) => KeyIntoIter::Large(m.into_keys()),
+            KeyMap::Large(m) => KeyIntoIter::Large((*m).into_keys()),
         }
     }
 }
