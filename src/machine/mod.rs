@@ -57,6 +57,8 @@ pub(crate) struct Machine {
     proto: u8,
     budget: Budget,
     buffers_used: usize,
+    /// A reused buffer for the items of `SETITEMS`.
+    scratch: Vec<Slot>,
 }
 
 /// Capacity reserved for a container from a count read off the stack, never from the input.
@@ -324,7 +326,7 @@ impl Machine {
                         src,
                         limits,
                     )?;
-                    self.set_items(&node, items, src, limits)?;
+                    self.set_items(&node, items.into_iter(), src, limits)?;
                     self.push(node, limits)?;
                 }
                 Opcode::EMPTY_DICT => {
@@ -412,19 +414,29 @@ impl Machine {
                     let value = self.pop()?;
                     let key = self.pop()?;
                     let target = self.peek()?.clone();
-                    self.set_items(&target, vec![key, value], src, limits)?;
+                    self.set_items(&target, [key, value].into_iter(), src, limits)?;
                 }
                 Opcode::SETITEMS => {
                     let k = self.pop_mark()?;
-                    let items = self.stack.split_off(k);
-                    if items.len() % 2 != 0 {
+                    if self.stack.len().saturating_sub(k) % 2 != 0 {
                         return Err(Error::py(
                             PyException::UnpicklingError,
                             "odd number of items for SETITEMS",
                         ));
                     }
-                    let target = self.peek()?.clone();
-                    self.set_items(&target, items, src, limits)?;
+                    // The items move through a reused buffer: no allocation per SETITEMS.
+                    let mut items = std::mem::take(&mut self.scratch);
+                    items.extend(self.stack.drain(k..));
+                    let result = match self.peek() {
+                        Ok(target) => {
+                            let target = target.clone();
+                            self.set_items(&target, items.drain(..), src, limits)
+                        }
+                        Err(e) => Err(e),
+                    };
+                    items.clear();
+                    self.scratch = items;
+                    result?;
                 }
                 Opcode::TUPLE => {
                     let k = self.pop_mark()?;
@@ -863,7 +875,7 @@ impl Machine {
     fn set_items<S: Source>(
         &mut self,
         target: &Slot,
-        items: Vec<Slot>,
+        items: impl ExactSizeIterator<Item = Slot>,
         src: &S,
         limits: &Limits,
     ) -> Result<()> {
@@ -882,7 +894,7 @@ impl Machine {
             Some(Node::Dict { .. }) => {}
             Some(Node::Object(_)) => {
                 if let Some(Node::Object(o)) = self.arena.get_mut(id) {
-                    let mut it = items.into_iter();
+                    let mut it = items;
                     while let (Some(k), Some(v)) = (it.next(), it.next()) {
                         o.dict_items.push((k, v));
                     }
@@ -899,7 +911,7 @@ impl Machine {
             values.reserve(n);
         }
         let mut work = 0u64;
-        let mut it = items.into_iter();
+        let mut it = items;
         while let (Some(k), Some(v)) = (it.next(), it.next()) {
             let (key, depth) = self.arena.key_of(k, limits.max_depth, &mut work)?;
             if let Some(Node::Dict {
