@@ -13,6 +13,7 @@ use std::sync::Arc;
 use super::Slot;
 use crate::error::{Error, ErrorKind, Result};
 use crate::value::key::DigestMemo;
+use crate::value::new_key_set;
 use crate::value::{
     Construct, Dict, DictInner, Key, KeyMap, List, Object, ObjectInner, Set, Tuple, Value,
 };
@@ -110,6 +111,24 @@ pub(crate) enum Node {
 }
 
 impl Node {
+    /// An empty dict.
+    pub(crate) fn empty_dict() -> Node {
+        Node::Dict {
+            keys: new_key_set(0),
+            values: Vec::new(),
+            key_depth: 0,
+        }
+    }
+
+    /// An empty set (or frozenset).
+    pub(crate) fn empty_set(frozen: bool) -> Node {
+        Node::Set {
+            keys: new_key_set(0),
+            frozen,
+            key_depth: 0,
+        }
+    }
+
     /// Python's type name of the node.
     pub(crate) fn type_name(&self) -> &'static str {
         match self {

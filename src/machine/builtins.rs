@@ -18,7 +18,7 @@ use crate::find_class::Builtin;
 use crate::number::{self, IntLit};
 use crate::pystr::{PyStr, StrBuilder};
 use crate::reader::Source;
-use crate::value::{Bytes, Complex, Construct, Int, Value, new_key_set};
+use crate::value::{Bytes, Complex, Construct, Int, Value};
 
 fn type_error(msg: impl Into<String>) -> Error {
     Error::py(PyException::TypeError, msg)
@@ -98,15 +98,7 @@ impl Machine {
                     None => Vec::new(),
                 };
                 self.work(items.len() as u64, src, limits)?;
-                let node = self.new_node(
-                    Node::Set {
-                        keys: new_key_set(0),
-                        frozen: b == Builtin::FrozenSet,
-                        key_depth: 0,
-                    },
-                    src,
-                    limits,
-                )?;
+                let node = self.new_node(Node::empty_set(b == Builtin::FrozenSet), src, limits)?;
                 self.add_to_set(&node, items, b == Builtin::FrozenSet, src, limits)?;
                 Ok(node)
             }
@@ -238,24 +230,8 @@ impl Machine {
         self.alloc(64, src, limits)?;
         match b {
             Builtin::List => self.new_node(Node::List(Items::default()), src, limits),
-            Builtin::Dict => self.new_node(
-                Node::Dict {
-                    keys: new_key_set(0),
-                    values: Vec::new(),
-                    key_depth: 0,
-                },
-                src,
-                limits,
-            ),
-            Builtin::Set => self.new_node(
-                Node::Set {
-                    keys: new_key_set(0),
-                    frozen: false,
-                    key_depth: 0,
-                },
-                src,
-                limits,
-            ),
+            Builtin::Dict => self.new_node(Node::empty_dict(), src, limits),
+            Builtin::Set => self.new_node(Node::empty_set(false), src, limits),
             Builtin::ByteArray => Ok(Slot::Val(Value::ByteArray(Bytes::from(&[][..])))),
             _ => Err(internal()),
         }

@@ -25,7 +25,7 @@ use crate::number::{self, IntLit};
 use crate::opcode::Opcode;
 use crate::pystr::PyStr;
 use crate::reader::Source;
-use crate::value::{Bytes, Construct, Global, Int, Value, new_key_set};
+use crate::value::{Bytes, Construct, Global, Int, Value};
 
 /// A stack or memo entry: a finished value, or an object under construction in the arena.
 #[derive(Clone)]
@@ -317,29 +317,13 @@ impl Machine {
                             "odd number of items for DICT",
                         ));
                     }
-                    let node = self.new_node(
-                        Node::Dict {
-                            keys: new_key_set(0),
-                            values: Vec::new(),
-                            key_depth: 0,
-                        },
-                        src,
-                        limits,
-                    )?;
+                    let node = self.new_node(Node::empty_dict(), src, limits)?;
                     self.set_items(&node, items.into_iter(), src, limits)?;
                     self.push(node, limits)?;
                 }
                 Opcode::EMPTY_DICT => {
                     self.alloc(64, src, limits)?;
-                    let node = self.new_node(
-                        Node::Dict {
-                            keys: new_key_set(0),
-                            values: Vec::new(),
-                            key_depth: 0,
-                        },
-                        src,
-                        limits,
-                    )?;
+                    let node = self.new_node(Node::empty_dict(), src, limits)?;
                     self.push(node, limits)?;
                 }
                 Opcode::GET => {
@@ -513,15 +497,7 @@ impl Machine {
                 }
                 Opcode::EMPTY_SET => {
                     self.alloc(64, src, limits)?;
-                    let node = self.new_node(
-                        Node::Set {
-                            keys: new_key_set(0),
-                            frozen: false,
-                            key_depth: 0,
-                        },
-                        src,
-                        limits,
-                    )?;
+                    let node = self.new_node(Node::empty_set(false), src, limits)?;
                     self.push(node, limits)?;
                 }
                 Opcode::ADDITEMS => {
@@ -532,15 +508,7 @@ impl Machine {
                 Opcode::FROZENSET => {
                     let k = self.pop_mark()?;
                     let items = self.stack.split_off(k);
-                    let node = self.new_node(
-                        Node::Set {
-                            keys: new_key_set(0),
-                            frozen: true,
-                            key_depth: 0,
-                        },
-                        src,
-                        limits,
-                    )?;
+                    let node = self.new_node(Node::empty_set(true), src, limits)?;
                     self.add_to_set(&node, items, true, src, limits)?;
                     self.push(node, limits)?;
                 }
