@@ -13,6 +13,7 @@ mod memo;
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use self::arena::{Arena, Items, Node, ObjNode};
 use self::memo::Memo;
@@ -25,7 +26,7 @@ use crate::number::{self, IntLit};
 use crate::opcode::Opcode;
 use crate::pystr::PyStr;
 use crate::reader::Source;
-use crate::value::{Bytes, Construct, Global, Int, Value};
+use crate::value::{Bytes, Construct, Global, Int, Tuple, Value};
 
 /// A stack or memo entry: a finished value, or an object under construction in the arena.
 #[derive(Clone)]
@@ -743,7 +744,21 @@ impl Machine {
 
     fn push_tuple<S: Source>(&mut self, items: Vec<Slot>, src: &S, limits: &Limits) -> Result<()> {
         self.alloc(32 + 24 * items.len() as u64, src, limits)?;
-        let node = self.new_node(Node::Tuple(Items::from_slots(items)), src, limits)?;
+        // A tuple is immutable: when its items are all finished values it is finished too, and
+        // is built in its final form at once (nesting depth 1).
+        let node = if items.iter().all(|s| matches!(s, Slot::Val(_))) {
+            let items: Arc<[Value]> = items
+                .into_iter()
+                .map(|s| match s {
+                    Slot::Val(v) => v,
+                    Slot::Node(_) => Value::None,
+                })
+                .collect();
+            Node::Done(Value::Tuple(Tuple(items)), 1)
+        } else {
+            Node::Tuple(Items::from_slots(items))
+        };
+        let node = self.new_node(node, src, limits)?;
         self.push(node, limits)
     }
 
@@ -775,7 +790,8 @@ impl Machine {
                 o.list_items.extend(items);
                 Ok(())
             }
-            (Some(Node::Done(v, _)), _) => Err(frozen_error(v.type_name())),
+            (Some(Node::Done(v, _)), _) if is_mutable(v) => Err(frozen_error(v.type_name())),
+            (Some(Node::Done(v, _)), _) => Err(no_attribute(v.type_name(), what)),
             (Some(node), _) => Err(no_attribute(node.type_name(), what)),
             (None, _) => Err(arena::internal()),
         }
@@ -869,7 +885,8 @@ impl Machine {
                 }
                 return Ok(());
             }
-            Some(Node::Done(v, _)) => return Err(frozen_error(v.type_name())),
+            Some(Node::Done(v, _)) if is_mutable(v) => return Err(frozen_error(v.type_name())),
+            Some(Node::Done(v, _)) => return Err(setitem_error(what, v.type_name())),
             Some(node) => return Err(setitem_error(what, node.type_name())),
             None => return Err(arena::internal()),
         }
@@ -1303,6 +1320,14 @@ fn setitem_error(op: &str, type_name: &str) -> Error {
     Error::py(
         PyException::TypeError,
         format!("{op} needs a dict or an object of an allowed class, not '{type_name}'"),
+    )
+}
+
+/// Whether a finished value is of a type the pickle could still have been mutating.
+fn is_mutable(v: &Value) -> bool {
+    matches!(
+        v,
+        Value::List(_) | Value::Dict(_) | Value::Set(_) | Value::Object(_)
     )
 }
 
