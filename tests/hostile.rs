@@ -1585,3 +1585,31 @@ fn limit_work_budget_counts_key_hashing_and_comparisons() {
     let v = load_with(&dup_keys(dict_n), l).unwrap();
     assert_eq!(v.as_dict().map(|d| d.len()), Some(1));
 }
+
+/// 50,000 NaN keys with the same bits: their digests are equal and no two compare equal, so
+/// every insertion compares with all the others. The work limit stops it early and quickly.
+#[test]
+fn nan_key_flood_is_stopped_by_the_work_limit() {
+    let mut data = b"}(".to_vec();
+    for _ in 0..50_000 {
+        data.push(b'G');
+        data.extend_from_slice(&f64::NAN.to_bits().to_be_bytes());
+        data.push(b'N');
+    }
+    data.extend_from_slice(b"u.");
+    let err = timed("nan flood", budget(Duration::from_secs(3)), || {
+        restricted_unpickler::restricted_loads(&data).unwrap_err()
+    });
+    assert!(err.is_limit(), "{err}");
+    assert!(err.to_string().contains("max_work"), "{err}");
+    // A few hundred NaN keys are fine (and stay distinct, as in CPython).
+    let mut small = b"}(".to_vec();
+    for _ in 0..300 {
+        small.push(b'G');
+        small.extend_from_slice(&f64::NAN.to_bits().to_be_bytes());
+        small.push(b'N');
+    }
+    small.extend_from_slice(b"u.");
+    let v = restricted_unpickler::restricted_loads(&small).expect("300 NaN keys");
+    assert_eq!(v.as_dict().map(|d| d.len()), Some(300));
+}
