@@ -207,7 +207,13 @@ impl Arena {
         match self.nodes.last_mut() {
             Some(chunk) if chunk.len() < CHUNK => chunk.push(node),
             _ => {
-                let mut chunk = Vec::with_capacity(CHUNK);
+                // The first chunk grows on demand (small pickles stay small); later ones are
+                // allocated whole.
+                let mut chunk = if self.nodes.is_empty() {
+                    Vec::new()
+                } else {
+                    Vec::with_capacity(CHUNK)
+                };
                 chunk.push(node);
                 self.nodes.push(chunk);
             }
