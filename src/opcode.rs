@@ -19,12 +19,15 @@ macro_rules! opcodes {
             pub const ALL: &'static [Opcode] = &[$(Opcode::$name,)*];
 
             /// The opcode for a byte, or `None` if the byte is not an opcode.
-            #[inline]
+            #[inline(always)]
             pub fn from_u8(byte: u8) -> Option<Opcode> {
-                match byte {
-                    $( $byte => Some(Opcode::$name), )*
-                    _ => None,
-                }
+                // One load from a 256-entry table (the machine's dispatch runs this per opcode).
+                const TABLE: [Option<Opcode>; 256] = {
+                    let mut t = [None; 256];
+                    $( t[$byte as usize] = Some(Opcode::$name); )*
+                    t
+                };
+                TABLE[byte as usize]
             }
 
             /// The name `pickletools` gives the opcode, e.g. `"BINUNICODE"`.

@@ -83,6 +83,14 @@ impl PyStr {
         }
     }
 
+    /// The bytes of a string stored inline (at most 22 bytes of UTF-8), else `None`.
+    pub(crate) fn inline_bytes(&self) -> Option<&[u8]> {
+        match &self.0 {
+            Repr::Inline(len, buf) => buf.get(..usize::from(*len)),
+            _ => None,
+        }
+    }
+
     /// The text with every surrogate replaced by U+FFFD, borrowed when there is none.
     pub fn to_string_lossy(&self) -> Cow<'_, str> {
         match (&self.0, self.as_str()) {

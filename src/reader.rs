@@ -62,10 +62,11 @@ fn frame_too_long() -> Error {
 /// The input of an [`Unpickler`](crate::Unpickler) over a byte slice.
 pub struct SliceSource<'a> {
     data: &'a [u8],
+    /// What the current opcode may read: `data` up to the frame's end inside a frame, else all
+    /// of `data`. One bounds check against it covers both the input and the frame.
+    window: &'a [u8],
     pos: usize,
-    /// End of what the current opcode may read: the frame end inside a frame, else `data.len()`.
-    end: usize,
-    /// Whether `end` is a frame end.
+    /// Whether `window` ends at a frame end.
     in_frame: bool,
 }
 
@@ -74,91 +75,114 @@ impl<'a> SliceSource<'a> {
     pub(crate) fn new(data: &'a [u8]) -> Self {
         SliceSource {
             data,
+            window: data,
             pos: 0,
-            end: data.len(),
             in_frame: false,
         }
     }
 
-    /// The error for a read of `n` bytes past `end`.
+    /// The error for a read past the window.
     /// (Inside a frame the data is known to exist up to the frame's end, which was checked when
     /// the frame started, so reading past that end is always a framing error.)
     #[cold]
-    fn overrun(&self, _n: usize) -> Error {
+    #[inline(never)]
+    fn overrun(&self) -> Error {
         if self.in_frame {
             Error::bare(ErrorKind::FrameOverrun)
         } else {
             Error::bare(ErrorKind::Truncated)
         }
     }
+
+    /// `next_opcode` at the end of the window: closes an exhausted frame.
+    #[cold]
+    #[inline(never)]
+    fn next_opcode_slow(&mut self) -> Option<u8> {
+        if self.in_frame {
+            self.in_frame = false;
+            self.window = self.data;
+        }
+        let b = *self.window.get(self.pos)?;
+        self.pos += 1;
+        Some(b)
+    }
 }
 
 impl Source for SliceSource<'_> {
-    #[inline]
+    #[inline(always)]
     fn position(&self) -> u64 {
         self.pos as u64
     }
 
-    #[inline]
+    #[inline(always)]
     fn next_opcode(&mut self) -> Result<Option<u8>> {
-        if self.in_frame && self.pos >= self.end {
-            self.in_frame = false;
-            self.end = self.data.len();
-        }
-        match self.data.get(self.pos) {
-            Some(&b) if self.pos < self.end => {
+        match self.window.get(self.pos) {
+            Some(&b) => {
                 self.pos += 1;
                 Ok(Some(b))
             }
-            _ => Ok(None),
+            None => Ok(self.next_opcode_slow()),
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn read_bytes(&mut self, n: usize) -> Result<&[u8]> {
-        let stop = match self.pos.checked_add(n) {
-            Some(s) if s <= self.end => s,
-            _ => return Err(self.overrun(n)),
-        };
-        let out = self
-            .data
-            .get(self.pos..stop)
-            .ok_or_else(|| Error::bare(ErrorKind::Truncated))?;
-        self.pos = stop;
-        Ok(out)
+        let window: &[u8] = self.window;
+        match self
+            .pos
+            .checked_add(n)
+            .and_then(|stop| window.get(self.pos..stop))
+        {
+            Some(out) => {
+                self.pos += n;
+                Ok(out)
+            }
+            None => Err(self.overrun()),
+        }
+    }
+
+    #[inline(always)]
+    fn read_array<const N: usize>(&mut self) -> Result<[u8; N]> {
+        let window: &[u8] = self.window;
+        match window
+            .get(self.pos..)
+            .and_then(|rest| rest.first_chunk::<N>())
+        {
+            Some(out) => {
+                self.pos += N;
+                Ok(*out)
+            }
+            None => Err(self.overrun()),
+        }
     }
 
     fn read_line(&mut self) -> Result<&[u8]> {
-        let rest = self.data.get(self.pos..self.end).unwrap_or_default();
+        let window: &[u8] = self.window;
+        let rest = window.get(self.pos..).unwrap_or_default();
         match rest.iter().position(|&b| b == b'\n') {
             Some(i) => {
                 let line = rest.get(..i).unwrap_or_default();
                 self.pos += i + 1;
                 Ok(line)
             }
-            None => {
-                if self.in_frame {
-                    Err(Error::bare(ErrorKind::FrameOverrun))
-                } else {
-                    Err(Error::bare(ErrorKind::Truncated))
-                }
-            }
+            None => Err(self.overrun()),
         }
     }
 
     fn start_frame(&mut self, len: u64) -> Result<()> {
-        if self.in_frame && self.pos < self.end {
+        if self.in_frame && self.pos < self.window.len() {
             return Err(Error::bare(ErrorKind::NestedFrame));
         }
         if len > i64::MAX as u64 {
             return Err(frame_too_long());
         }
-        let remaining = self.data.len().saturating_sub(self.pos);
-        let len = usize::try_from(len)
+        let data: &[u8] = self.data;
+        let window = usize::try_from(len)
             .ok()
-            .filter(|&l| l <= remaining)
+            .and_then(|l| self.pos.checked_add(l))
+            .and_then(|end| data.get(..end))
             .ok_or_else(|| Error::bare(ErrorKind::Truncated))?;
-        self.end = self.pos + len;
+        self.window = window;
         self.in_frame = true;
         Ok(())
     }

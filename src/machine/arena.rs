@@ -31,55 +31,116 @@ pub(crate) struct ObjNode {
 
 /// The items of a list or tuple under construction: finished values in place, with the
 /// positions of objects still under construction (filled in when the node is converted), so a
-/// list of plain values becomes its final shared slice with one copy.
-#[derive(Default)]
+/// list of plain values becomes its final shared slice with at most one copy.
+///
+/// Most lists are filled by one `APPENDS` (or built whole by `LIST`/`TUPLE`): those items go
+/// straight into their final, exactly sized shared slice (`sealed`), with no copy at the end.
+/// A second batch moves them into the growable `vals`.
 pub(crate) struct Items {
-    vals: Vec<Value>,
+    vals: Vals,
     /// `(position, node)` for each item that is an object under construction.
     patches: Vec<(usize, u32)>,
 }
 
+/// Where the values of [`Items`] are.
+enum Vals {
+    /// Growable (empty, or filled by more than one batch).
+    Open(Vec<Value>),
+    /// In final form: one batch filled the list while it was empty.
+    Sealed(Arc<[Value]>),
+}
+
+impl Default for Items {
+    fn default() -> Self {
+        Items {
+            vals: Vals::Open(Vec::new()),
+            patches: Vec::new(),
+        }
+    }
+}
+
 impl Items {
-    /// Items from stack slots (reusing their allocation).
-    pub(crate) fn from_slots(slots: Vec<Slot>) -> Items {
-        let mut patches = Vec::new();
-        let vals = slots
-            .into_iter()
-            .enumerate()
-            .map(|(i, s)| match s {
-                Slot::Val(v) => v,
-                Slot::Node(id) => {
-                    patches.push((i, id));
-                    Value::None
+    /// Items from stack slots, sealed in their final form.
+    pub(crate) fn from_slots(mut slots: Vec<Slot>) -> Items {
+        let mut items = Items::default();
+        items.extend(slots.drain(..));
+        items
+    }
+
+    /// Takes the values out as a growable `Vec` (unsealing them); put them back with
+    /// `self.vals = Vals::Open(..)`.
+    fn take_open(&mut self) -> Vec<Value> {
+        match mem::replace(&mut self.vals, Vals::Open(Vec::new())) {
+            Vals::Open(v) => v,
+            Vals::Sealed(mut sealed) => {
+                let mut vals = Vec::with_capacity(sealed.len().saturating_mul(2));
+                match Arc::get_mut(&mut sealed) {
+                    Some(items) => vals.extend(items.iter_mut().map(mem::take)),
+                    None => vals.extend(sealed.iter().cloned()),
                 }
-            })
-            .collect();
-        Items { vals, patches }
+                vals
+            }
+        }
     }
 
     /// Appends slots.
-    pub(crate) fn extend(&mut self, slots: impl Iterator<Item = Slot>) {
-        let (lower, _) = slots.size_hint();
-        self.vals.reserve(lower);
-        for s in slots {
-            match s {
-                Slot::Val(v) => self.vals.push(v),
-                Slot::Node(id) => {
-                    self.patches.push((self.vals.len(), id));
-                    self.vals.push(Value::None);
-                }
+    #[inline]
+    pub(crate) fn extend(&mut self, slots: std::vec::Drain<'_, Slot>) {
+        if slots.len() == 0 {
+            return;
+        }
+        // Two tight passes: note the objects under construction, then move the values (for a
+        // drain of the stack, `collect`/`extend` allocate once and write without per-item
+        // checks).
+        let base = self.values().len();
+        for (i, s) in slots.as_slice().iter().enumerate() {
+            if let Slot::Node(id) = s {
+                self.patches.push((base + i, *id));
             }
+        }
+        let values = slots.map(|s| match s {
+            Slot::Val(v) => v,
+            Slot::Node(_) => Value::None,
+        });
+        if base == 0 {
+            self.vals = Vals::Sealed(values.collect());
+        } else {
+            let mut vals = self.take_open();
+            vals.extend(values);
+            self.vals = Vals::Open(vals);
+        }
+    }
+
+    /// Appends one slot.
+    #[inline]
+    pub(crate) fn push(&mut self, slot: Slot) {
+        let mut vals = self.take_open();
+        match slot {
+            Slot::Val(v) => vals.push(v),
+            Slot::Node(id) => {
+                self.patches.push((vals.len(), id));
+                vals.push(Value::None);
+            }
+        }
+        self.vals = Vals::Open(vals);
+    }
+
+    /// The items in order.
+    fn values(&self) -> &[Value] {
+        match &self.vals {
+            Vals::Open(v) => v,
+            Vals::Sealed(s) => s,
         }
     }
 
     /// Whether there is no item.
     pub(crate) fn is_empty(&self) -> bool {
-        self.vals.is_empty()
+        self.values().is_empty()
     }
 
     /// The items as stack slots (values cloned, objects under construction by reference).
     pub(crate) fn to_slots(&self) -> Vec<Slot> {
-        let mut out: Vec<Slot> = self.vals.iter().cloned().map(Slot::Val).collect();
+        let mut out: Vec<Slot> = self.values().iter().cloned().map(Slot::Val).collect();
         for &(i, id) in &self.patches {
             if let Some(slot) = out.get_mut(i) {
                 *slot = Slot::Node(id);
@@ -407,15 +468,35 @@ impl Arena {
     /// Converts the items of a list or tuple into one shared slice (one copy of plain values;
     /// objects that were under construction are filled in from their converted nodes).
     fn convert_items(&self, items: Items, depth: &mut u32) -> Arc<[Value]> {
-        let Items { mut vals, patches } = items;
-        for (i, id) in patches {
-            let (v, d) = self.done_value(&Slot::Node(id));
-            *depth = (*depth).max(d);
-            if let Some(slot) = vals.get_mut(i) {
-                *slot = v;
+        let Items { vals, patches } = items;
+        let mut patch = |vals: &mut [Value]| {
+            for &(i, id) in &patches {
+                let (v, d) = self.done_value(&Slot::Node(id));
+                *depth = (*depth).max(d);
+                if let Some(slot) = vals.get_mut(i) {
+                    *slot = v;
+                }
+            }
+        };
+        match vals {
+            Vals::Sealed(mut sealed) => {
+                if !patches.is_empty() {
+                    match Arc::get_mut(&mut sealed) {
+                        Some(items) => patch(items),
+                        None => {
+                            let mut items = sealed.to_vec();
+                            patch(&mut items);
+                            return Arc::from(items);
+                        }
+                    }
+                }
+                sealed
+            }
+            Vals::Open(mut vals) => {
+                patch(&mut vals);
+                Arc::from(vals)
             }
         }
-        Arc::from(vals)
     }
 
     /// Converts a slot into a hashable key (its depth too), with CPython's error for unhashable

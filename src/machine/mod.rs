@@ -72,6 +72,13 @@ const NODE_COST: u64 = 160;
 /// Inside long loops, work is checked against the budget at least this often.
 const WORK_CHECK_EVERY: u64 = 1 << 14;
 
+/// The `max_stack` error.
+#[cold]
+#[inline(never)]
+fn stack_limit(limits: &Limits) -> Error {
+    Error::limit("max_stack", limits.max_stack as u64)
+}
+
 impl Machine {
     /// Runs one pickle to its `STOP`.
     pub(crate) fn load<S: Source>(&mut self, cfg: &Config<'_>, src: &mut S) -> Result<Value> {
@@ -291,6 +298,18 @@ impl Machine {
                 }
                 Opcode::APPEND => {
                     let item = self.pop()?;
+                    if let Some(Slot::Node(id)) = self
+                        .stack
+                        .last()
+                        .filter(|_| self.stack.len() > self.fence())
+                    {
+                        if let Some(Node::List(list)) = self.arena.get_mut(*id) {
+                            self.budget.work(limits, src.position(), 1)?;
+                            self.budget.alloc(limits, src.position(), 24)?;
+                            list.push(item);
+                            continue;
+                        }
+                    }
                     self.extend_target(vec![item], "append", src, limits)?;
                 }
                 Opcode::APPENDS => {
@@ -356,9 +375,11 @@ impl Machine {
                 }
                 Opcode::LIST => {
                     let k = self.pop_mark()?;
-                    let items = self.stack.split_off(k);
-                    self.alloc(32 + 24 * items.len() as u64, src, limits)?;
-                    let node = self.new_node(Node::List(Items::from_slots(items)), src, limits)?;
+                    let n = self.stack.len().saturating_sub(k);
+                    self.alloc(32 + 24 * n as u64, src, limits)?;
+                    let mut items = Items::default();
+                    items.extend(self.stack.drain(k..));
+                    let node = self.new_node(Node::List(items), src, limits)?;
                     self.push(node, limits)?;
                 }
                 Opcode::EMPTY_LIST => {
@@ -567,7 +588,7 @@ impl Machine {
     // ---- stack -------------------------------------------------------------------------
 
     /// Height of the stack at the topmost MARK (0 without one).
-    #[inline]
+    #[inline(always)]
     fn fence(&self) -> usize {
         self.marks.last().copied().unwrap_or(0)
     }
@@ -582,16 +603,17 @@ impl Machine {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn push(&mut self, slot: Slot, limits: &Limits) -> Result<()> {
-        if self.stack.len() >= limits.max_stack {
-            return Err(Error::limit("max_stack", limits.max_stack as u64));
+        let len = self.stack.len();
+        if len >= limits.max_stack {
+            return Err(stack_limit(limits));
         }
         self.stack.push(slot);
         Ok(())
     }
 
-    #[inline]
+    #[inline(always)]
     fn pop(&mut self) -> Result<Slot> {
         if self.stack.len() <= self.fence() {
             return Err(self.underflow());
@@ -599,7 +621,7 @@ impl Machine {
         self.stack.pop().ok_or_else(|| self.underflow())
     }
 
-    #[inline]
+    #[inline(always)]
     fn peek(&self) -> Result<&Slot> {
         if self.stack.len() <= self.fence() {
             return Err(self.underflow());
@@ -780,7 +802,8 @@ impl Machine {
         };
         match (self.arena.get_mut(id), what) {
             (Some(Node::List(list)), "append") => {
-                list.extend(items.into_iter());
+                let mut items = items;
+                list.extend(items.drain(..));
                 Ok(())
             }
             (Some(Node::Set { frozen: false, .. }), "add") => {

@@ -307,6 +307,12 @@ fn int_digest(v: i64) -> u64 {
     h.finish()
 }
 
+fn str_digest(b: &[u8]) -> u64 {
+    let mut h = hasher(TAG_STR);
+    h.write(b);
+    h.finish()
+}
+
 fn bigint_digest(b: &BigInt) -> u64 {
     let mut h = hasher(TAG_BIGINT);
     h.write_u8(u8::from(b.sign() == Sign::Minus));
@@ -375,11 +381,7 @@ fn leaf_digest(v: &Value, mode: Mode) -> Option<Result<u64, &'static str>> {
                 h.finish()
             }
         }
-        Value::Str(s) => {
-            let mut h = hasher(TAG_STR);
-            h.write(s.as_encoded_bytes());
-            h.finish()
-        }
+        Value::Str(s) => str_digest(s.as_encoded_bytes()),
         Value::Bytes(b) => {
             let mut h = hasher(TAG_BYTES);
             h.write(b);
@@ -443,11 +445,29 @@ fn open_seq(v: &Value) -> Option<(u8, &[Value], usize)> {
 /// that outlives a call (the machine keeps one for all the keys of a pickle, so a shared tuple
 /// reused inside many keys is hashed once) also keeps a clone of each value, so an address can
 /// never be reused by another value while its entry exists.
+///
+/// A persistent memo also caches the digests of short (inline) strs, which have no address to
+/// key on: pickles use the same few dict keys over and over (`'id'`, `'name'`…), and each use
+/// would otherwise be hashed again. The cache is direct-mapped and checked byte for byte, so a
+/// crafted pickle can only make it miss (costing the SipHash it saves), never return a wrong
+/// digest.
 #[derive(Default)]
 pub(crate) struct DigestMemo {
     map: HashMap<usize, u64>,
     keep: Option<Vec<Value>>,
+    inline: Vec<InlineDigest>,
 }
+
+/// A cached digest of an inline str: its length, bytes (zero-padded) and digest.
+#[derive(Clone, Copy, Default)]
+struct InlineDigest {
+    len: u8,
+    bytes: [u8; 23],
+    digest: u64,
+}
+
+/// Entries of the inline-str digest cache (a power of two).
+const INLINE_CACHE: usize = 256;
 
 impl DigestMemo {
     /// A memo that may outlive the values it was computed from.
@@ -455,6 +475,45 @@ impl DigestMemo {
         DigestMemo {
             map: HashMap::new(),
             keep: Some(Vec::new()),
+            inline: Vec::new(),
+        }
+    }
+
+    /// The digest of an inline str's bytes (at most 23), from the cache when it was seen.
+    #[inline]
+    fn inline_str(&mut self, b: &[u8]) -> u64 {
+        let mut padded = [0u8; 23];
+        let Some(dst) = padded.get_mut(..b.len()) else {
+            return str_digest(b);
+        };
+        dst.copy_from_slice(b);
+        // A cheap multiplicative mix picks the slot; equality is checked in full below.
+        let mut x = b.len() as u64;
+        for chunk in padded.chunks(8) {
+            let mut w = [0u8; 8];
+            w.get_mut(..chunk.len())
+                .unwrap_or_default()
+                .copy_from_slice(chunk);
+            x = (x ^ u64::from_le_bytes(w)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+        let slot = (x >> 56) as usize % INLINE_CACHE;
+        if self.inline.is_empty() {
+            self.inline = vec![InlineDigest::default(); INLINE_CACHE];
+        }
+        match self.inline.get_mut(slot) {
+            Some(e) if usize::from(e.len) == b.len() && e.bytes == padded && e.digest != 0 => {
+                e.digest
+            }
+            Some(e) => {
+                let d = str_digest(b);
+                *e = InlineDigest {
+                    len: b.len() as u8,
+                    bytes: padded,
+                    digest: d,
+                };
+                d
+            }
+            None => str_digest(b),
         }
     }
 
@@ -503,9 +562,16 @@ pub(crate) fn digest_with(
                 None
             };
             let known = shared.and_then(|a| memo.get(a));
+            let inline = match child {
+                Value::Str(s) if memo.keep.is_some() => s.inline_bytes(),
+                _ => None,
+            };
             let d = if let Some(d) = known {
                 *steps += 1;
                 d
+            } else if let Some(b) = inline {
+                *steps += weight;
+                memo.inline_str(b)
             } else if let Some(d) = leaf_digest(child, mode) {
                 *steps += weight;
                 let d = d?;
