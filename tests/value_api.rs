@@ -377,3 +377,38 @@ fn limits_can_be_lifted() {
         .expect("deep");
     assert!(v.is_list());
 }
+
+/// Repeated keys inside one `SETITEMS` batch (only a crafted pickle has them), with values that
+/// are containers under construction: the first key object stays, the last value wins, as in
+/// CPython (expected reprs recorded with CPython 3.11 `pickle.loads`).
+#[test]
+fn repeated_keys_in_one_batch_with_container_values() {
+    let cases: &[(&[u8], &str)] = &[
+        (
+            b"\x80\x02}(X\x01\x00\x00\x00a]K\x01aX\x01\x00\x00\x00aK\x02u.",
+            "{'a': 2}",
+        ),
+        (
+            b"\x80\x02}(X\x01\x00\x00\x00aK\x02X\x01\x00\x00\x00a]K\x01au.",
+            "{'a': [1]}",
+        ),
+        (
+            b"\x80\x02}(K\x01]K\x07aG?\xf0\x00\x00\x00\x00\x00\x00K\x02\x88]K\taX\x01\x00\x00\x00b]u.",
+            "{1: [9], 'b': []}",
+        ),
+        (
+            b"\x80\x02}(X\x01\x00\x00\x00a]K\x01aX\x01\x00\x00\x00a]K\x02au.",
+            "{'a': [2]}",
+        ),
+    ];
+    for (data, want) in cases {
+        let v = load(data);
+        assert_eq!(v.to_string(), *want);
+        // A second batch into the same dict reopens it; the result must not change.
+        let mut twice = data[..data.len() - 1].to_vec();
+        twice.extend_from_slice(b"(X\x01\x00\x00\x00zK\x03u.");
+        let v2 = load(&twice);
+        let want2 = format!("{}, 'z': 3}}", want.trim_end_matches('}'));
+        assert_eq!(v2.to_string(), want2);
+    }
+}

@@ -15,7 +15,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::value::key::DigestMemo;
 use crate::value::new_key_set;
 use crate::value::{
-    Construct, Dict, DictInner, Key, KeyMap, List, Object, ObjectInner, Set, Tuple, Value,
+    Construct, Dict, DictRepr, Entry, Key, KeyMap, List, Object, ObjectInner, Set, Tuple, Value,
 };
 
 /// A recorded object under construction.
@@ -159,6 +159,15 @@ pub(crate) enum Node {
         values: Vec<Slot>,
         key_depth: u32,
     },
+    /// A dict filled by one `SETITEMS` (or `DICT`) while empty, with at most `SMALL_MAX`
+    /// items: its entries already in final form (one allocation), values that are objects
+    /// under construction left as `None` and listed in the arena's `patches` at
+    /// `patches.0..patches.0 + patches.1`. Changing it again turns it back into a `Dict`.
+    SealedDict {
+        entries: Arc<[Entry]>,
+        patches: (u32, u32),
+        key_depth: u32,
+    },
     Set {
         keys: KeyMap,
         frozen: bool,
@@ -195,7 +204,7 @@ impl Node {
         match self {
             Node::List(_) => "list",
             Node::Tuple(_) => "tuple",
-            Node::Dict { .. } => "dict",
+            Node::Dict { .. } | Node::SealedDict { .. } => "dict",
             Node::Set { frozen: false, .. } => "set",
             Node::Set { frozen: true, .. } => "frozenset",
             Node::Object(_) => "object",
@@ -203,9 +212,17 @@ impl Node {
         }
     }
 
-    /// Calls `f` on every child slot.
-    fn for_each_child(&self, mut f: impl FnMut(&Slot)) {
+    /// Calls `f` on every child slot (`patches`: the arena's, for sealed dicts).
+    fn for_each_child(&self, patches: &[(u32, u32)], mut f: impl FnMut(&Slot)) {
         match self {
+            Node::SealedDict {
+                patches: (start, len),
+                ..
+            } => {
+                for &(_, id) in patch_range(patches, *start, *len) {
+                    f(&Slot::Node(id));
+                }
+            }
             Node::List(items) | Node::Tuple(items) => {
                 for &(_, id) in &items.patches {
                     f(&Slot::Node(id));
@@ -240,6 +257,9 @@ pub(crate) struct Arena {
     nodes: Vec<Vec<Node>>,
     /// How many nodes there are.
     len: usize,
+    /// `(position, node)` of the values of sealed dicts that are objects under construction;
+    /// each sealed dict owns one contiguous range.
+    pub(crate) patches: Vec<(u32, u32)>,
     /// Per node: whether [`Arena::finalize`] is converting it right now (it is on the current
     /// path of the depth-first walk; meeting it again means a cycle).
     on_path: Vec<bool>,
@@ -253,6 +273,7 @@ impl Default for Arena {
         Arena {
             nodes: Vec::new(),
             len: 0,
+            patches: Vec::new(),
             on_path: Vec::new(),
             digests: DigestMemo::persistent(),
         }
@@ -359,7 +380,7 @@ impl Arena {
                 }
                 let node = self.get(id).ok_or_else(internal)?;
                 children.clear();
-                node.for_each_child(|s| {
+                node.for_each_child(&self.patches, |s| {
                     if let Slot::Node(c) = s {
                         children.push(*c);
                     }
@@ -423,7 +444,27 @@ impl Arena {
             } => {
                 let values: Vec<Value> = values.into_iter().map(&mut conv).collect();
                 depth = depth.max(key_depth);
-                Value::Dict(Dict(Arc::new(DictInner { keys, values })))
+                Value::Dict(Dict::from_parts(keys, values))
+            }
+            Node::SealedDict {
+                mut entries,
+                patches: (start, len),
+                key_depth,
+            } => {
+                let patches = patch_range(&self.patches, start, len);
+                if !patches.is_empty() {
+                    // Sealed entries are never shared before conversion.
+                    let entries = Arc::get_mut(&mut entries).ok_or_else(internal)?;
+                    for &(pos, id) in patches {
+                        let (v, d) = self.done_value(&Slot::Node(id));
+                        depth = depth.max(d);
+                        if let Some(e) = entries.get_mut(pos as usize) {
+                            e.value = v;
+                        }
+                    }
+                }
+                depth = depth.max(key_depth);
+                Value::Dict(Dict(DictRepr::Small(entries)))
             }
             Node::Set {
                 keys,
@@ -499,6 +540,85 @@ impl Arena {
         }
     }
 
+    /// Turns a sealed dict back into a growable one (to add items to it).
+    pub(crate) fn unseal_dict(&mut self, id: u32) -> Result<()> {
+        let Some(node) = self.get_mut(id) else {
+            return Err(internal());
+        };
+        let (mut entries, (start, len), key_depth) = match mem::replace(node, Node::Taken) {
+            Node::SealedDict {
+                entries,
+                patches,
+                key_depth,
+            } => (entries, patches, key_depth),
+            other => {
+                *node = other;
+                return Ok(());
+            }
+        };
+        let mut keys = Vec::with_capacity(entries.len());
+        let mut values = Vec::with_capacity(entries.len());
+        match Arc::get_mut(&mut entries) {
+            Some(es) => {
+                for e in es.iter_mut() {
+                    keys.push(Key {
+                        digest: e.key.digest,
+                        value: mem::take(&mut e.key.value),
+                    });
+                    values.push(Slot::Val(mem::take(&mut e.value)));
+                }
+            }
+            None => {
+                for e in entries.iter() {
+                    keys.push(e.key.clone());
+                    values.push(Slot::Val(e.value.clone()));
+                }
+            }
+        }
+        for &(pos, child) in patch_range(&self.patches, start, len) {
+            if let Some(v) = values.get_mut(pos as usize) {
+                *v = Slot::Node(child);
+            }
+        }
+        if let Some(node) = self.get_mut(id) {
+            *node = Node::Dict {
+                keys: KeyMap::Small(keys),
+                values,
+                key_depth,
+            };
+        }
+        Ok(())
+    }
+
+    /// The `(key, value)` pairs of a dict node (open or sealed), or `None` for another node.
+    pub(crate) fn dict_pairs(&self, id: u32) -> Option<Vec<(Slot, Slot)>> {
+        match self.get(id)? {
+            Node::Dict { keys, values, .. } => Some(
+                keys.iter()
+                    .zip(values.iter())
+                    .map(|(k, v)| (Slot::Val(k.value.clone()), v.clone()))
+                    .collect(),
+            ),
+            Node::SealedDict {
+                entries,
+                patches: (start, len),
+                ..
+            } => {
+                let mut out: Vec<(Slot, Slot)> = entries
+                    .iter()
+                    .map(|e| (Slot::Val(e.key.value.clone()), Slot::Val(e.value.clone())))
+                    .collect();
+                for &(pos, child) in patch_range(&self.patches, *start, *len) {
+                    if let Some(p) = out.get_mut(pos as usize) {
+                        p.1 = Slot::Node(child);
+                    }
+                }
+                Some(out)
+            }
+            _ => None,
+        }
+    }
+
     /// Converts a slot into a hashable key (its depth too), with CPython's error for unhashable
     /// types. Lists, dicts and sets are refused before any conversion.
     pub(crate) fn key_of(
@@ -512,7 +632,9 @@ impl Arena {
             Slot::Node(id) => {
                 match self.get(id) {
                     Some(Node::List(_)) => return Err(unhashable("list")),
-                    Some(Node::Dict { .. }) => return Err(unhashable("dict")),
+                    Some(Node::Dict { .. } | Node::SealedDict { .. }) => {
+                        return Err(unhashable("dict"));
+                    }
                     Some(Node::Set { frozen: false, .. }) => return Err(unhashable("set")),
                     _ => {}
                 }
@@ -521,6 +643,14 @@ impl Arena {
         };
         Ok((Key::memoized(value, work, &mut self.digests)?, depth))
     }
+}
+
+/// The patches `start..start + len` (empty if out of range).
+fn patch_range(patches: &[(u32, u32)], start: u32, len: u32) -> &[(u32, u32)] {
+    let start = start as usize;
+    patches
+        .get(start..start.saturating_add(len as usize))
+        .unwrap_or_default()
 }
 
 fn unhashable(t: &'static str) -> Error {

@@ -108,7 +108,7 @@ impl Machine {
                 if let Some(arg) = args.first() {
                     let pairs = self.dict_pairs(arg)?;
                     self.work(pairs.len() as u64, src, limits)?;
-                    self.set_items(&node, pairs.into_iter(), src, limits)?;
+                    self.set_items(&node, pairs.into_iter(), true, src, limits)?;
                 }
                 Ok(node)
             }
@@ -273,6 +273,12 @@ impl Machine {
                 Some(Node::Set { keys, .. } | Node::Dict { keys, .. }) => {
                     return Ok(keys.iter().map(|k| Slot::Val(k.value.clone())).collect());
                 }
+                Some(Node::SealedDict { entries, .. }) => {
+                    return Ok(entries
+                        .iter()
+                        .map(|e| Slot::Val(e.key.value.clone()))
+                        .collect());
+                }
                 Some(Node::Done(v, _)) => {
                     node_val = v.clone();
                     &node_val
@@ -315,11 +321,11 @@ impl Machine {
     /// `dict(x)`: a dict's pairs, or an iterable of 2-item sequences, flattened.
     fn dict_pairs(&self, s: &Slot) -> Result<Vec<Slot>> {
         if let Slot::Node(id) = s {
-            if let Some(Node::Dict { keys, values, .. }) = self.arena.get(*id) {
-                let mut out = Vec::with_capacity(values.len() * 2);
-                for (k, v) in keys.iter().zip(values.iter()) {
-                    out.push(Slot::Val(k.value.clone()));
-                    out.push(v.clone());
+            if let Some(pairs) = self.arena.dict_pairs(*id) {
+                let mut out = Vec::with_capacity(pairs.len() * 2);
+                for (k, v) in pairs {
+                    out.push(k);
+                    out.push(v);
                 }
                 return Ok(out);
             }
@@ -352,6 +358,7 @@ impl Machine {
             Slot::Node(id) => match self.arena.get(*id) {
                 Some(Node::List(items) | Node::Tuple(items)) => !items.is_empty(),
                 Some(Node::Dict { values, .. }) => !values.is_empty(),
+                Some(Node::SealedDict { entries, .. }) => !entries.is_empty(),
                 Some(Node::Set { keys, .. }) => !keys.is_empty(),
                 Some(Node::Done(v, _)) => truthy_value(v),
                 _ => true,

@@ -26,7 +26,8 @@ use crate::number::{self, IntLit};
 use crate::opcode::Opcode;
 use crate::pystr::PyStr;
 use crate::reader::Source;
-use crate::value::{Bytes, Construct, Global, Int, Tuple, Value};
+use crate::value::key::{SMALL_MAX, key_eq_counted};
+use crate::value::{Bytes, Construct, Entry, Global, Int, Tuple, Value};
 
 /// A stack or memo entry: a finished value, or an object under construction in the arena.
 #[derive(Clone)]
@@ -338,7 +339,7 @@ impl Machine {
                         ));
                     }
                     let node = self.new_node(Node::empty_dict(), src, limits)?;
-                    self.set_items(&node, items.into_iter(), src, limits)?;
+                    self.set_items(&node, items.into_iter(), true, src, limits)?;
                     self.push(node, limits)?;
                 }
                 Opcode::EMPTY_DICT => {
@@ -420,7 +421,7 @@ impl Machine {
                     let value = self.pop()?;
                     let key = self.pop()?;
                     let target = self.peek()?.clone();
-                    self.set_items(&target, [key, value].into_iter(), src, limits)?;
+                    self.set_items(&target, [key, value].into_iter(), false, src, limits)?;
                 }
                 Opcode::SETITEMS => {
                     let k = self.pop_mark()?;
@@ -436,7 +437,7 @@ impl Machine {
                     let result = match self.peek() {
                         Ok(target) => {
                             let target = target.clone();
-                            self.set_items(&target, items.drain(..), src, limits)
+                            self.set_items(&target, items.drain(..), true, src, limits)
                         }
                         Err(e) => Err(e),
                     };
@@ -879,10 +880,14 @@ impl Machine {
     }
 
     /// `SETITEM`/`SETITEMS`/`DICT`: pairs into a dict node, or recorded on an object.
+    ///
+    /// With `seal` (a batch: `SETITEMS`, `DICT`), a small batch into an empty dict builds the
+    /// dict's final entries at once ([`Node::SealedDict`]).
     fn set_items<S: Source>(
         &mut self,
         target: &Slot,
         items: impl ExactSizeIterator<Item = Slot>,
+        seal: bool,
         src: &S,
         limits: &Limits,
     ) -> Result<()> {
@@ -898,7 +903,13 @@ impl Machine {
         self.work(items.len() as u64, src, limits)?;
         self.alloc(32 * items.len() as u64, src, limits)?;
         match self.arena.get(id) {
+            Some(Node::Dict { keys, .. })
+                if seal && keys.is_empty() && items.len() / 2 <= SMALL_MAX && items.len() >= 2 =>
+            {
+                return self.seal_dict(id, items, src, limits);
+            }
             Some(Node::Dict { .. }) => {}
+            Some(Node::SealedDict { .. }) => self.arena.unseal_dict(id)?,
             Some(Node::Object(_)) => {
                 if let Some(Node::Object(o)) = self.arena.get_mut(id) {
                     let mut it = items;
@@ -939,6 +950,82 @@ impl Machine {
                 self.budget.work(limits, src.position(), work)?;
                 work = 0;
             }
+        }
+        self.work(work, src, limits)
+    }
+
+    /// Fills the empty dict node `id` with `items` (pairs, at most `SMALL_MAX` of them) in
+    /// final form: the entries are written straight into one exactly sized allocation as the
+    /// keys are hashed. Repeated keys (rare) are then merged as `KeyMap` does: the first key
+    /// is kept, the last value wins.
+    fn seal_dict<S: Source>(
+        &mut self,
+        id: u32,
+        items: impl ExactSizeIterator<Item = Slot>,
+        src: &S,
+        limits: &Limits,
+    ) -> Result<()> {
+        let n = items.len() / 2;
+        let mut it = items;
+        let mut work = (n * n) as u64 / 8;
+        let mut key_depth = 0u32;
+        let mut failed: Option<Error> = None;
+        let mut digests = [0u64; SMALL_MAX];
+        let mut maybe_repeated = false;
+        let max_depth = limits.max_depth;
+        let arena = &mut self.arena;
+        let start = arena.patches.len();
+        let mut entries: Arc<[Entry]> = (0..n)
+            .map(|i| {
+                let (Some(k), Some(v)) = (it.next(), it.next()) else {
+                    return Entry::placeholder();
+                };
+                if failed.is_some() {
+                    return Entry::placeholder();
+                }
+                let key = match arena.key_of(k, max_depth, &mut work) {
+                    Ok((key, depth)) => {
+                        key_depth = key_depth.max(depth);
+                        key
+                    }
+                    Err(e) => {
+                        failed = Some(e);
+                        return Entry::placeholder();
+                    }
+                };
+                let seen = digests.get(..i).unwrap_or_default();
+                maybe_repeated |= seen.contains(&key.digest);
+                if let Some(d) = digests.get_mut(i) {
+                    *d = key.digest;
+                }
+                let value = match v {
+                    Slot::Val(v) => v,
+                    Slot::Node(child) => {
+                        arena.patches.push((i as u32, child));
+                        Value::None
+                    }
+                };
+                Entry { key, value }
+            })
+            .collect();
+        if let Some(e) = failed {
+            self.arena.patches.truncate(start);
+            return Err(e);
+        }
+        if maybe_repeated {
+            entries = merge_repeated_keys(entries, &mut self.arena.patches, start, &mut work);
+        }
+        let len = u32::try_from(self.arena.patches.len() - start);
+        let start = u32::try_from(start);
+        let (Ok(start), Ok(len)) = (start, len) else {
+            return Err(Error::limit("max_objects", u64::from(u32::MAX)));
+        };
+        if let Some(node) = self.arena.get_mut(id) {
+            *node = Node::SealedDict {
+                entries,
+                patches: (start, len),
+                key_depth,
+            };
         }
         self.work(work, src, limits)
     }
@@ -1087,7 +1174,7 @@ impl Machine {
         match s {
             Slot::Val(v) => v.is_dict(),
             Slot::Node(id) => match self.arena.get(*id) {
-                Some(Node::Dict { .. }) => true,
+                Some(Node::Dict { .. } | Node::SealedDict { .. }) => true,
                 Some(Node::Done(v, _)) => v.is_dict(),
                 _ => false,
             },
@@ -1370,4 +1457,54 @@ fn build_on_builtin(type_name: &str, state: &Slot, state_is_dict: bool) -> Resul
             "state is not a dictionary",
         )),
     }
+}
+
+/// Merges the entries of a sealed dict whose keys repeat (Python: the first key object is kept,
+/// the last value wins), moving the patches of `patches[start..]` (`(position, node)`) along.
+fn merge_repeated_keys(
+    mut entries: Arc<[Entry]>,
+    patches: &mut Vec<(u32, u32)>,
+    start: usize,
+    work: &mut u64,
+) -> Arc<[Entry]> {
+    let Some(taken) = Arc::get_mut(&mut entries) else {
+        return entries;
+    };
+    let n = taken.len();
+    let mut out: Vec<Entry> = Vec::with_capacity(n);
+    // For each entry: its position in `out`; for each position: the entry its value is from.
+    let mut moved_to = vec![0usize; n];
+    let mut value_from = vec![usize::MAX; n];
+    for (i, e) in taken.iter_mut().enumerate() {
+        let e = std::mem::replace(e, Entry::placeholder());
+        let same = out.iter().position(|o| {
+            o.key.digest == e.key.digest && key_eq_counted(&o.key.value, &e.key.value, work)
+        });
+        let j = match same {
+            Some(j) => {
+                if let Some(o) = out.get_mut(j) {
+                    o.value = e.value;
+                }
+                j
+            }
+            None => {
+                out.push(e);
+                out.len() - 1
+            }
+        };
+        if let (Some(m), Some(f)) = (moved_to.get_mut(i), value_from.get_mut(j)) {
+            *m = j;
+            *f = i;
+        }
+    }
+    let tail = patches.split_off(start.min(patches.len()));
+    for (i, child) in tail {
+        let i = i as usize;
+        if let Some(&j) = moved_to.get(i) {
+            if value_from.get(j) == Some(&i) {
+                patches.push((j as u32, child));
+            }
+        }
+    }
+    out.into_iter().collect()
 }

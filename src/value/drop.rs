@@ -40,24 +40,40 @@ fn is_last_owner(v: &Value) -> bool {
     match v {
         Value::List(l) => Arc::strong_count(&l.0) == 1,
         Value::Tuple(t) => Arc::strong_count(&t.0) == 1,
-        Value::Dict(d) => Arc::strong_count(&d.0) == 1,
+        Value::Dict(d) => d.is_unique(),
         Value::Set(s) | Value::FrozenSet(s) => Arc::strong_count(&s.0) == 1,
         Value::Object(o) => Arc::strong_count(&o.0) == 1,
         _ => false,
     }
 }
 
-fn take_dict(d: &mut Arc<super::DictInner>, out: &mut Vec<Value>) {
-    if let Some(d) = Arc::get_mut(d) {
-        for v in d.values.iter_mut() {
-            if is_last_owner(v) {
-                out.push(mem::take(v));
+fn take_dict(d: &mut super::DictRepr, out: &mut Vec<Value>) {
+    match d {
+        super::DictRepr::Small(entries) => {
+            if let Some(entries) = Arc::get_mut(entries) {
+                for e in entries.iter_mut() {
+                    if is_last_owner(&e.value) {
+                        out.push(mem::take(&mut e.value));
+                    }
+                    if is_last_owner(&e.key.value) {
+                        out.push(mem::take(&mut e.key.value));
+                    }
+                }
             }
         }
-        if d.keys.iter().any(|k| is_last_owner(&k.value)) {
-            for k in mem::take(&mut d.keys) {
-                if is_last_owner(&k.value) {
-                    out.push(k.value);
+        super::DictRepr::Large(d) => {
+            if let Some(d) = Arc::get_mut(d) {
+                for v in d.values.iter_mut() {
+                    if is_last_owner(v) {
+                        out.push(mem::take(v));
+                    }
+                }
+                if d.keys.iter().any(|k| is_last_owner(&k.value)) {
+                    for k in mem::take(&mut d.keys) {
+                        if is_last_owner(&k.value) {
+                            out.push(k.value);
+                        }
+                    }
                 }
             }
         }

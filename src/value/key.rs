@@ -165,7 +165,7 @@ impl KeyMap {
     }
 
     /// The first key with this digest (the caller compares).
-    fn find_digest(&self, digest: u64) -> Option<(usize, &Key)> {
+    pub(crate) fn find_digest(&self, digest: u64) -> Option<(usize, &Key)> {
         use indexmap::map::raw_entry_v1::RawEntryApiV1;
         match self {
             KeyMap::Small(v) => v.iter().enumerate().find(|(_, k)| k.digest == digest),
@@ -236,6 +236,11 @@ impl Key {
             .map_err(|t| Error::bare(ErrorKind::Unhashable(t)))?;
         Ok(Key { digest, value })
     }
+}
+
+/// Python `==` between two keys with equal digests, counting comparisons in `steps`.
+pub(crate) fn key_eq_counted(a: &Value, b: &Value, steps: &mut u64) -> bool {
+    eq_impl(a, b, false, steps)
 }
 
 /// A `BuildHasher` that passes a precomputed (already keyed) digest through.
@@ -406,7 +411,7 @@ fn leaf_digest(v: &Value, mode: Mode) -> Option<Result<u64, &'static str>> {
             if let Some(e) = unhashable("dict") {
                 return Some(e);
             }
-            unordered_digest(TAG_DICT, d.0.keys.iter())
+            unordered_digest(TAG_DICT, d.key_entries())
         }
         Value::Global(g) => {
             let mut h = hasher(TAG_GLOBAL);
@@ -715,15 +720,12 @@ fn eq_impl(a: &Value, b: &Value, strict: bool, steps: &mut u64) -> bool {
                     true
                 } else {
                     let mut ok = true;
-                    for (k, v1) in p.0.keys.iter().zip(p.0.values.iter()) {
-                        match q.0.keys.find_digest(k.digest) {
-                            Some((i, k2)) => match q.0.values.get(i) {
-                                Some(v2) => {
-                                    stack.push((&k.value, &k2.value));
-                                    stack.push((v1, v2));
-                                }
-                                Option::None => ok = false,
-                            },
+                    for (k, v1) in p.key_values() {
+                        match q.find_digest(k.digest) {
+                            Some((k2, v2)) => {
+                                stack.push((&k.value, &k2.value));
+                                stack.push((v1, v2));
+                            }
                             Option::None => ok = false,
                         }
                         if !ok {
@@ -812,7 +814,7 @@ fn container_addr(v: &Value) -> Option<usize> {
     match v {
         Value::List(l) => Some(Arc::as_ptr(&l.0) as *const u8 as usize),
         Value::Tuple(t) => Some(Arc::as_ptr(&t.0) as *const u8 as usize),
-        Value::Dict(d) => Some(Arc::as_ptr(&d.0) as usize),
+        Value::Dict(d) => Some(d.addr()),
         Value::Set(s) | Value::FrozenSet(s) => Some(Arc::as_ptr(&s.0) as usize),
         Value::Object(o) => Some(Arc::as_ptr(&o.0) as usize),
         _ => None,

@@ -11,6 +11,7 @@
 //! objects compare by identity, as Python's default `object.__eq__` does. Use
 //! [`Value::strict_eq`] for a type-exact, bit-exact comparison.
 
+mod dict;
 mod display;
 mod drop;
 mod from;
@@ -21,6 +22,8 @@ mod partial_eq;
 
 use std::sync::Arc;
 
+pub use self::dict::{Dict, DictIter};
+pub(crate) use self::dict::{DictRepr, Entry};
 pub use self::index::ValueIndex;
 pub use self::int::Int;
 pub(crate) use self::int::{int_eq_float, integral_float_bigint};
@@ -168,110 +171,6 @@ macro_rules! seq_impls {
 }
 seq_impls!(List);
 seq_impls!(Tuple);
-
-/// A `dict`: insertion-ordered, with Python's key equality (`1`, `1.0` and `True` are one key;
-/// the first key object is kept and the last value wins).
-#[derive(Clone)]
-pub struct Dict(pub(crate) Arc<DictInner>);
-
-pub(crate) struct DictInner {
-    pub(crate) keys: KeyMap,
-    pub(crate) values: Vec<Value>,
-}
-
-impl Dict {
-    /// Builds a dict from pairs, with Python's semantics for equal keys.
-    ///
-    /// # Errors
-    /// `unhashable type: 'list'` (and the like) if a key is a list, dict, set or bytearray, or a
-    /// tuple holding one.
-    pub fn from_pairs(pairs: impl IntoIterator<Item = (Value, Value)>) -> crate::Result<Dict> {
-        let mut keys = new_key_set(0);
-        let mut values = Vec::new();
-        for (k, v) in pairs {
-            let key = Key::new(k)?;
-            let mut steps = 0;
-            let i = keys.insert_counted(key, &mut steps);
-            match values.get_mut(i) {
-                Some(slot) => *slot = v,
-                None => values.push(v),
-            }
-        }
-        Ok(Dict(Arc::new(DictInner { keys, values })))
-    }
-
-    /// The number of items.
-    pub fn len(&self) -> usize {
-        self.0.values.len()
-    }
-
-    /// Whether the dict is empty.
-    pub fn is_empty(&self) -> bool {
-        self.0.values.is_empty()
-    }
-
-    /// The value for `key` (Python's `d.get(key)`), using Python key equality.
-    pub fn get(&self, key: &Value) -> Option<&Value> {
-        let digest = digest_key(key).ok()?;
-        let i = self.0.keys.find(digest, key)?;
-        self.0.values.get(i)
-    }
-
-    /// The value for a `str` key.
-    pub fn get_str(&self, key: &str) -> Option<&Value> {
-        let probe = Value::Str(PyStr::from(key));
-        self.get(&probe)
-    }
-
-    /// The `(key, value)` pairs in insertion order.
-    pub fn iter(&self) -> DictIter<'_> {
-        DictIter {
-            keys: self.0.keys.iter(),
-            values: self.0.values.iter(),
-        }
-    }
-
-    /// The keys in insertion order.
-    pub fn keys(&self) -> impl ExactSizeIterator<Item = &Value> {
-        self.0.keys.iter().map(|k| &k.value)
-    }
-
-    /// The values in insertion order.
-    pub fn values(&self) -> impl ExactSizeIterator<Item = &Value> {
-        self.0.values.iter()
-    }
-
-    /// Whether `self` and `other` are the same shared object.
-    pub fn ptr_eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.0, &other.0)
-    }
-}
-
-/// Iterator over the `(key, value)` pairs of a [`Dict`].
-pub struct DictIter<'a> {
-    keys: key::KeyIter<'a>,
-    values: std::slice::Iter<'a, Value>,
-}
-
-impl<'a> Iterator for DictIter<'a> {
-    type Item = (&'a Value, &'a Value);
-    fn next(&mut self) -> Option<Self::Item> {
-        Some((&self.keys.next()?.value, self.values.next()?))
-    }
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        self.values.size_hint()
-    }
-}
-
-impl ExactSizeIterator for DictIter<'_> {}
-
-impl<'a> IntoIterator for &'a Dict {
-    type Item = (&'a Value, &'a Value);
-    type IntoIter = DictIter<'a>;
-    fn into_iter(self) -> DictIter<'a> {
-        self.iter()
-    }
-}
 
 /// The members of a `set` or `frozenset`: insertion-ordered, Python key equality.
 #[derive(Clone)]
@@ -628,7 +527,7 @@ impl Value {
             Value::Tuple(t) => Some(Arc::as_ptr(&t.0) as *const u8 as usize),
             Value::List(l) => Some(Arc::as_ptr(&l.0) as *const u8 as usize),
             Value::FrozenSet(s) | Value::Set(s) => Some(Arc::as_ptr(&s.0) as usize),
-            Value::Dict(d) => Some(Arc::as_ptr(&d.0) as usize),
+            Value::Dict(d) => Some(d.addr()),
             _ => None,
         }
     }

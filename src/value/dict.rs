@@ -1,0 +1,235 @@
+//! [`Dict`]: Python's `dict`, insertion-ordered, with Python's key equality.
+//!
+//! Most dicts in real pickles are small records, so a dict of up to
+//! [`SMALL_MAX`](super::key::SMALL_MAX) items is one shared slice of `(key, value)` entries —
+//! one allocation, searched by digest. Larger dicts keep their keys in an index map, with the
+//! values beside them.
+
+use std::sync::Arc;
+
+use super::Value;
+use super::key::{self, Key, KeyMap, SMALL_MAX, digest_key, new_key_set};
+use crate::pystr::PyStr;
+
+/// A `dict`: insertion-ordered, with Python's key equality (`1`, `1.0` and `True` are one key;
+/// the first key object is kept and the last value wins).
+#[derive(Clone)]
+pub struct Dict(pub(crate) DictRepr);
+
+/// How a [`Dict`] is stored.
+#[derive(Clone)]
+pub(crate) enum DictRepr {
+    /// At most `SMALL_MAX` items: the entries, in order (one allocation).
+    Small(Arc<[Entry]>),
+    /// More: an index map of the keys, and the values in the same order.
+    Large(Arc<LargeDict>),
+}
+
+/// One item of a small dict.
+pub(crate) struct Entry {
+    pub(crate) key: Key,
+    pub(crate) value: Value,
+}
+
+impl Entry {
+    /// A `None: None` entry, standing in for one not written yet.
+    pub(crate) fn placeholder() -> Entry {
+        Entry {
+            key: Key {
+                digest: 0,
+                value: Value::None,
+            },
+            value: Value::None,
+        }
+    }
+}
+
+/// The items of a large dict.
+pub(crate) struct LargeDict {
+    pub(crate) keys: KeyMap,
+    pub(crate) values: Vec<Value>,
+}
+
+impl Dict {
+    /// The dict with `keys` (deduplicated, in order) and their `values` (same length).
+    pub(crate) fn from_parts(keys: KeyMap, values: Vec<Value>) -> Dict {
+        match keys {
+            KeyMap::Small(keys) if keys.len() <= SMALL_MAX => Dict(DictRepr::Small(
+                keys.into_iter()
+                    .zip(values)
+                    .map(|(key, value)| Entry { key, value })
+                    .collect(),
+            )),
+            keys => Dict(DictRepr::Large(Arc::new(LargeDict { keys, values }))),
+        }
+    }
+
+    /// Builds a dict from pairs, with Python's semantics for equal keys.
+    ///
+    /// # Errors
+    /// `unhashable type: 'list'` (and the like) if a key is a list, dict, set or bytearray, or a
+    /// tuple holding one.
+    pub fn from_pairs(pairs: impl IntoIterator<Item = (Value, Value)>) -> crate::Result<Dict> {
+        let mut keys = new_key_set(0);
+        let mut values = Vec::new();
+        for (k, v) in pairs {
+            let key = Key::new(k)?;
+            let mut steps = 0;
+            let i = keys.insert_counted(key, &mut steps);
+            match values.get_mut(i) {
+                Some(slot) => *slot = v,
+                None => values.push(v),
+            }
+        }
+        Ok(Dict::from_parts(keys, values))
+    }
+
+    /// The number of items.
+    pub fn len(&self) -> usize {
+        match &self.0 {
+            DictRepr::Small(e) => e.len(),
+            DictRepr::Large(d) => d.values.len(),
+        }
+    }
+
+    /// Whether the dict is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The value for `key` (Python's `d.get(key)`), using Python key equality.
+    pub fn get(&self, key: &Value) -> Option<&Value> {
+        let digest = digest_key(key).ok()?;
+        match &self.0 {
+            DictRepr::Small(e) => e
+                .iter()
+                .find(|e| e.key.digest == digest && key::py_eq(&e.key.value, key))
+                .map(|e| &e.value),
+            DictRepr::Large(d) => d.values.get(d.keys.find(digest, key)?),
+        }
+    }
+
+    /// The value for a `str` key.
+    pub fn get_str(&self, key: &str) -> Option<&Value> {
+        let probe = Value::Str(PyStr::from(key));
+        self.get(&probe)
+    }
+
+    /// The `(key, value)` pairs in insertion order.
+    pub fn iter(&self) -> DictIter<'_> {
+        DictIter(match &self.0 {
+            DictRepr::Small(e) => Items::Small(e.iter()),
+            DictRepr::Large(d) => Items::Large(d.keys.iter(), d.values.iter()),
+        })
+    }
+
+    /// The keys in insertion order.
+    pub fn keys(&self) -> impl ExactSizeIterator<Item = &Value> {
+        self.iter().map(|(k, _)| k)
+    }
+
+    /// The values in insertion order.
+    pub fn values(&self) -> impl ExactSizeIterator<Item = &Value> {
+        self.iter().map(|(_, v)| v)
+    }
+
+    /// Whether `self` and `other` are the same shared object.
+    pub fn ptr_eq(&self, other: &Self) -> bool {
+        self.addr() == other.addr()
+    }
+
+    /// The keys with their digests, in insertion order.
+    pub(crate) fn key_entries(&self) -> impl Iterator<Item = &Key> {
+        self.key_values().map(|(k, _)| k)
+    }
+
+    /// The `(key with digest, value)` pairs in insertion order.
+    pub(crate) fn key_values(&self) -> KeyValues<'_> {
+        match &self.0 {
+            DictRepr::Small(e) => KeyValues::Small(e.iter()),
+            DictRepr::Large(d) => KeyValues::Large(d.keys.iter(), d.values.iter()),
+        }
+    }
+
+    /// The first item whose key has this digest (the caller compares the keys).
+    pub(crate) fn find_digest(&self, digest: u64) -> Option<(&Key, &Value)> {
+        match &self.0 {
+            DictRepr::Small(e) => e
+                .iter()
+                .find(|e| e.key.digest == digest)
+                .map(|e| (&e.key, &e.value)),
+            DictRepr::Large(d) => {
+                let (i, k) = d.keys.find_digest(digest)?;
+                Some((k, d.values.get(i)?))
+            }
+        }
+    }
+
+    /// The address of the shared allocation (the dict's identity).
+    pub(crate) fn addr(&self) -> usize {
+        match &self.0 {
+            DictRepr::Small(e) => Arc::as_ptr(e) as *const u8 as usize,
+            DictRepr::Large(d) => Arc::as_ptr(d) as usize,
+        }
+    }
+
+    /// Whether this reference alone keeps the dict alive.
+    pub(crate) fn is_unique(&self) -> bool {
+        match &self.0 {
+            DictRepr::Small(e) => Arc::strong_count(e) == 1,
+            DictRepr::Large(d) => Arc::strong_count(d) == 1,
+        }
+    }
+}
+
+/// Iterator over the `(key, value)` pairs of a [`Dict`].
+pub struct DictIter<'a>(Items<'a>);
+
+enum Items<'a> {
+    Small(std::slice::Iter<'a, Entry>),
+    Large(key::KeyIter<'a>, std::slice::Iter<'a, Value>),
+}
+
+impl<'a> Iterator for DictIter<'a> {
+    type Item = (&'a Value, &'a Value);
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        match &mut self.0 {
+            Items::Small(it) => it.next().map(|e| (&e.key.value, &e.value)),
+            Items::Large(k, v) => Some((&k.next()?.value, v.next()?)),
+        }
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        match &self.0 {
+            Items::Small(it) => it.size_hint(),
+            Items::Large(_, v) => v.size_hint(),
+        }
+    }
+}
+
+impl ExactSizeIterator for DictIter<'_> {}
+
+impl<'a> IntoIterator for &'a Dict {
+    type Item = (&'a Value, &'a Value);
+    type IntoIter = DictIter<'a>;
+    fn into_iter(self) -> DictIter<'a> {
+        self.iter()
+    }
+}
+
+/// Iterator over the `(key with digest, value)` pairs of a [`Dict`].
+pub(crate) enum KeyValues<'a> {
+    Small(std::slice::Iter<'a, Entry>),
+    Large(key::KeyIter<'a>, std::slice::Iter<'a, Value>),
+}
+
+impl<'a> Iterator for KeyValues<'a> {
+    type Item = (&'a Key, &'a Value);
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            KeyValues::Small(it) => it.next().map(|e| (&e.key, &e.value)),
+            KeyValues::Large(k, v) => Some((k.next()?, v.next()?)),
+        }
+    }
+}
