@@ -34,6 +34,12 @@ pub trait Source {
     /// bytes consumed for a stream.
     fn data_end(&self) -> u64;
 
+    /// Whether the input is known to hold nothing more (a slice read to its end). A stream
+    /// never is: more data may follow.
+    fn at_end(&self) -> bool {
+        false
+    }
+
     /// Reads `N` bytes as an array.
     #[inline]
     fn read_array<const N: usize>(&mut self) -> Result<[u8; N]> {
@@ -189,6 +195,10 @@ impl Source for SliceSource<'_> {
 
     fn data_end(&self) -> u64 {
         self.data.len() as u64
+    }
+
+    fn at_end(&self) -> bool {
+        self.pos >= self.data.len()
     }
 }
 

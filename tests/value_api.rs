@@ -412,3 +412,42 @@ fn repeated_keys_in_one_batch_with_container_values() {
         assert_eq!(v2.to_string(), want2);
     }
 }
+
+/// At the end of the input the machine moves objects into the result instead of cloning them;
+/// every reference to a shared object must still be there, and shared.
+#[test]
+fn shared_objects_survive_the_final_conversion() {
+    // l = [1]; pickle.dumps([l, l, {'a': l}, (l,)], 2)
+    let v = load(
+        b"\x80\x02]q\x00(]q\x01K\x01ah\x01}q\x02X\x01\x00\x00\x00aq\x03h\x01sh\x01\x85q\x04e.",
+    );
+    assert_eq!(v.to_string(), "[[1], [1], {'a': [1]}, ([1],)]");
+    let first = v[0].as_list().expect("list");
+    for other in [&v[1], &v[2]["a"], &v[3][0]] {
+        assert!(first.ptr_eq(other.as_list().expect("list")));
+    }
+    // t = (1, 2); pickle.dumps({t: t, 'x': [t, t]}, 2): a tuple that is a key and a value.
+    let v =
+        load(b"\x80\x02}q\x00(K\x01K\x02\x86q\x01h\x01X\x01\x00\x00\x00xq\x02]q\x03(h\x01h\x01eu.");
+    assert_eq!(v.to_string(), "{(1, 2): (1, 2), 'x': [(1, 2), (1, 2)]}");
+}
+
+/// Two pickles from one `Pickler` share its memo: the second refers to the first's objects.
+/// The first load is not the end of the input, so its objects stay available.
+#[test]
+fn memo_carries_over_to_the_next_pickle() {
+    // p = pickle.Pickler(f, 2); d = {'k': [1, 2]}; p.dump(d); p.dump([d, d['k']])
+    let data: &[u8] =
+        b"\x80\x02}q\x00X\x01\x00\x00\x00kq\x01]q\x02(K\x01K\x02es.\x80\x02]q\x03(h\x00h\x02e.";
+    let mut u = restricted_unpickler::Unpickler::from_slice(data);
+    let first = u.load().expect("first pickle");
+    assert_eq!(first.to_string(), "{'k': [1, 2]}");
+    let second = u.load().expect("second pickle");
+    assert_eq!(second.to_string(), "[{'k': [1, 2]}, [1, 2]]");
+    assert!(
+        second[0]
+            .as_dict()
+            .expect("dict")
+            .ptr_eq(first.as_dict().expect("dict"))
+    );
+}

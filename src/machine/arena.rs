@@ -257,6 +257,8 @@ pub(crate) struct Arena {
     nodes: Vec<Vec<Node>>,
     /// How many nodes there are.
     len: usize,
+    /// While [`Arena::finalize_owned`] runs: per node, the references not yet taken.
+    indegree: Option<Vec<u32>>,
     /// `(position, node)` of the values of sealed dicts that are objects under construction;
     /// each sealed dict owns one contiguous range.
     pub(crate) patches: Vec<(u32, u32)>,
@@ -273,6 +275,7 @@ impl Default for Arena {
         Arena {
             nodes: Vec::new(),
             len: 0,
+            indegree: None,
             patches: Vec::new(),
             on_path: Vec::new(),
             digests: DigestMemo::persistent(),
@@ -319,15 +322,78 @@ impl Arena {
         self.nodes.get(id / CHUNK)?.get(id % CHUNK)
     }
 
-    /// The value of a converted slot, and its depth.
-    fn done_value(&self, slot: &Slot) -> (Value, u32) {
-        match slot {
-            Slot::Val(v) => (v.clone(), 0),
-            Slot::Node(id) => match self.get(*id) {
-                Some(Node::Done(v, d)) => (v.clone(), *d),
-                _ => (Value::None, 0),
+    /// The value of a converted child node, and its depth: a clone, or, when the finalize in
+    /// progress owns the nodes and this is the node's last incoming reference, the value
+    /// itself (so no reference count is touched and the arena keeps nothing alive).
+    fn child_value(&mut self, id: u32) -> (Value, u32) {
+        let last = match &mut self.indegree {
+            Some(counts) => match counts.get_mut(id as usize) {
+                Some(c) => {
+                    *c = c.saturating_sub(1);
+                    *c == 0
+                }
+                None => false,
             },
+            None => false,
+        };
+        match self.get_mut(id) {
+            Some(Node::Done(v, d)) if last => (mem::take(v), *d),
+            Some(Node::Done(v, d)) => (v.clone(), *d),
+            _ => (Value::None, 0),
         }
+    }
+
+    /// The value of a slot for a parent being converted.
+    fn slot_value(&mut self, s: Slot, depth: &mut u32) -> Value {
+        match s {
+            Slot::Val(v) => v,
+            Slot::Node(id) => {
+                let (v, d) = self.child_value(id);
+                *depth = (*depth).max(d);
+                v
+            }
+        }
+    }
+
+    /// Counts, for every node, the references to it from nodes not yet converted (what
+    /// [`Arena::convert`] will fetch), so [`Arena::finalize_owned`] can move each value into
+    /// its last parent instead of cloning it.
+    fn count_indegrees(&self) -> Vec<u32> {
+        let mut counts = vec![0u32; self.len];
+        for node in self.nodes.iter().flatten() {
+            node.for_each_child(&self.patches, |s| {
+                if let Slot::Node(c) = s {
+                    if let Some(n) = counts.get_mut(*c as usize) {
+                        *n = n.saturating_add(1);
+                    }
+                }
+            });
+        }
+        counts
+    }
+
+    /// Like [`Arena::finalize`], for the last use of the arena (the end of the input): values
+    /// are moved into their parents rather than cloned, and the root's value is moved out.
+    /// Objects still referenced from elsewhere (the memo) are left as `None`, so the arena must
+    /// not be used for another pickle afterwards.
+    pub(crate) fn finalize_owned(
+        &mut self,
+        root: u32,
+        max_depth: usize,
+        work: &mut u64,
+    ) -> Result<(Value, u32)> {
+        let mut counts = self.count_indegrees();
+        if let Some(c) = counts.get_mut(root as usize) {
+            // The root's own reference (from the stack) is the last one taken.
+            *c = c.saturating_add(1);
+        }
+        *work += self.len as u64;
+        self.indegree = Some(counts);
+        let result = self
+            .finalize(root, max_depth, work)
+            .map(|_| self.child_value(root));
+        self.indegree = None;
+        result
     }
 
     /// Converts the node `root` and everything reachable from it into values.
@@ -340,6 +406,9 @@ impl Arena {
         work: &mut u64,
     ) -> Result<(Value, u32)> {
         if let Some(Node::Done(v, d)) = self.get(root) {
+            if self.indegree.is_some() {
+                return Ok((Value::None, *d));
+            }
             return Ok((v.clone(), *d));
         }
         let mut stack: Vec<(u32, bool)> = vec![(root, false)];
@@ -348,6 +417,7 @@ impl Arena {
             return Err(e);
         }
         match self.get(root) {
+            Some(Node::Done(_, d)) if self.indegree.is_some() => Ok((Value::None, *d)),
             Some(Node::Done(v, d)) => Ok((v.clone(), *d)),
             _ => Err(internal()),
         }
@@ -424,16 +494,8 @@ impl Arena {
     }
 
     /// Builds the value of a node whose children are all converted.
-    fn convert(&self, node: Node) -> Result<(Value, u32)> {
+    fn convert(&mut self, node: Node) -> Result<(Value, u32)> {
         let mut depth = 0u32;
-        let mut conv = |s: Slot| -> Value {
-            let (v, d) = match s {
-                Slot::Val(v) => (v, 0),
-                Slot::Node(_) => self.done_value(&s),
-            };
-            depth = depth.max(d);
-            v
-        };
         let value = match node {
             Node::List(items) => Value::List(List(self.convert_items(items, &mut depth))),
             Node::Tuple(items) => Value::Tuple(Tuple(self.convert_items(items, &mut depth))),
@@ -442,7 +504,10 @@ impl Arena {
                 values,
                 key_depth,
             } => {
-                let values: Vec<Value> = values.into_iter().map(&mut conv).collect();
+                let values: Vec<Value> = values
+                    .into_iter()
+                    .map(|s| self.slot_value(s, &mut depth))
+                    .collect();
                 depth = depth.max(key_depth);
                 Value::Dict(Dict::from_parts(keys, values))
             }
@@ -451,12 +516,15 @@ impl Arena {
                 patches: (start, len),
                 key_depth,
             } => {
-                let patches = patch_range(&self.patches, start, len);
-                if !patches.is_empty() {
+                if len > 0 {
                     // Sealed entries are never shared before conversion.
                     let entries = Arc::get_mut(&mut entries).ok_or_else(internal)?;
-                    for &(pos, id) in patches {
-                        let (v, d) = self.done_value(&Slot::Node(id));
+                    let (start, len) = (start as usize, len as usize);
+                    for k in start..start.saturating_add(len) {
+                        let Some(&(pos, id)) = self.patches.get(k) else {
+                            break;
+                        };
+                        let (v, d) = self.child_value(id);
                         depth = depth.max(d);
                         if let Some(e) = entries.get_mut(pos as usize) {
                             e.value = v;
@@ -481,14 +549,21 @@ impl Arena {
             }
             Node::Object(o) => {
                 let o = *o;
-                let args = conv(o.args);
-                let kwargs = o.kwargs.map(&mut conv);
-                let state = o.state.map(&mut conv);
-                let list_items = o.list_items.into_iter().map(&mut conv).collect();
+                let args = self.slot_value(o.args, &mut depth);
+                let kwargs = o.kwargs.map(|s| self.slot_value(s, &mut depth));
+                let state = o.state.map(|s| self.slot_value(s, &mut depth));
+                let list_items = o
+                    .list_items
+                    .into_iter()
+                    .map(|s| self.slot_value(s, &mut depth))
+                    .collect();
                 let dict_items = o
                     .dict_items
                     .into_iter()
-                    .map(|(k, v)| (conv(k), conv(v)))
+                    .map(|(k, v)| {
+                        let k = self.slot_value(k, &mut depth);
+                        (k, self.slot_value(v, &mut depth))
+                    })
                     .collect();
                 Value::Object(Object(Arc::new(ObjectInner {
                     callable: o.callable,
@@ -508,34 +583,35 @@ impl Arena {
 
     /// Converts the items of a list or tuple into one shared slice (one copy of plain values;
     /// objects that were under construction are filled in from their converted nodes).
-    fn convert_items(&self, items: Items, depth: &mut u32) -> Arc<[Value]> {
+    fn convert_items(&mut self, items: Items, depth: &mut u32) -> Arc<[Value]> {
         let Items { vals, patches } = items;
-        let mut patch = |vals: &mut [Value]| {
-            for &(i, id) in &patches {
-                let (v, d) = self.done_value(&Slot::Node(id));
-                *depth = (*depth).max(d);
-                if let Some(slot) = vals.get_mut(i) {
-                    *slot = v;
-                }
+        let mut slice = match vals {
+            Vals::Sealed(sealed) => sealed,
+            Vals::Open(vals) if patches.is_empty() => return Arc::from(vals),
+            Vals::Open(mut vals) => {
+                self.apply_patches(&mut vals, &patches, depth);
+                return Arc::from(vals);
             }
         };
-        match vals {
-            Vals::Sealed(mut sealed) => {
-                if !patches.is_empty() {
-                    match Arc::get_mut(&mut sealed) {
-                        Some(items) => patch(items),
-                        None => {
-                            let mut items = sealed.to_vec();
-                            patch(&mut items);
-                            return Arc::from(items);
-                        }
-                    }
-                }
-                sealed
-            }
-            Vals::Open(mut vals) => {
-                patch(&mut vals);
-                Arc::from(vals)
+        if patches.is_empty() {
+            return slice;
+        }
+        if let Some(items) = Arc::get_mut(&mut slice) {
+            self.apply_patches(items, &patches, depth);
+            return slice;
+        }
+        let mut copy = slice.to_vec();
+        self.apply_patches(&mut copy, &patches, depth);
+        Arc::from(copy)
+    }
+
+    /// Fills in the items that were objects under construction.
+    fn apply_patches(&mut self, items: &mut [Value], patches: &[(usize, u32)], depth: &mut u32) {
+        for &(i, id) in patches {
+            let (v, d) = self.child_value(id);
+            *depth = (*depth).max(d);
+            if let Some(slot) = items.get_mut(i) {
+                *slot = v;
             }
         }
     }

@@ -127,7 +127,7 @@ impl Machine {
                 }
                 Opcode::STOP => {
                     let top = self.pop()?;
-                    return self.finish(top, limits);
+                    return self.finish(top, src.at_end(), limits);
                 }
                 Opcode::POP => {
                     if self.stack.len() > self.fence() {
@@ -686,9 +686,18 @@ impl Machine {
         }
     }
 
-    /// `STOP`: the result, converted.
-    fn finish(&mut self, top: Slot, limits: &Limits) -> Result<Value> {
-        self.value_of(top, limits)
+    /// `STOP`: the result, converted. At the end of a slice no later pickle can use the memo,
+    /// so the objects are moved into the result rather than cloned.
+    fn finish(&mut self, top: Slot, last: bool, limits: &Limits) -> Result<Value> {
+        match top {
+            Slot::Node(id) if last => {
+                let mut work = 0;
+                let (v, _) = self.arena.finalize_owned(id, limits.max_depth, &mut work)?;
+                self.budget.work = self.budget.work.saturating_add(work);
+                Ok(v)
+            }
+            top => self.value_of(top, limits),
+        }
     }
 
     // ---- memo --------------------------------------------------------------------------
