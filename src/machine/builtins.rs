@@ -108,7 +108,7 @@ impl Machine {
                 if let Some(arg) = args.first() {
                     let pairs = self.dict_pairs(arg)?;
                     self.work(pairs.len() as u64, src, limits)?;
-                    self.set_items(&node, pairs.into_iter(), true, src, limits)?;
+                    self.set_items(&node, pairs.into_iter(), src, limits)?;
                 }
                 Ok(node)
             }

@@ -331,15 +331,23 @@ impl Machine {
                 }
                 Opcode::DICT => {
                     let k = self.pop_mark()?;
-                    let items = self.stack.split_off(k);
-                    if items.len() % 2 != 0 {
+                    let n = self.stack.len().saturating_sub(k);
+                    if n % 2 != 0 {
                         return Err(Error::py(
                             PyException::UnpicklingError,
                             "odd number of items for DICT",
                         ));
                     }
                     let node = self.new_node(Node::empty_dict(), src, limits)?;
-                    self.set_items(&node, items.into_iter(), true, src, limits)?;
+                    if let (Slot::Node(id), 1..=SMALL_MAX) = (&node, n / 2) {
+                        self.work(n as u64, src, limits)?;
+                        self.alloc(32 * n as u64, src, limits)?;
+                        self.seal_dict(*id, k, src, limits)?;
+                        self.push(node, limits)?;
+                        continue;
+                    }
+                    let items = self.stack.split_off(k);
+                    self.set_items(&node, items.into_iter(), src, limits)?;
                     self.push(node, limits)?;
                 }
                 Opcode::EMPTY_DICT => {
@@ -421,7 +429,7 @@ impl Machine {
                     let value = self.pop()?;
                     let key = self.pop()?;
                     let target = self.peek()?.clone();
-                    self.set_items(&target, [key, value].into_iter(), false, src, limits)?;
+                    self.set_items(&target, [key, value].into_iter(), src, limits)?;
                 }
                 Opcode::SETITEMS => {
                     let k = self.pop_mark()?;
@@ -431,13 +439,20 @@ impl Machine {
                             "odd number of items for SETITEMS",
                         ));
                     }
+                    if let Some(id) = self.sealable_dict(k) {
+                        let n = self.stack.len() - k;
+                        self.work(n as u64, src, limits)?;
+                        self.alloc(32 * n as u64, src, limits)?;
+                        self.seal_dict(id, k, src, limits)?;
+                        continue;
+                    }
                     // The items move through a reused buffer: no allocation per SETITEMS.
                     let mut items = std::mem::take(&mut self.scratch);
                     items.extend(self.stack.drain(k..));
                     let result = match self.peek() {
                         Ok(target) => {
                             let target = target.clone();
-                            self.set_items(&target, items.drain(..), true, src, limits)
+                            self.set_items(&target, items.drain(..), src, limits)
                         }
                         Err(e) => Err(e),
                     };
@@ -889,14 +904,10 @@ impl Machine {
     }
 
     /// `SETITEM`/`SETITEMS`/`DICT`: pairs into a dict node, or recorded on an object.
-    ///
-    /// With `seal` (a batch: `SETITEMS`, `DICT`), a small batch into an empty dict builds the
-    /// dict's final entries at once ([`Node::SealedDict`]).
     fn set_items<S: Source>(
         &mut self,
         target: &Slot,
         items: impl ExactSizeIterator<Item = Slot>,
-        seal: bool,
         src: &S,
         limits: &Limits,
     ) -> Result<()> {
@@ -912,11 +923,6 @@ impl Machine {
         self.work(items.len() as u64, src, limits)?;
         self.alloc(32 * items.len() as u64, src, limits)?;
         match self.arena.get(id) {
-            Some(Node::Dict { keys, .. })
-                if seal && keys.is_empty() && items.len() / 2 <= SMALL_MAX && items.len() >= 2 =>
-            {
-                return self.seal_dict(id, items, src, limits);
-            }
             Some(Node::Dict { .. }) => {}
             Some(Node::SealedDict { .. }) => self.arena.unseal_dict(id)?,
             Some(Node::Object(_)) => {
@@ -963,19 +969,29 @@ impl Machine {
         self.work(work, src, limits)
     }
 
-    /// Fills the empty dict node `id` with `items` (pairs, at most `SMALL_MAX` of them) in
+    /// The dict node that `SETITEMS` with the items at `stack[k..]` fills, if it can be
+    /// sealed: empty, just below the items (above the topmost MARK), at most `SMALL_MAX` pairs.
+    fn sealable_dict(&self, k: usize) -> Option<u32> {
+        let n = self.stack.len().checked_sub(k)? / 2;
+        if n == 0 || n > SMALL_MAX || k <= self.fence() {
+            return None;
+        }
+        match self.stack.get(k - 1)? {
+            Slot::Node(id) => match self.arena.get(*id)? {
+                Node::Dict { keys, .. } if keys.is_empty() => Some(*id),
+                _ => None,
+            },
+            Slot::Val(_) => None,
+        }
+    }
+
+    /// Fills the empty dict node `id` with the items at `stack[k..]` (pairs, at most `SMALL_MAX` of them) in
     /// final form: the entries are written straight into one exactly sized allocation as the
     /// keys are hashed. Repeated keys (rare) are then merged as `KeyMap` does: the first key
     /// is kept, the last value wins.
-    fn seal_dict<S: Source>(
-        &mut self,
-        id: u32,
-        items: impl ExactSizeIterator<Item = Slot>,
-        src: &S,
-        limits: &Limits,
-    ) -> Result<()> {
-        let n = items.len() / 2;
-        let mut it = items;
+    fn seal_dict<S: Source>(&mut self, id: u32, k: usize, src: &S, limits: &Limits) -> Result<()> {
+        let mut it = self.stack.drain(k.min(self.stack.len())..);
+        let n = it.len() / 2;
         let mut work = (n * n) as u64 / 8;
         let mut key_depth = 0u32;
         let mut failed: Option<Error> = None;
@@ -1017,6 +1033,7 @@ impl Machine {
                 Entry { key, value }
             })
             .collect();
+        drop(it);
         if let Some(e) = failed {
             self.arena.patches.truncate(start);
             return Err(e);
