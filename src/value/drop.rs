@@ -80,6 +80,30 @@ fn take_dict(d: &mut super::DictRepr, out: &mut Vec<Value>) {
     }
 }
 
+/// Whether this is the only strong reference (a weak one cannot exist: none is ever made).
+trait Unique {
+    fn unique(&self) -> bool;
+}
+
+impl<T: ?Sized> Unique for Arc<T> {
+    fn unique(&self) -> bool {
+        Arc::strong_count(self) == 1
+    }
+}
+
+impl Unique for super::DictRepr {
+    fn unique(&self) -> bool {
+        match self {
+            super::DictRepr::Small(e) => e.unique(),
+            super::DictRepr::Large(d) => d.unique(),
+        }
+    }
+}
+
+fn is_unique(x: &impl Unique) -> bool {
+    x.unique()
+}
+
 fn take_set(s: &mut Arc<super::KeyMap>, out: &mut Vec<Value>) {
     if let Some(s) = Arc::get_mut(s) {
         if s.iter().any(|k| is_last_owner(&k.value)) {
@@ -118,6 +142,12 @@ macro_rules! iterative_drop {
     ($t:ident, $take:ident) => {
         impl Drop for $t {
             fn drop(&mut self) {
+                // Another reference keeps the contents alive: just release this one (a plain
+                // load here spares the compare-and-swap of `Arc::get_mut` on every shared
+                // reference).
+                if !is_unique(&self.0) {
+                    return;
+                }
                 let mut work = Vec::new();
                 $take(&mut self.0, &mut work);
                 if !work.is_empty() {
