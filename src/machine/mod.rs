@@ -717,15 +717,21 @@ impl Machine {
 
     // ---- memo --------------------------------------------------------------------------
 
+    #[inline]
     fn op_get(&mut self, idx: i64, limits: &Limits) -> Result<()> {
         let slot = u64::try_from(idx)
             .ok()
             .and_then(|i| self.memo.get(i))
-            .cloned()
             .ok_or_else(|| Error::bare(ErrorKind::MemoNotFound(idx)))?;
-        self.push(slot, limits)
+        if self.stack.len() >= limits.max_stack {
+            return Err(stack_limit(limits));
+        }
+        // Cloned straight into the stack's memory (no temporary to copy from).
+        self.stack.extend_from_slice(std::slice::from_ref(slot));
+        Ok(())
     }
 
+    #[inline]
     fn op_put(&mut self, idx: u64, limits: &Limits) -> Result<()> {
         let top = self.peek()?.clone();
         if idx > limits.max_memo_index {
