@@ -37,7 +37,7 @@ enum Repr {
 }
 
 /// The longest string stored inline.
-const INLINE_MAX: usize = 22;
+pub(crate) const INLINE_MAX: usize = 22;
 
 impl PyStr {
     /// The empty string `''`.
@@ -83,10 +83,11 @@ impl PyStr {
         }
     }
 
-    /// The bytes of a string stored inline (at most 22 bytes of UTF-8), else `None`.
-    pub(crate) fn inline_bytes(&self) -> Option<&[u8]> {
+    /// A string stored inline: its length and its buffer (zero after the length), else
+    /// `None`.
+    pub(crate) fn inline_parts(&self) -> Option<(u8, &[u8; INLINE_MAX])> {
         match &self.0 {
-            Repr::Inline(len, buf) => buf.get(..usize::from(*len)),
+            Repr::Inline(len, buf) => Some((*len, buf)),
             _ => None,
         }
     }

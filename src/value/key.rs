@@ -19,6 +19,7 @@ use num_bigint::{BigInt, Sign};
 
 use super::{Value, int_eq_float, integral_float_bigint};
 use crate::error::{Error, ErrorKind};
+use crate::pystr::INLINE_MAX;
 
 /// The insertion-ordered key set behind dicts, sets and frozensets.
 ///
@@ -463,11 +464,11 @@ pub(crate) struct DigestMemo {
     inline: Vec<InlineDigest>,
 }
 
-/// A cached digest of an inline str: its length, bytes (zero-padded) and digest.
+/// A cached digest of an inline str: its length, buffer (zero-padded) and digest.
 #[derive(Clone, Copy, Default)]
 struct InlineDigest {
     len: u8,
-    bytes: [u8; 23],
+    bytes: [u8; INLINE_MAX],
     digest: u64,
 }
 
@@ -484,41 +485,37 @@ impl DigestMemo {
         }
     }
 
-    /// The digest of an inline str's bytes (at most 23), from the cache when it was seen.
+    /// The digest of an inline str (length and zero-padded buffer), from the cache when it
+    /// was seen.
     #[inline]
-    fn inline_str(&mut self, b: &[u8]) -> u64 {
-        let mut padded = [0u8; 23];
-        let Some(dst) = padded.get_mut(..b.len()) else {
-            return str_digest(b);
+    fn inline_str(&mut self, len: u8, buf: &[u8; INLINE_MAX]) -> u64 {
+        // A cheap mix of the buffer's words picks the slot; equality is checked in full below.
+        let word = |i: usize| {
+            buf.get(i..i + 8)
+                .and_then(|w| <[u8; 8]>::try_from(w).ok())
+                .map_or(0, u64::from_le_bytes)
         };
-        dst.copy_from_slice(b);
-        // A cheap multiplicative mix picks the slot; equality is checked in full below.
-        let mut x = b.len() as u64;
-        for chunk in padded.chunks(8) {
-            let mut w = [0u8; 8];
-            w.get_mut(..chunk.len())
-                .unwrap_or_default()
-                .copy_from_slice(chunk);
-            x = (x ^ u64::from_le_bytes(w)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        }
+        let x = word(0).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            ^ word(8).wrapping_mul(0xc2b2_ae3d_27d4_eb4f)
+            ^ word(INLINE_MAX - 8).wrapping_mul(0x1656_67b1_9e37_79f9)
+            ^ u64::from(len);
         let slot = (x >> 56) as usize % INLINE_CACHE;
         if self.inline.is_empty() {
             self.inline = vec![InlineDigest::default(); INLINE_CACHE];
         }
+        let bytes = buf.get(..usize::from(len)).unwrap_or_default();
         match self.inline.get_mut(slot) {
-            Some(e) if usize::from(e.len) == b.len() && e.bytes == padded && e.digest != 0 => {
-                e.digest
-            }
+            Some(e) if e.len == len && e.bytes == *buf && e.digest != 0 => e.digest,
             Some(e) => {
-                let d = str_digest(b);
+                let d = str_digest(bytes);
                 *e = InlineDigest {
-                    len: b.len() as u8,
-                    bytes: padded,
+                    len,
+                    bytes: *buf,
                     digest: d,
                 };
                 d
             }
-            None => str_digest(b),
+            None => str_digest(bytes),
         }
     }
 
@@ -568,15 +565,15 @@ pub(crate) fn digest_with(
             };
             let known = shared.and_then(|a| memo.get(a));
             let inline = match child {
-                Value::Str(s) if memo.keep.is_some() => s.inline_bytes(),
+                Value::Str(s) if memo.keep.is_some() => s.inline_parts(),
                 _ => None,
             };
             let d = if let Some(d) = known {
                 *steps += 1;
                 d
-            } else if let Some(b) = inline {
+            } else if let Some((len, buf)) = inline {
                 *steps += weight;
-                memo.inline_str(b)
+                memo.inline_str(len, buf)
             } else if let Some(d) = leaf_digest(child, mode) {
                 *steps += weight;
                 let d = d?;
