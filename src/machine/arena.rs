@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use super::Slot;
 use crate::error::{Error, ErrorKind, Result};
+use crate::pystr::INLINE_MAX;
 use crate::value::key::DigestMemo;
 use crate::value::new_key_set;
 use crate::value::{
@@ -695,6 +696,12 @@ impl Arena {
         }
     }
 
+    /// The digest of a short (inline) str key, from the pickle-wide cache.
+    #[inline]
+    pub(crate) fn inline_str_digest(&mut self, len: u8, buf: &[u8; INLINE_MAX]) -> u64 {
+        self.digests.inline_str(len, buf)
+    }
+
     /// Converts a slot into a hashable key (its depth too), with CPython's error for unhashable
     /// types. Lists, dicts and sets are refused before any conversion.
     pub(crate) fn key_of(
@@ -703,6 +710,22 @@ impl Arena {
         max_depth: usize,
         work: &mut u64,
     ) -> Result<(Key, u32)> {
+        // Short strs (most keys) take the digest cache directly.
+        let inline = match &slot {
+            Slot::Val(Value::Str(s)) => s.inline_parts(),
+            _ => None,
+        };
+        if let Some((len, buf)) = inline {
+            let digest = self.inline_str_digest(len, buf);
+            if let Slot::Val(value) = slot {
+                *work += 1;
+                return Ok((Key { digest, value }, 0));
+            }
+        }
+        self.key_of_slow(slot, max_depth, work)
+    }
+
+    fn key_of_slow(&mut self, slot: Slot, max_depth: usize, work: &mut u64) -> Result<(Key, u32)> {
         let (value, depth) = match slot {
             Slot::Val(v) => (v, 0),
             Slot::Node(id) => {

@@ -27,7 +27,7 @@ use crate::opcode::Opcode;
 use crate::pystr::PyStr;
 use crate::reader::Source;
 use crate::value::key::{SMALL_MAX, key_eq_counted};
-use crate::value::{Bytes, Construct, Entry, Global, Int, Tuple, Value};
+use crate::value::{Bytes, Construct, Entry, Global, Int, Key, Tuple, Value};
 
 /// A stack or memo entry: a finished value, or an object under construction in the arena.
 #[derive(Clone)]
@@ -1014,15 +1014,28 @@ impl Machine {
                 if failed.is_some() {
                     return Entry::placeholder();
                 }
-                let key = match arena.key_of(k, max_depth, &mut work) {
-                    Ok((key, depth)) => {
-                        key_depth = key_depth.max(depth);
-                        key
+                // Short str keys (most keys) take the digest cache directly.
+                let inline = match &k {
+                    Slot::Val(Value::Str(s)) => s
+                        .inline_parts()
+                        .map(|(len, buf)| arena.inline_str_digest(len, buf)),
+                    _ => None,
+                };
+                let key = match (inline, k) {
+                    (Some(digest), Slot::Val(value)) => {
+                        work += 1;
+                        Key { digest, value }
                     }
-                    Err(e) => {
-                        failed = Some(e);
-                        return Entry::placeholder();
-                    }
+                    (_, k) => match arena.key_of(k, max_depth, &mut work) {
+                        Ok((key, depth)) => {
+                            key_depth = key_depth.max(depth);
+                            key
+                        }
+                        Err(e) => {
+                            failed = Some(e);
+                            return Entry::placeholder();
+                        }
+                    },
                 };
                 let seen = digests.get(..i).unwrap_or_default();
                 maybe_repeated |= seen.contains(&key.digest);

@@ -488,7 +488,7 @@ impl DigestMemo {
     /// The digest of an inline str (length and zero-padded buffer), from the cache when it
     /// was seen.
     #[inline]
-    fn inline_str(&mut self, len: u8, buf: &[u8; INLINE_MAX]) -> u64 {
+    pub(crate) fn inline_str(&mut self, len: u8, buf: &[u8; INLINE_MAX]) -> u64 {
         // A cheap mix of the buffer's words picks the slot; equality is checked in full below.
         let word = |i: usize| {
             buf.get(i..i + 8)
