@@ -34,6 +34,11 @@ pub trait Source {
     /// bytes consumed for a stream.
     fn data_end(&self) -> u64;
 
+    /// How many input bytes are known to be left (0 when unknown).
+    fn remaining_hint(&self) -> usize {
+        0
+    }
+
     /// Whether the input is known to hold nothing more (a slice read to its end). A stream
     /// never is: more data may follow.
     fn at_end(&self) -> bool {
@@ -199,6 +204,10 @@ impl Source for SliceSource<'_> {
 
     fn at_end(&self) -> bool {
         self.pos >= self.data.len()
+    }
+
+    fn remaining_hint(&self) -> usize {
+        self.data.len().saturating_sub(self.pos)
     }
 }
 

@@ -258,6 +258,9 @@ pub(crate) struct Arena {
     nodes: Vec<Vec<Node>>,
     /// How many nodes there are.
     len: usize,
+    /// Buffers of [`Arena::finalize`]'s walk, kept for the next call.
+    walk_stack: Vec<(u32, bool)>,
+    walk_children: Vec<u32>,
     /// While [`Arena::finalize_owned`] runs: per node, the references not yet taken.
     indegree: Option<Vec<u32>>,
     /// `(position, node)` of the values of sealed dicts that are objects under construction;
@@ -276,6 +279,8 @@ impl Default for Arena {
         Arena {
             nodes: Vec::new(),
             len: 0,
+            walk_stack: Vec::new(),
+            walk_children: Vec::new(),
             indegree: None,
             patches: Vec::new(),
             on_path: Vec::new(),
@@ -296,7 +301,7 @@ impl Arena {
                 // The first chunk grows on demand (small pickles stay small); later ones are
                 // allocated whole.
                 let mut chunk = if self.nodes.is_empty() {
-                    Vec::new()
+                    Vec::with_capacity(8)
                 } else {
                     Vec::with_capacity(CHUNK)
                 };
@@ -412,11 +417,16 @@ impl Arena {
             }
             return Ok((v.clone(), *d));
         }
-        let mut stack: Vec<(u32, bool)> = vec![(root, false)];
-        if let Err(e) = self.walk(&mut stack, max_depth, work) {
+        // The walk's buffers are kept between calls (a finalize per tuple key is common).
+        let mut stack = mem::take(&mut self.walk_stack);
+        stack.clear();
+        stack.push((root, false));
+        let walked = self.walk(&mut stack, max_depth, work);
+        if walked.is_err() {
             self.clear_path(&stack);
-            return Err(e);
         }
+        self.walk_stack = stack;
+        walked?;
         match self.get(root) {
             Some(Node::Done(_, d)) if self.indegree.is_some() => Ok((Value::None, *d)),
             Some(Node::Done(v, d)) => Ok((v.clone(), *d)),
@@ -431,7 +441,19 @@ impl Arena {
         max_depth: usize,
         work: &mut u64,
     ) -> Result<()> {
-        let mut children: Vec<u32> = Vec::new();
+        let mut children = mem::take(&mut self.walk_children);
+        let walked = self.walk_loop(stack, &mut children, max_depth, work);
+        self.walk_children = children;
+        walked
+    }
+
+    fn walk_loop(
+        &mut self,
+        stack: &mut Vec<(u32, bool)>,
+        children: &mut Vec<u32>,
+        max_depth: usize,
+        work: &mut u64,
+    ) -> Result<()> {
         while let Some(&(id, expanded)) = stack.last() {
             let node = self.get(id).ok_or_else(internal)?;
             if let Node::Done(..) = node {

@@ -26,6 +26,11 @@ impl Memo {
         self.len
     }
 
+    /// Room for `n` dense entries.
+    pub(crate) fn reserve(&mut self, n: usize) {
+        self.dense.reserve(n);
+    }
+
     /// The entry at `idx`.
     #[inline]
     pub(crate) fn get(&self, idx: u64) -> Option<&Slot> {
@@ -38,6 +43,12 @@ impl Memo {
     /// Stores `slot` at `idx`, replacing any previous entry.
     #[inline]
     pub(crate) fn put(&mut self, idx: u64, slot: Slot) {
+        // The common case: the next index in order (`MEMOIZE`, or `BINPUT` as picklers write).
+        if idx == self.dense.len() as u64 && self.sparse.is_empty() {
+            self.dense.push(Some(slot));
+            self.len += 1;
+            return;
+        }
         if let Some(cell) = usize::try_from(idx)
             .ok()
             .and_then(|i| self.dense.get_mut(i))

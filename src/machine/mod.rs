@@ -86,6 +86,13 @@ impl Machine {
         self.stack.clear();
         self.marks.clear();
         self.proto = 0;
+        if self.stack.capacity() == 0 {
+            // Room for a typical pickle's stack and memo at once, rather than growing from
+            // nothing (sized from the bytes there are, never from a claimed length).
+            let hint = src.remaining_hint().min(1 << 20);
+            self.stack.reserve(32);
+            self.memo.reserve(hint / 16);
+        }
         let mut op_start = src.position();
         let mut op: Option<Opcode> = None;
         match self.run(cfg, src, &mut op_start, &mut op) {

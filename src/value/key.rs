@@ -462,6 +462,7 @@ pub(crate) struct DigestMemo {
     map: HashMap<usize, u64>,
     keep: Option<Vec<Value>>,
     inline: Vec<InlineDigest>,
+    inline_seen: u32,
 }
 
 /// A cached digest of an inline str: its length, buffer (zero-padded) and digest.
@@ -475,6 +476,9 @@ struct InlineDigest {
 /// Entries of the inline-str digest cache (a power of two).
 const INLINE_CACHE: usize = 256;
 
+/// Inline-str digests computed before the cache is allocated.
+const INLINE_CACHE_AFTER: u32 = 64;
+
 impl DigestMemo {
     /// A memo that may outlive the values it was computed from.
     pub(crate) fn persistent() -> Self {
@@ -482,6 +486,7 @@ impl DigestMemo {
             map: HashMap::new(),
             keep: Some(Vec::new()),
             inline: Vec::new(),
+            inline_seen: 0,
         }
     }
 
@@ -500,10 +505,15 @@ impl DigestMemo {
             ^ word(INLINE_MAX - 8).wrapping_mul(0x1656_67b1_9e37_79f9)
             ^ u64::from(len);
         let slot = (x >> 56) as usize % INLINE_CACHE;
+        let bytes = buf.get(..usize::from(len)).unwrap_or_default();
         if self.inline.is_empty() {
+            // Small pickles never pay for the cache: it starts after a few keys.
+            self.inline_seen += 1;
+            if self.inline_seen < INLINE_CACHE_AFTER {
+                return str_digest(bytes);
+            }
             self.inline = vec![InlineDigest::default(); INLINE_CACHE];
         }
-        let bytes = buf.get(..usize::from(len)).unwrap_or_default();
         match self.inline.get_mut(slot) {
             Some(e) if e.len == len && e.bytes == *buf && e.digest != 0 => e.digest,
             Some(e) => {
