@@ -88,10 +88,12 @@ impl Machine {
         self.proto = 0;
         if self.stack.capacity() == 0 {
             // Room for a typical pickle's stack and memo at once, rather than growing from
-            // nothing (sized from the bytes there are, never from a claimed length).
-            let hint = src.remaining_hint().min(1 << 20);
+            // nothing (sized from the bytes there are, never from a claimed length, and kept
+            // under glibc's mmap threshold: a large allocation per call shifts that threshold
+            // and slows every large buffer after it).
+            let hint = src.remaining_hint();
             self.stack.reserve(32);
-            self.memo.reserve(hint / 16);
+            self.memo.reserve((hint / 16).min(256));
         }
         let mut op_start = src.position();
         let mut op: Option<Opcode> = None;
