@@ -617,7 +617,41 @@ fn is_latin1(enc: &PyStr) -> bool {
 }
 
 /// `s.encode('latin1')`.
+///
+/// Protocols 0–2 pickle `bytes` this way, so it runs over whole payloads: a byte loop over the
+/// UTF-8 (U+0000–U+00FF are one byte, or two starting 0xC2/0xC3), and the code-point loop only
+/// for what it cannot encode (to report it exactly).
 fn encode_latin1(s: &PyStr) -> Result<Vec<u8>> {
+    let Some(text) = s.as_str() else {
+        return encode_latin1_slow(s);
+    };
+    // Branch-free over random data: every byte that starts a character yields one output
+    // byte (itself if ASCII, else decoded with the continuation byte after it); continuation
+    // bytes yield nothing. A character above U+00FF (a lead byte of 0xC4 or more) sends the
+    // whole string to the exact, slow path.
+    let b = text.as_bytes();
+    let mut out = vec![0u8; b.len()];
+    let mut j = 0usize;
+    let mut too_wide = false;
+    for (i, &c) in b.iter().enumerate() {
+        let next = b.get(i + 1).copied().unwrap_or(0);
+        let decoded = ((c & 0x03) << 6) | (next & 0x3F);
+        let v = if c < 0x80 { c } else { decoded };
+        if let Some(slot) = out.get_mut(j) {
+            *slot = v;
+        }
+        j += usize::from(c & 0xC0 != 0x80);
+        too_wide |= c >= 0xC4;
+    }
+    if too_wide {
+        return encode_latin1_slow(s);
+    }
+    out.truncate(j);
+    Ok(out)
+}
+
+/// `s.encode('latin1')`, one code point at a time, with CPython's error.
+fn encode_latin1_slow(s: &PyStr) -> Result<Vec<u8>> {
     let mut out = Vec::with_capacity(s.as_encoded_bytes().len());
     for (pos, cp) in s.code_points().enumerate() {
         let b = u8::try_from(cp).map_err(|_| {
@@ -656,5 +690,35 @@ fn encode_str(s: &PyStr, enc: &PyStr) -> Result<Vec<u8>> {
             PyException::LookupError,
             format!("encoding {enc} is not evaluated (only latin1, ascii, utf-8)"),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{encode_latin1, encode_latin1_slow};
+    use crate::pystr::PyStr;
+
+    #[test]
+    fn latin1_fast_path_matches_the_code_point_loop() {
+        let all: String = (0u8..=255).map(char::from).collect();
+        let cases = [
+            String::new(),
+            "plain ascii".to_owned(),
+            all.clone(),
+            all.repeat(3) + "tail",
+            "é".to_owned(),
+            "x\u{ff}".to_owned(),
+            "ok then \u{20ac} not".to_owned(),
+            "\u{100}".to_owned(),
+            "\u{1f600}".to_owned(),
+        ];
+        for c in cases {
+            let s = PyStr::from(c.as_str());
+            let fast = encode_latin1(&s).map_err(|e| e.to_string());
+            let slow = encode_latin1_slow(&s).map_err(|e| e.to_string());
+            assert_eq!(fast, slow, "{c:?}");
+        }
+        let surrogate = PyStr::from_utf8_surrogatepass(b"a\xed\xa0\x80").expect("surrogate");
+        assert!(encode_latin1(&surrogate).is_err());
     }
 }
