@@ -332,10 +332,17 @@ impl Arena {
     /// progress owns the nodes and this is the node's last incoming reference, the value
     /// itself (so no reference count is touched and the arena keeps nothing alive).
     fn child_value(&mut self, id: u32) -> (Value, u32) {
+        self.child_values(id, 1)
+    }
+
+    /// [`Arena::child_value`] for `n` references at once (the caller clones the value for
+    /// all but one of them).
+    fn child_values(&mut self, id: u32, n: usize) -> (Value, u32) {
+        let n = u32::try_from(n).unwrap_or(u32::MAX);
         let last = match &mut self.indegree {
             Some(counts) => match counts.get_mut(id as usize) {
                 Some(c) => {
-                    *c = c.saturating_sub(1);
+                    *c = c.saturating_sub(n);
                     *c == 0
                 }
                 None => false,
@@ -630,11 +637,23 @@ impl Arena {
 
     /// Fills in the items that were objects under construction.
     fn apply_patches(&mut self, items: &mut [Value], patches: &[(usize, u32)], depth: &mut u32) {
-        for &(i, id) in patches {
-            let (v, d) = self.child_value(id);
+        let mut rest = patches;
+        while let Some(&(_, id)) = rest.first() {
+            // A run of references to one object (`[x] * n`) fetches it once.
+            let run = rest.iter().take_while(|p| p.1 == id).count();
+            let group = rest.get(..run).unwrap_or_default();
+            rest = rest.get(run..).unwrap_or_default();
+            let (v, d) = self.child_values(id, run);
             *depth = (*depth).max(d);
-            if let Some(slot) = items.get_mut(i) {
-                *slot = v;
+            if let Some((&(last, _), init)) = group.split_last() {
+                for &(i, _) in init {
+                    if let Some(slot) = items.get_mut(i) {
+                        *slot = v.clone();
+                    }
+                }
+                if let Some(slot) = items.get_mut(last) {
+                    *slot = v;
+                }
             }
         }
     }
