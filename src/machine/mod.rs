@@ -1023,7 +1023,9 @@ impl Machine {
                 if failed.is_some() {
                     return Entry::placeholder();
                 }
-                // Short str keys (most keys) take the digest cache directly.
+                // Short str keys (most keys) take the digest cache directly. `key_of` has the same
+                // fast path; repeating it here, inline, measured 5 % faster on records than
+                // calling a shared helper.
                 let inline = match &k {
                     Slot::Val(Value::Str(s)) => s
                         .inline_parts()

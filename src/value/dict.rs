@@ -25,6 +25,16 @@ pub(crate) enum DictRepr {
     Large(Arc<LargeDict>),
 }
 
+impl DictRepr {
+    /// Whether this reference alone keeps the dict alive (no weak reference is ever made).
+    pub(crate) fn is_unique(&self) -> bool {
+        match self {
+            DictRepr::Small(e) => Arc::strong_count(e) == 1,
+            DictRepr::Large(d) => Arc::strong_count(d) == 1,
+        }
+    }
+}
+
 /// One item of a small dict.
 pub(crate) struct Entry {
     pub(crate) key: Key,
@@ -117,10 +127,7 @@ impl Dict {
 
     /// The `(key, value)` pairs in insertion order.
     pub fn iter(&self) -> DictIter<'_> {
-        DictIter(match &self.0 {
-            DictRepr::Small(e) => Items::Small(e.iter()),
-            DictRepr::Large(d) => Items::Large(d.keys.iter(), d.values.iter()),
-        })
+        DictIter(self.key_values())
     }
 
     /// The keys in insertion order.
@@ -175,35 +182,21 @@ impl Dict {
 
     /// Whether this reference alone keeps the dict alive.
     pub(crate) fn is_unique(&self) -> bool {
-        match &self.0 {
-            DictRepr::Small(e) => Arc::strong_count(e) == 1,
-            DictRepr::Large(d) => Arc::strong_count(d) == 1,
-        }
+        self.0.is_unique()
     }
 }
 
 /// Iterator over the `(key, value)` pairs of a [`Dict`].
-pub struct DictIter<'a>(Items<'a>);
-
-enum Items<'a> {
-    Small(std::slice::Iter<'a, Entry>),
-    Large(key::KeyIter<'a>, std::slice::Iter<'a, Value>),
-}
+pub struct DictIter<'a>(KeyValues<'a>);
 
 impl<'a> Iterator for DictIter<'a> {
     type Item = (&'a Value, &'a Value);
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
-        match &mut self.0 {
-            Items::Small(it) => it.next().map(|e| (&e.key.value, &e.value)),
-            Items::Large(k, v) => Some((&k.next()?.value, v.next()?)),
-        }
+        self.0.next().map(|(k, v)| (&k.value, v))
     }
     fn size_hint(&self) -> (usize, Option<usize>) {
-        match &self.0 {
-            Items::Small(it) => it.size_hint(),
-            Items::Large(_, v) => v.size_hint(),
-        }
+        self.0.size_hint()
     }
 }
 
@@ -230,6 +223,12 @@ impl<'a> Iterator for KeyValues<'a> {
         match self {
             KeyValues::Small(it) => it.next().map(|e| (&e.key, &e.value)),
             KeyValues::Large(k, v) => Some((k.next()?, v.next()?)),
+        }
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        match self {
+            KeyValues::Small(it) => it.size_hint(),
+            KeyValues::Large(_, v) => v.size_hint(),
         }
     }
 }

@@ -93,15 +93,8 @@ impl<T: ?Sized> Unique for Arc<T> {
 
 impl Unique for super::DictRepr {
     fn unique(&self) -> bool {
-        match self {
-            super::DictRepr::Small(e) => e.unique(),
-            super::DictRepr::Large(d) => d.unique(),
-        }
+        self.is_unique()
     }
-}
-
-fn is_unique(x: &impl Unique) -> bool {
-    x.unique()
 }
 
 fn take_set(s: &mut Arc<super::KeyMap>, out: &mut Vec<Value>) {
@@ -145,7 +138,7 @@ macro_rules! iterative_drop {
                 // Another reference keeps the contents alive: just release this one (a plain
                 // load here spares the compare-and-swap of `Arc::get_mut` on every shared
                 // reference).
-                if !is_unique(&self.0) {
+                if !self.0.unique() {
                     return;
                 }
                 let mut work = Vec::new();
