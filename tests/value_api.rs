@@ -451,3 +451,56 @@ fn memo_carries_over_to_the_next_pickle() {
             .ptr_eq(first.as_dict().expect("dict"))
     );
 }
+
+/// A list grown over several `APPENDS` batches (or item by item with `APPEND`) keeps the
+/// vector it grew in; it must read, compare, share and drop like any other list.
+#[test]
+fn lists_grown_batch_by_batch() {
+    fn binint2(out: &mut Vec<u8>, i: u16) {
+        out.push(b'M');
+        out.extend_from_slice(&i.to_le_bytes());
+    }
+    let expected_repr = |n: u16| {
+        let items: Vec<String> = (0..n).map(|i| i.to_string()).collect();
+        format!("[{}]", items.join(", "))
+    };
+    for n in [0u16, 5, 1000, 1001, 2500] {
+        // l = list(range(n)); pickle.dumps([l, l], 2): the inner list in batches of 1000.
+        let mut data = b"\x80\x02]q\x00(]q\x01".to_vec();
+        for batch in (0..n).collect::<Vec<_>>().chunks(1000) {
+            data.push(b'(');
+            for &i in batch {
+                binint2(&mut data, i);
+            }
+            data.push(b'e');
+        }
+        data.extend_from_slice(b"h\x01e.");
+        let v = load(&data);
+        let (a, b) = (v[0].as_list().expect("list"), v[1].as_list().expect("list"));
+        assert_eq!(a.len(), usize::from(n));
+        assert!(a.ptr_eq(b), "the memo's list is one object");
+        assert_eq!(v[0].to_string(), expected_repr(n));
+        let flat = Value::List(
+            (0..n)
+                .map(|i| Value::from(i64::from(i)))
+                .collect::<Vec<_>>()
+                .into(),
+        );
+        assert_eq!(v[0], flat);
+        assert_eq!(v[0].get(usize::from(n).wrapping_sub(1)).is_some(), n > 0);
+
+        // Protocol 0: `(lp0\nI0\naI1\na...` — one APPEND per item.
+        let mut p0 = b"(lp0\n".to_vec();
+        for i in 0..n {
+            p0.extend_from_slice(format!("I{i}\na").as_bytes());
+        }
+        p0.push(b'.');
+        let w = load(&p0);
+        assert_eq!(w, flat);
+        assert_eq!(w.to_string(), expected_repr(n));
+
+        // The same bytes through a reader (the machine clones instead of moving at the end).
+        let mut u = restricted_unpickler::Unpickler::new(std::io::Cursor::new(&data[..]));
+        assert_eq!(u.load().expect("stream"), v);
+    }
+}

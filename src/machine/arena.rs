@@ -16,7 +16,8 @@ use crate::pystr::INLINE_MAX;
 use crate::value::key::DigestMemo;
 use crate::value::new_key_set;
 use crate::value::{
-    Construct, Dict, DictRepr, Entry, Key, KeyMap, List, Object, ObjectInner, Set, Tuple, Value,
+    Construct, Dict, DictRepr, Entry, Key, KeyMap, List, Object, ObjectInner, Seq, Set, Tuple,
+    Value,
 };
 
 /// A recorded object under construction.
@@ -613,26 +614,25 @@ impl Arena {
 
     /// Converts the items of a list or tuple into one shared slice (one copy of plain values;
     /// objects that were under construction are filled in from their converted nodes).
-    fn convert_items(&mut self, items: Items, depth: &mut u32) -> Arc<[Value]> {
+    fn convert_items(&mut self, items: Items, depth: &mut u32) -> Seq {
         let Items { vals, patches } = items;
         let mut slice = match vals {
             Vals::Sealed(sealed) => sealed,
-            Vals::Open(vals) if patches.is_empty() => return Arc::from(vals),
             Vals::Open(mut vals) => {
                 self.apply_patches(&mut vals, &patches, depth);
-                return Arc::from(vals);
+                return Seq::from_grown(vals);
             }
         };
         if patches.is_empty() {
-            return slice;
+            return Seq::Slice(slice);
         }
         if let Some(items) = Arc::get_mut(&mut slice) {
             self.apply_patches(items, &patches, depth);
-            return slice;
+            return Seq::Slice(slice);
         }
         let mut copy = slice.to_vec();
         self.apply_patches(&mut copy, &patches, depth);
-        Arc::from(copy)
+        Seq::Slice(Arc::from(copy))
     }
 
     /// Fills in the items that were objects under construction.

@@ -27,7 +27,7 @@ use crate::opcode::Opcode;
 use crate::pystr::PyStr;
 use crate::reader::Source;
 use crate::value::key::{SMALL_MAX, key_eq_counted};
-use crate::value::{Bytes, Construct, Entry, Global, Int, Key, Tuple, Value};
+use crate::value::{Bytes, Construct, Entry, Global, Int, Key, Seq, Tuple, Value};
 
 /// A stack or memo entry: a finished value, or an object under construction in the arena.
 #[derive(Clone)]
@@ -816,7 +816,7 @@ impl Machine {
                     Slot::Node(_) => Value::None,
                 })
                 .collect();
-            Node::Done(Value::Tuple(Tuple(items)), 1)
+            Node::Done(Value::Tuple(Tuple(Seq::Slice(items))), 1)
         } else {
             Node::Tuple(Items::from_slots(items))
         };
@@ -1005,8 +1005,10 @@ impl Machine {
     /// keys are hashed. Repeated keys (rare) are then merged as `KeyMap` does: the first key
     /// is kept, the last value wins.
     fn seal_dict<S: Source>(&mut self, id: u32, k: usize, src: &S, limits: &Limits) -> Result<()> {
-        let mut it = self.stack.drain(k.min(self.stack.len())..);
-        let n = it.len() / 2;
+        let k = k.min(self.stack.len());
+        let items = self.stack.get_mut(k..).unwrap_or_default();
+        let n = items.len() / 2;
+        let mut it = items.chunks_exact_mut(2);
         let mut work = (n * n) as u64 / 8;
         let mut key_depth = 0u32;
         let mut failed: Option<Error> = None;
@@ -1017,9 +1019,11 @@ impl Machine {
         let start = arena.patches.len();
         let mut entries: Arc<[Entry]> = (0..n)
             .map(|i| {
-                let (Some(k), Some(v)) = (it.next(), it.next()) else {
+                let Some([k, v]) = it.next() else {
                     return Entry::placeholder();
                 };
+                let k = std::mem::replace(k, Slot::Node(0));
+                let v = std::mem::replace(v, Slot::Node(0));
                 if failed.is_some() {
                     return Entry::placeholder();
                 }
@@ -1063,7 +1067,7 @@ impl Machine {
                 Entry { key, value }
             })
             .collect();
-        drop(it);
+        self.stack.truncate(k);
         if let Some(e) = failed {
             self.arena.patches.truncate(start);
             return Err(e);

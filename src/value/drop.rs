@@ -24,8 +24,8 @@ fn take_children(v: &mut Value, out: &mut Vec<Value>) {
     }
 }
 
-fn take_slice(items: &mut Arc<[Value]>, out: &mut Vec<Value>) {
-    if let Some(items) = Arc::get_mut(items) {
+fn take_slice(items: &mut super::Seq, out: &mut Vec<Value>) {
+    if let Some(items) = items.get_mut() {
         for item in items.iter_mut() {
             if is_last_owner(item) {
                 out.push(mem::take(item));
@@ -38,8 +38,8 @@ fn take_slice(items: &mut Arc<[Value]>, out: &mut Vec<Value>) {
 /// drop its children too). Shared containers are just released: their contents stay alive.
 fn is_last_owner(v: &Value) -> bool {
     match v {
-        Value::List(l) => Arc::strong_count(&l.0) == 1,
-        Value::Tuple(t) => Arc::strong_count(&t.0) == 1,
+        Value::List(l) => l.0.is_unique(),
+        Value::Tuple(t) => t.0.is_unique(),
         Value::Dict(d) => d.is_unique(),
         Value::Set(s) | Value::FrozenSet(s) => Arc::strong_count(&s.0) == 1,
         Value::Object(o) => Arc::strong_count(&o.0) == 1,
@@ -88,6 +88,12 @@ trait Unique {
 impl<T: ?Sized> Unique for Arc<T> {
     fn unique(&self) -> bool {
         Arc::strong_count(self) == 1
+    }
+}
+
+impl Unique for super::Seq {
+    fn unique(&self) -> bool {
+        self.is_unique()
     }
 }
 

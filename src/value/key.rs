@@ -439,8 +439,8 @@ fn leaf_digest(v: &Value, mode: Mode) -> Option<Result<u64, &'static str>> {
 /// The tag, items and address of a list or tuple.
 fn open_seq(v: &Value) -> Option<(u8, &[Value], usize)> {
     match v {
-        Value::Tuple(t) => Some((TAG_TUPLE, &t.0[..], Arc::as_ptr(&t.0) as *const u8 as usize)),
-        Value::List(l) => Some((TAG_LIST, &l.0[..], Arc::as_ptr(&l.0) as *const u8 as usize)),
+        Value::Tuple(t) => Some((TAG_TUPLE, t.as_slice(), t.0.addr())),
+        Value::List(l) => Some((TAG_LIST, l.as_slice(), l.0.addr())),
         _ => None,
     }
 }
@@ -819,8 +819,8 @@ fn push_set<'a>(
 /// The address of a container's shared allocation.
 fn container_addr(v: &Value) -> Option<usize> {
     match v {
-        Value::List(l) => Some(Arc::as_ptr(&l.0) as *const u8 as usize),
-        Value::Tuple(t) => Some(Arc::as_ptr(&t.0) as *const u8 as usize),
+        Value::List(l) => Some(l.0.addr()),
+        Value::Tuple(t) => Some(t.0.addr()),
         Value::Dict(d) => Some(d.addr()),
         Value::Set(s) | Value::FrozenSet(s) => Some(Arc::as_ptr(&s.0) as usize),
         Value::Object(o) => Some(Arc::as_ptr(&o.0) as usize),

@@ -127,36 +127,106 @@ impl std::fmt::Debug for Bytes {
 
 /// The items of a `list`, shared.
 #[derive(Clone)]
-pub struct List(pub(crate) Arc<[Value]>);
+pub struct List(pub(crate) Seq);
 
 /// The items of a `tuple`, shared.
 #[derive(Clone)]
-pub struct Tuple(pub(crate) Arc<[Value]>);
+pub struct Tuple(pub(crate) Seq);
+
+/// How the items of a [`List`] or [`Tuple`] are stored.
+///
+/// A sequence whose length is known when it is built (a tuple, a list filled by one `APPENDS`)
+/// is one exactly sized allocation. A list grown batch by batch keeps the vector it grew in:
+/// turning it into a slice would copy every item once more (a tenth of the time of decoding a
+/// list of a million ints), so only its spare capacity is given back.
+#[derive(Clone)]
+pub(crate) enum Seq {
+    /// Exactly sized, one allocation.
+    Slice(Arc<[Value]>),
+    /// A grown list's vector.
+    Vec(Arc<Vec<Value>>),
+}
+
+/// Grown lists up to this many items are shrunk to fit (see [`Seq::from_grown`]).
+const SHRINK_MAX: usize = 1024;
+
+impl Seq {
+    /// A grown vector. A short one gives its spare capacity back (shrinking in place is cheap);
+    /// a long one keeps it: that tail was never written, so it holds address space but no
+    /// memory, and shrinking a large block can move it (the whole list copied again).
+    pub(crate) fn from_grown(mut v: Vec<Value>) -> Seq {
+        if v.len() <= SHRINK_MAX && v.capacity() > v.len() {
+            v.shrink_to_fit();
+        }
+        Seq::Vec(Arc::new(v))
+    }
+
+    /// The items.
+    #[inline]
+    pub(crate) fn as_slice(&self) -> &[Value] {
+        match self {
+            Seq::Slice(s) => s,
+            Seq::Vec(v) => v,
+        }
+    }
+
+    /// The items, if this reference alone keeps them alive.
+    pub(crate) fn get_mut(&mut self) -> Option<&mut [Value]> {
+        match self {
+            Seq::Slice(s) => Arc::get_mut(s).map(|s| &mut s[..]),
+            Seq::Vec(v) => Arc::get_mut(v).map(|v| &mut v[..]),
+        }
+    }
+
+    /// Whether this reference alone keeps the items alive (no weak reference is ever made).
+    pub(crate) fn is_unique(&self) -> bool {
+        match self {
+            Seq::Slice(s) => Arc::strong_count(s) == 1,
+            Seq::Vec(v) => Arc::strong_count(v) == 1,
+        }
+    }
+
+    /// The address of the shared allocation (the object's identity).
+    pub(crate) fn addr(&self) -> usize {
+        match self {
+            Seq::Slice(s) => Arc::as_ptr(s) as *const u8 as usize,
+            Seq::Vec(v) => Arc::as_ptr(v) as usize,
+        }
+    }
+}
+
+impl From<Arc<[Value]>> for Seq {
+    fn from(s: Arc<[Value]>) -> Seq {
+        Seq::Slice(s)
+    }
+}
 
 macro_rules! seq_impls {
     ($t:ident) => {
         impl $t {
             /// The items.
+            #[inline]
             pub fn as_slice(&self) -> &[Value] {
-                &self.0
+                self.0.as_slice()
             }
 
             /// Whether `self` and `other` are the same shared object.
             pub fn ptr_eq(&self, other: &Self) -> bool {
-                Arc::ptr_eq(&self.0, &other.0)
+                self.0.addr() == other.0.addr()
             }
         }
 
         impl std::ops::Deref for $t {
             type Target = [Value];
+            #[inline]
             fn deref(&self) -> &[Value] {
-                &self.0
+                self.0.as_slice()
             }
         }
 
         impl From<Vec<Value>> for $t {
             fn from(v: Vec<Value>) -> Self {
-                $t(Arc::from(v))
+                $t(Seq::Slice(Arc::from(v)))
             }
         }
 
@@ -164,7 +234,7 @@ macro_rules! seq_impls {
             type Item = &'a Value;
             type IntoIter = std::slice::Iter<'a, Value>;
             fn into_iter(self) -> Self::IntoIter {
-                self.0.iter()
+                self.0.as_slice().iter()
             }
         }
     };
@@ -524,8 +594,8 @@ impl Value {
             Value::Str(s) => s.addr(),
             Value::Bytes(b) => Some(Arc::as_ptr(&b.0) as *const u8 as usize),
             Value::Int(i) => i.big_addr(),
-            Value::Tuple(t) => Some(Arc::as_ptr(&t.0) as *const u8 as usize),
-            Value::List(l) => Some(Arc::as_ptr(&l.0) as *const u8 as usize),
+            Value::Tuple(t) => Some(t.0.addr()),
+            Value::List(l) => Some(l.0.addr()),
             Value::FrozenSet(s) | Value::Set(s) => Some(Arc::as_ptr(&s.0) as usize),
             Value::Dict(d) => Some(d.addr()),
             _ => None,
