@@ -140,6 +140,20 @@ impl PyStr {
     /// This is how `BINUNICODE`, `SHORT_BINUNICODE` and `BINUNICODE8` are decoded. Overlong forms,
     /// code points above U+10FFFF and truncated sequences are errors, as in CPython.
     pub fn from_utf8_surrogatepass(bytes: &[u8]) -> Result<PyStr, Utf8Error> {
+        // Short ASCII text (most keys and many values): one copy into the inline buffer and a
+        // check of three words, instead of the general validator.
+        if let Some(len) = u8::try_from(bytes.len())
+            .ok()
+            .filter(|&n| usize::from(n) <= INLINE_MAX)
+        {
+            let mut buf = [0u8; INLINE_MAX];
+            if let Some(dst) = buf.get_mut(..bytes.len()) {
+                dst.copy_from_slice(bytes);
+                if is_ascii_inline(&buf) {
+                    return Ok(PyStr(Repr::Inline(len, buf)));
+                }
+            }
+        }
         match std::str::from_utf8(bytes) {
             Ok(s) => Ok(PyStr::text(s)),
             Err(_) => {
@@ -159,6 +173,18 @@ impl PyStr {
             Err(e) => PyStr(Repr::Wide(Arc::new(e.into_bytes().into_boxed_slice()))),
         }
     }
+}
+
+/// Whether an inline buffer (zero-padded) holds only ASCII: three overlapping words.
+#[inline]
+fn is_ascii_inline(buf: &[u8; INLINE_MAX]) -> bool {
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    const _: () = assert!(INLINE_MAX > 16 && INLINE_MAX <= 24);
+    let word = |b: Option<&[u8; 8]>| b.map_or(HIGH, |w| u64::from_le_bytes(*w));
+    let head = buf.first_chunk::<8>();
+    let mid = buf.get(8..16).and_then(|m| m.first_chunk::<8>());
+    let tail = buf.last_chunk::<8>();
+    (word(head) | word(mid) | word(tail)) & HIGH == 0
 }
 
 impl Default for PyStr {
@@ -407,6 +433,38 @@ impl StrBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The short-ASCII fast path sees every byte of every inline length: one non-ASCII byte
+    /// anywhere sends the input to the validator (and invalid UTF-8 there is an error).
+    #[test]
+    fn short_ascii_fast_path_checks_every_byte() {
+        for len in 0..=INLINE_MAX + 2 {
+            let ascii = vec![b'k'; len];
+            let s = PyStr::from_utf8_surrogatepass(&ascii).unwrap();
+            assert_eq!(s.as_str(), Some(std::str::from_utf8(&ascii).unwrap()));
+            for at in 0..len {
+                let mut lone = ascii.clone();
+                lone[at] = 0x80;
+                assert!(
+                    PyStr::from_utf8_surrogatepass(&lone).is_err(),
+                    "len {len} at {at}"
+                );
+                let mut high = ascii.clone();
+                high[at] = 0xff;
+                assert!(
+                    PyStr::from_utf8_surrogatepass(&high).is_err(),
+                    "len {len} at {at}"
+                );
+                if at + 1 < len {
+                    let mut latin = ascii.clone();
+                    latin[at] = 0xc3;
+                    latin[at + 1] = 0xa9;
+                    let s = PyStr::from_utf8_surrogatepass(&latin).unwrap();
+                    assert_eq!(s.as_str(), Some(std::str::from_utf8(&latin).unwrap()));
+                }
+            }
+        }
+    }
 
     #[test]
     fn surrogatepass_keeps_lone_surrogates() {
