@@ -471,24 +471,23 @@ impl Machine {
                 }
                 Opcode::TUPLE => {
                     let k = self.pop_mark()?;
-                    let items = self.stack.split_off(k);
-                    self.push_tuple(items, src, limits)?;
+                    self.push_stack_tuple(k, src, limits)?;
                 }
                 Opcode::EMPTY_TUPLE => self.push_tuple(Vec::new(), src, limits)?,
                 Opcode::TUPLE1 => {
                     let a = self.pop()?;
-                    self.push_tuple(vec![a], src, limits)?;
+                    self.push_small_tuple([a], src, limits)?;
                 }
                 Opcode::TUPLE2 => {
                     let b = self.pop()?;
                     let a = self.pop()?;
-                    self.push_tuple(vec![a, b], src, limits)?;
+                    self.push_small_tuple([a, b], src, limits)?;
                 }
                 Opcode::TUPLE3 => {
                     let c = self.pop()?;
                     let b = self.pop()?;
                     let a = self.pop()?;
-                    self.push_tuple(vec![a, b, c], src, limits)?;
+                    self.push_small_tuple([a, b, c], src, limits)?;
                 }
                 Opcode::BINFLOAT => {
                     let f = f64::from_be_bytes(src.read_array()?);
@@ -820,6 +819,49 @@ impl Machine {
         } else {
             Node::Tuple(Items::from_slots(items))
         };
+        let node = self.new_node(node, src, limits)?;
+        self.push(node, limits)
+    }
+
+    /// `TUPLE`: the items above the mark move straight from the stack into the tuple.
+    fn push_stack_tuple<S: Source>(&mut self, k: usize, src: &S, limits: &Limits) -> Result<()> {
+        let k = k.min(self.stack.len());
+        let n = self.stack.len() - k;
+        self.alloc(32 + 24 * n as u64, src, limits)?;
+        let items = self.stack.drain(k..);
+        let node = if items.as_slice().iter().all(|s| matches!(s, Slot::Val(_))) {
+            let items: Arc<[Value]> = items
+                .map(|s| match s {
+                    Slot::Val(v) => v,
+                    Slot::Node(_) => Value::None,
+                })
+                .collect();
+            Node::Done(Value::Tuple(Tuple(Seq::Slice(items))), 1)
+        } else {
+            let mut tuple = Items::default();
+            tuple.extend(items);
+            Node::Tuple(tuple)
+        };
+        let node = self.new_node(node, src, limits)?;
+        self.push(node, limits)
+    }
+
+    /// `TUPLE1`/`TUPLE2`/`TUPLE3`: built from the popped slots, with no vector in between.
+    fn push_small_tuple<S: Source, const N: usize>(
+        &mut self,
+        items: [Slot; N],
+        src: &S,
+        limits: &Limits,
+    ) -> Result<()> {
+        if !items.iter().all(|s| matches!(s, Slot::Val(_))) {
+            return self.push_tuple(Vec::from(items), src, limits);
+        }
+        self.alloc(32 + 24 * N as u64, src, limits)?;
+        let items: Arc<[Value]> = Arc::new(items.map(|s| match s {
+            Slot::Val(v) => v,
+            Slot::Node(_) => Value::None,
+        }));
+        let node = Node::Done(Value::Tuple(Tuple(Seq::Slice(items))), 1);
         let node = self.new_node(node, src, limits)?;
         self.push(node, limits)
     }
