@@ -93,7 +93,7 @@ impl Machine {
             // and slows every large buffer after it).
             let hint = src.remaining_hint();
             self.stack.reserve(32);
-            self.memo.reserve((hint / 16).min(256));
+            self.memo.reserve((hint / 8).min(256));
         }
         let mut op_start = src.position();
         let mut op: Option<Opcode> = None;

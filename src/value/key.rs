@@ -10,13 +10,14 @@
 //!   DAG used as a key costs time linear in its *distinct* nodes.
 
 use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasher, DefaultHasher, Hash, Hasher, RandomState};
-use std::sync::{Arc, OnceLock};
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::sync::Arc;
 
 use indexmap::IndexMap;
 
 use num_bigint::{BigInt, Sign};
 
+use super::siphash::{self, Sip13};
 use super::{Value, int_eq_float, integral_float_bigint};
 use crate::error::{Error, ErrorKind};
 use crate::pystr::INLINE_MAX;
@@ -273,14 +274,8 @@ impl BuildHasher for PassThrough {
     }
 }
 
-/// The process-wide random SipHash key.
-fn seed() -> &'static RandomState {
-    static SEED: OnceLock<RandomState> = OnceLock::new();
-    SEED.get_or_init(RandomState::new)
-}
-
-fn hasher(tag: u8) -> DefaultHasher {
-    let mut h = seed().build_hasher();
+fn hasher(tag: u8) -> Sip13 {
+    let mut h = Sip13::new();
     h.write_u8(tag);
     h
 }
@@ -314,6 +309,15 @@ fn int_digest(v: i64) -> u64 {
 }
 
 fn str_digest(b: &[u8]) -> u64 {
+    // Up to 23 bytes (every inline str): the tag and the bytes in one fixed block.
+    if b.len() < 24 {
+        let mut block = [0u8; 24];
+        block[0] = TAG_STR;
+        if let Some(dst) = block.get_mut(1..=b.len()) {
+            dst.copy_from_slice(b);
+            return siphash::short_digest(&block, b.len() + 1);
+        }
+    }
     let mut h = hasher(TAG_STR);
     h.write(b);
     h.finish()
@@ -557,7 +561,7 @@ pub(crate) fn digest_with(
 ) -> Result<u64, &'static str> {
     struct Frame<'a> {
         items: std::slice::Iter<'a, Value>,
-        h: DefaultHasher,
+        h: Sip13,
         value: &'a Value,
         addr: usize,
     }

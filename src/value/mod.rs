@@ -19,6 +19,7 @@ mod index;
 mod int;
 pub(crate) mod key;
 mod partial_eq;
+mod siphash;
 
 use std::sync::Arc;
 
