@@ -213,9 +213,16 @@ impl From<char> for PyStr {
 }
 
 impl PartialEq for PyStr {
+    #[inline]
     fn eq(&self, other: &Self) -> bool {
-        (self.addr().is_some() && self.addr() == other.addr())
-            || self.as_encoded_bytes() == other.as_encoded_bytes()
+        match (&self.0, &other.0) {
+            // Zero-padded buffers: equal text is equal words.
+            (Repr::Inline(a, x), Repr::Inline(b, y)) => a == b && x == y,
+            _ => {
+                (self.addr().is_some() && self.addr() == other.addr())
+                    || self.as_encoded_bytes() == other.as_encoded_bytes()
+            }
+        }
     }
 }
 

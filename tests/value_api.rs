@@ -504,3 +504,57 @@ fn lists_grown_batch_by_batch() {
         assert_eq!(u.load().expect("stream"), v);
     }
 }
+
+/// Dicts whose keys are the same share one key table; keys that are merely equal in Python
+/// (`1`, `1.0`, `True`) or are objects with their own identity (tuples) must keep their own.
+/// Expected reprs recorded from CPython 3.11.
+#[test]
+fn dicts_with_the_same_keys_share_only_identical_keys() {
+    // data = [{'a': 1, 'b': 2}, {'a': 3, 'b': 4}, {'b': 5, 'a': 6}, {1: 'x', 2: 0},
+    //         {1.0: 'y', 2: 0}, {True: 'z', 2: 0}, {0: 'n', 2: 0}, {False: 'f', 2: 0},
+    //         {t1: 'p', 2: 0}, {t2: 'q', 2: 0} (two equal tuples), {'a': [1], 'b': {'a': 1,
+    //         'b': 2}}, {'a': 10, 'b': 11}, {b'k': 1, 2: 0}, {'k': 2, 2: 0}, {None: 0, 2: 0},
+    //         {nan: 1, 2: 0}, {nan: 1, 2: 0}]; pickle.dumps(data, 2), pickle.dumps(data, 5)
+    let p2: &[u8] = b"\x80\x02]q\x00(}q\x01(X\x01\x00\x00\x00aq\x02K\x01X\x01\x00\x00\x00bq\x03K\x02u}q\x04(h\x02K\x03h\x03K\x04u}q\x05(h\x03K\x05h\x02K\x06u}q\x06(K\x01X\x01\x00\x00\x00xq\x07K\x02K\x00u}q\x08(G?\xf0\x00\x00\x00\x00\x00\x00X\x01\x00\x00\x00yq\tK\x02K\x00u}q\n(\x88X\x01\x00\x00\x00zq\x0bK\x02K\x00u}q\x0c(K\x00X\x01\x00\x00\x00nq\rK\x02K\x00u}q\x0e(\x89X\x01\x00\x00\x00fq\x0fK\x02K\x00u}q\x10(K\x01K\x02\x86q\x11X\x01\x00\x00\x00pq\x12K\x02K\x00u}q\x13(K\x01K\x02\x86q\x14X\x01\x00\x00\x00qq\x15K\x02K\x00u}q\x16(h\x02]q\x17K\x01ah\x03}q\x18(h\x02K\x01h\x03K\x02uu}q\x19(h\x02K\nh\x03K\x0bu}q\x1a(c_codecs\nencode\nq\x1bX\x01\x00\x00\x00kq\x1cX\x06\x00\x00\x00latin1q\x1d\x86q\x1eRq\x1fK\x01K\x02K\x00u}q (X\x01\x00\x00\x00kq!K\x02K\x02K\x00u}q\"(NK\x00K\x02K\x00u}q#(G\x7f\xf8\x00\x00\x00\x00\x00\x00K\x01K\x02K\x00u}q$(G\x7f\xf8\x00\x00\x00\x00\x00\x00K\x01K\x02K\x00ue.";
+    let p5: &[u8] = b"\x80\x05\x95\x0e\x01\x00\x00\x00\x00\x00\x00]\x94(}\x94(\x8c\x01a\x94K\x01\x8c\x01b\x94K\x02u}\x94(h\x02K\x03h\x03K\x04u}\x94(h\x03K\x05h\x02K\x06u}\x94(K\x01\x8c\x01x\x94K\x02K\x00u}\x94(G?\xf0\x00\x00\x00\x00\x00\x00\x8c\x01y\x94K\x02K\x00u}\x94(\x88\x8c\x01z\x94K\x02K\x00u}\x94(K\x00\x8c\x01n\x94K\x02K\x00u}\x94(\x89\x8c\x01f\x94K\x02K\x00u}\x94(K\x01K\x02\x86\x94\x8c\x01p\x94K\x02K\x00u}\x94(K\x01K\x02\x86\x94\x8c\x01q\x94K\x02K\x00u}\x94(h\x02]\x94K\x01ah\x03}\x94(h\x02K\x01h\x03K\x02uu}\x94(h\x02K\nh\x03K\x0bu}\x94(C\x01k\x94K\x01K\x02K\x00u}\x94(\x8c\x01k\x94K\x02K\x02K\x00u}\x94(NK\x00K\x02K\x00u}\x94(G\x7f\xf8\x00\x00\x00\x00\x00\x00K\x01K\x02K\x00u}\x94(G\x7f\xf8\x00\x00\x00\x00\x00\x00K\x01K\x02K\x00ue.";
+    let expected = "[{'a': 1, 'b': 2}, {'a': 3, 'b': 4}, {'b': 5, 'a': 6}, {1: 'x', 2: 0}, \
+                    {1.0: 'y', 2: 0}, {True: 'z', 2: 0}, {0: 'n', 2: 0}, {False: 'f', 2: 0}, \
+                    {(1, 2): 'p', 2: 0}, {(1, 2): 'q', 2: 0}, {'a': [1], 'b': {'a': 1, 'b': 2}}, \
+                    {'a': 10, 'b': 11}, {b'k': 1, 2: 0}, {'k': 2, 2: 0}, {None: 0, 2: 0}, \
+                    {nan: 1, 2: 0}, {nan: 1, 2: 0}]";
+    for data in [p2, p5] {
+        let v = load(data);
+        assert_eq!(v.to_string(), expected);
+        assert_eq!(v[1].get("a"), Some(&Value::from(3)));
+        assert_eq!(v[2].get("a"), Some(&Value::from(6)));
+        let key = |i: usize| v[i].as_dict().unwrap().keys().next().unwrap().clone();
+        assert!(matches!(key(3), Value::Int(_)));
+        assert!(matches!(key(4), Value::Float(_)));
+        assert!(matches!(key(5), Value::Bool(true)));
+        assert!(matches!(key(6), Value::Int(_)));
+        assert!(matches!(key(7), Value::Bool(false)));
+        let (t1, t2) = (key(8), key(9));
+        assert!(!t1.as_tuple().unwrap().ptr_eq(t2.as_tuple().unwrap()));
+        assert!(matches!(key(12), Value::Bytes(_)));
+        assert!(matches!(key(13), Value::Str(_)));
+        assert_eq!(v[3].get(&Value::from(2)), Some(&Value::from(0)));
+        assert_eq!(v[5].get(&Value::from(1.0)), Some(&Value::from("z")));
+    }
+    // A dict sealed with a shared table, then grown by SETITEM (the table must not change):
+    // [{'a': 1, 'b': 2}, d, d, {'a': 6, 'b': 7}] with d = {'a': 3, 'b': 4}; d['c'] = 5
+    let v = load(
+        b"\x80\x02]q\x00(}q\x01(X\x01\x00\x00\x00aq\x02K\x01X\x01\x00\x00\x00bq\x03K\x02u}q\x04(h\x02K\x03h\x03K\x04uh\x04X\x01\x00\x00\x00cK\x05s}q\x05(h\x02K\x06h\x03K\x07ue.",
+    );
+    assert_eq!(
+        v.to_string(),
+        "[{'a': 1, 'b': 2}, {'a': 3, 'b': 4, 'c': 5}, {'a': 3, 'b': 4, 'c': 5}, {'a': 6, 'b': 7}]"
+    );
+    // A repeated key inside one batch, beside dicts whose keys are the cached table's.
+    let v = load(
+        b"\x80\x02]q\x00(}q\x01(X\x01\x00\x00\x00aq\x02K\x01X\x01\x00\x00\x00bq\x03K\x02u}q\x04(h\x02K\x03h\x02K\x04u}q\x05(h\x02K\x05h\x03K\x06ue.",
+    );
+    assert_eq!(
+        v.to_string(),
+        "[{'a': 1, 'b': 2}, {'a': 4}, {'a': 5, 'b': 6}]"
+    );
+}

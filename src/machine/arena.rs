@@ -16,7 +16,7 @@ use crate::pystr::INLINE_MAX;
 use crate::value::key::DigestMemo;
 use crate::value::new_key_set;
 use crate::value::{
-    Construct, Dict, DictRepr, Entry, Key, KeyMap, List, Object, ObjectInner, Seq, Set, Tuple,
+    Construct, Dict, DictRepr, Key, KeyMap, List, Object, ObjectInner, Seq, Set, SmallDict, Tuple,
     Value,
 };
 
@@ -162,11 +162,11 @@ pub(crate) enum Node {
         key_depth: u32,
     },
     /// A dict filled by one `SETITEMS` (or `DICT`) while empty, with at most `SMALL_MAX`
-    /// items: its entries already in final form (one allocation), values that are objects
-    /// under construction left as `None` and listed in the arena's `patches` at
-    /// `patches.0..patches.0 + patches.1`. Changing it again turns it back into a `Dict`.
+    /// items: already in final form (one allocation, its key table perhaps shared), values
+    /// that are objects under construction left as `None` and listed in the arena's `patches`
+    /// at `patches.0..patches.0 + patches.1`. Changing it again turns it back into a `Dict`.
     SealedDict {
-        entries: Arc<[Entry]>,
+        dict: Arc<SmallDict>,
         patches: (u32, u32),
         key_depth: u32,
     },
@@ -273,7 +273,15 @@ pub(crate) struct Arena {
     /// Digests of shared values hashed as (parts of) keys, kept for the whole pickle: a tuple
     /// or long str reused in many keys is hashed once.
     digests: DigestMemo,
+    /// The key tables of the last few sealed dicts, offered to the next ones.
+    key_tables: [Option<Arc<[Key]>>; KEY_TABLES],
+    /// Where the next new key table goes in `key_tables` (round robin).
+    key_table_next: usize,
 }
+
+/// How many recent key tables sealed dicts may share (records usually alternate between a
+/// handful of shapes: the record, its nested dicts).
+const KEY_TABLES: usize = 4;
 
 impl Default for Arena {
     fn default() -> Self {
@@ -286,6 +294,8 @@ impl Default for Arena {
             patches: Vec::new(),
             on_path: Vec::new(),
             digests: DigestMemo::persistent(),
+            key_tables: Default::default(),
+            key_table_next: 0,
         }
     }
 }
@@ -543,13 +553,13 @@ impl Arena {
                 Value::Dict(Dict::from_parts(keys, values))
             }
             Node::SealedDict {
-                mut entries,
+                mut dict,
                 patches: (start, len),
                 key_depth,
             } => {
                 if len > 0 {
-                    // Sealed entries are never shared before conversion.
-                    let entries = Arc::get_mut(&mut entries).ok_or_else(internal)?;
+                    // A sealed dict is never shared before conversion.
+                    let values = &mut Arc::get_mut(&mut dict).ok_or_else(internal)?.values;
                     let (start, len) = (start as usize, len as usize);
                     for k in start..start.saturating_add(len) {
                         let Some(&(pos, id)) = self.patches.get(k) else {
@@ -557,13 +567,13 @@ impl Arena {
                         };
                         let (v, d) = self.child_value(id);
                         depth = depth.max(d);
-                        if let Some(e) = entries.get_mut(pos as usize) {
-                            e.value = v;
+                        if let Some(slot) = values.get_mut(pos as usize) {
+                            *slot = v;
                         }
                     }
                 }
                 depth = depth.max(key_depth);
-                Value::Dict(Dict(DictRepr::Small(entries)))
+                Value::Dict(Dict(DictRepr::Small(dict)))
             }
             Node::Set {
                 keys,
@@ -663,36 +673,26 @@ impl Arena {
         let Some(node) = self.get_mut(id) else {
             return Err(internal());
         };
-        let (mut entries, (start, len), key_depth) = match mem::replace(node, Node::Taken) {
+        let (mut dict, (start, len), key_depth) = match mem::replace(node, Node::Taken) {
             Node::SealedDict {
-                entries,
+                dict,
                 patches,
                 key_depth,
-            } => (entries, patches, key_depth),
+            } => (dict, patches, key_depth),
             other => {
                 *node = other;
                 return Ok(());
             }
         };
-        let mut keys = Vec::with_capacity(entries.len());
-        let mut values = Vec::with_capacity(entries.len());
-        match Arc::get_mut(&mut entries) {
-            Some(es) => {
-                for e in es.iter_mut() {
-                    keys.push(Key {
-                        digest: e.key.digest,
-                        value: mem::take(&mut e.key.value),
-                    });
-                    values.push(Slot::Val(mem::take(&mut e.value)));
-                }
-            }
-            None => {
-                for e in entries.iter() {
-                    keys.push(e.key.clone());
-                    values.push(Slot::Val(e.value.clone()));
-                }
-            }
-        }
+        let keys = dict.keys.to_vec();
+        let mut values: Vec<Slot> = match Arc::get_mut(&mut dict) {
+            Some(d) => d
+                .values
+                .iter_mut()
+                .map(|v| Slot::Val(mem::take(v)))
+                .collect(),
+            None => dict.values.iter().map(|v| Slot::Val(v.clone())).collect(),
+        };
         for &(pos, child) in patch_range(&self.patches, start, len) {
             if let Some(v) = values.get_mut(pos as usize) {
                 *v = Slot::Node(child);
@@ -718,13 +718,13 @@ impl Arena {
                     .collect(),
             ),
             Node::SealedDict {
-                entries,
+                dict,
                 patches: (start, len),
                 ..
             } => {
-                let mut out: Vec<(Slot, Slot)> = entries
-                    .iter()
-                    .map(|e| (Slot::Val(e.key.value.clone()), Slot::Val(e.value.clone())))
+                let mut out: Vec<(Slot, Slot)> = dict
+                    .pairs()
+                    .map(|(k, v)| (Slot::Val(k.value.clone()), Slot::Val(v.clone())))
                     .collect();
                 for &(pos, child) in patch_range(&self.patches, *start, *len) {
                     if let Some(p) = out.get_mut(pos as usize) {
@@ -735,6 +735,38 @@ impl Arena {
             }
             _ => None,
         }
+    }
+
+    /// A recent dict's key table whose keys are the same as the keys of the `(key, value)`
+    /// slot pairs `items` (every key a finished value, type-exact and equal, in order): the
+    /// common case of records, matched without hashing a key again.
+    pub(crate) fn match_key_table(&self, items: &[Slot]) -> Option<Arc<[Key]>> {
+        let n = items.len() / 2;
+        let matches = |table: &&Arc<[Key]>| {
+            table.len() == n
+                && table
+                    .iter()
+                    .zip(items.chunks_exact(2))
+                    .all(|(key, pair)| match pair.first() {
+                        Some(Slot::Val(v)) => same_key(&key.value, v),
+                        _ => false,
+                    })
+        };
+        self.key_tables
+            .iter()
+            .flatten()
+            .find(matches)
+            .map(Arc::clone)
+    }
+
+    /// A new key table of `keys` (left empty), offered to the next dicts.
+    pub(crate) fn new_key_table(&mut self, keys: &mut Vec<Key>) -> Arc<[Key]> {
+        let table: Arc<[Key]> = keys.drain(..).collect();
+        if let Some(slot) = self.key_tables.get_mut(self.key_table_next % KEY_TABLES) {
+            *slot = Some(Arc::clone(&table));
+        }
+        self.key_table_next = self.key_table_next.wrapping_add(1);
+        table
     }
 
     /// The digest of a short (inline) str key, from the pickle-wide cache.
@@ -803,6 +835,22 @@ pub(crate) fn internal() -> Error {
     Error::bare(ErrorKind::Unsupported(
         "internal error: inconsistent object arena (please report this pickle)".into(),
     ))
+}
+
+/// Whether two keys may share one key-table slot: the same type and value, bit for bit, and
+/// only for immutable scalars, whose identity nothing can observe (a `1` never stands in for a
+/// `1.0` or a `True`; tuples and other objects keep their own identity).
+#[inline]
+fn same_key(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Str(x), Value::Str(y)) => x == y,
+        (Value::Int(x), Value::Int(y)) => x == y,
+        (Value::Float(x), Value::Float(y)) => x.to_bits() == y.to_bits(),
+        (Value::Bool(x), Value::Bool(y)) => x == y,
+        (Value::None, Value::None) => true,
+        (Value::Bytes(x), Value::Bytes(y)) => x.as_slice() == y.as_slice(),
+        _ => false,
+    }
 }
 
 #[cfg(test)]

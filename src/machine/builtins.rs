@@ -273,10 +273,11 @@ impl Machine {
                 Some(Node::Set { keys, .. } | Node::Dict { keys, .. }) => {
                     return Ok(keys.iter().map(|k| Slot::Val(k.value.clone())).collect());
                 }
-                Some(Node::SealedDict { entries, .. }) => {
-                    return Ok(entries
+                Some(Node::SealedDict { dict, .. }) => {
+                    return Ok(dict
+                        .keys
                         .iter()
-                        .map(|e| Slot::Val(e.key.value.clone()))
+                        .map(|k| Slot::Val(k.value.clone()))
                         .collect());
                 }
                 Some(Node::Done(v, _)) => {
@@ -358,7 +359,7 @@ impl Machine {
             Slot::Node(id) => match self.arena.get(*id) {
                 Some(Node::List(items) | Node::Tuple(items)) => !items.is_empty(),
                 Some(Node::Dict { values, .. }) => !values.is_empty(),
-                Some(Node::SealedDict { entries, .. }) => !entries.is_empty(),
+                Some(Node::SealedDict { dict, .. }) => !dict.values.is_empty(),
                 Some(Node::Set { keys, .. }) => !keys.is_empty(),
                 Some(Node::Done(v, _)) => truthy_value(v),
                 _ => true,

@@ -49,14 +49,19 @@ fn is_last_owner(v: &Value) -> bool {
 
 fn take_dict(d: &mut super::DictRepr, out: &mut Vec<Value>) {
     match d {
-        super::DictRepr::Small(entries) => {
-            if let Some(entries) = Arc::get_mut(entries) {
-                for e in entries.iter_mut() {
-                    if is_last_owner(&e.value) {
-                        out.push(mem::take(&mut e.value));
+        super::DictRepr::Small(d) => {
+            if let Some(d) = Arc::get_mut(d) {
+                for v in d.values.iter_mut() {
+                    if is_last_owner(v) {
+                        out.push(mem::take(v));
                     }
-                    if is_last_owner(&e.key.value) {
-                        out.push(mem::take(&mut e.key.value));
+                }
+                // A shared key table goes with the last dict that uses it.
+                if let Some(keys) = Arc::get_mut(&mut d.keys) {
+                    for k in keys.iter_mut() {
+                        if is_last_owner(&k.value) {
+                            out.push(mem::take(&mut k.value));
+                        }
                     }
                 }
             }

@@ -24,7 +24,7 @@ mod siphash;
 use std::sync::Arc;
 
 pub use self::dict::{Dict, DictIter};
-pub(crate) use self::dict::{DictRepr, Entry};
+pub(crate) use self::dict::{DictRepr, SmallDict};
 pub use self::index::ValueIndex;
 pub use self::int::Int;
 pub(crate) use self::int::{int_eq_float, integral_float_bigint};
