@@ -537,8 +537,8 @@ fn dicts_with_the_same_keys_share_only_identical_keys() {
         assert!(!t1.as_tuple().unwrap().ptr_eq(t2.as_tuple().unwrap()));
         assert!(matches!(key(12), Value::Bytes(_)));
         assert!(matches!(key(13), Value::Str(_)));
-        assert_eq!(v[3].get(&Value::from(2)), Some(&Value::from(0)));
-        assert_eq!(v[5].get(&Value::from(1.0)), Some(&Value::from("z")));
+        assert_eq!(v[3].get(Value::from(2)), Some(&Value::from(0)));
+        assert_eq!(v[5].get(Value::from(1.0)), Some(&Value::from("z")));
     }
     // A dict sealed with a shared table, then grown by SETITEM (the table must not change):
     // [{'a': 1, 'b': 2}, d, d, {'a': 6, 'b': 7}] with d = {'a': 3, 'b': 4}; d['c'] = 5
