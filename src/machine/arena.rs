@@ -116,6 +116,19 @@ impl Items {
     /// Appends one slot.
     #[inline]
     pub(crate) fn push(&mut self, slot: Slot) {
+        if self.values().is_empty() {
+            // The first item (picklers write `APPEND` for a one-item list): exactly sized, as a
+            // first `APPENDS` is.
+            let v = match slot {
+                Slot::Val(v) => v,
+                Slot::Node(id) => {
+                    self.patches.push((0, id));
+                    Value::None
+                }
+            };
+            self.vals = Vals::Sealed(Arc::from([v]));
+            return;
+        }
         let mut vals = self.take_open();
         match slot {
             Slot::Val(v) => vals.push(v),
