@@ -12,9 +12,16 @@ use super::Slot;
 /// Dense room allowed beyond twice the entry count.
 const DENSE_SLACK: u64 = 1024;
 
+/// Dense entries per chunk. The dense part is kept in chunks of this many entries (24 KiB)
+/// rather than one vector: it never reallocates (no copy of the entries so far) and never
+/// needs one large block (which glibc maps fresh and unmaps again at every pickle).
+const CHUNK: usize = 1024;
+
 #[derive(Default)]
 pub(crate) struct Memo {
-    dense: Vec<Option<Slot>>,
+    /// Entries `0..dense_len`, in chunks of `CHUNK` (the first may start smaller).
+    chunks: Vec<Vec<Option<Slot>>>,
+    dense_len: usize,
     sparse: HashMap<u64, Slot>,
     len: usize,
 }
@@ -26,15 +33,48 @@ impl Memo {
         self.len
     }
 
-    /// Room for `n` dense entries.
+    /// Room for `n` dense entries (at most one chunk; more is allocated as entries arrive).
     pub(crate) fn reserve(&mut self, n: usize) {
-        self.dense.reserve(n);
+        if self.chunks.is_empty() {
+            self.chunks.push(Vec::with_capacity(n.min(CHUNK)));
+        }
+    }
+
+    /// The dense cell at `i`.
+    #[inline]
+    fn cell(&self, i: usize) -> Option<&Option<Slot>> {
+        if i >= self.dense_len {
+            return None;
+        }
+        self.chunks.get(i / CHUNK)?.get(i % CHUNK)
+    }
+
+    #[inline]
+    fn cell_mut(&mut self, i: usize) -> Option<&mut Option<Slot>> {
+        if i >= self.dense_len {
+            return None;
+        }
+        self.chunks.get_mut(i / CHUNK)?.get_mut(i % CHUNK)
+    }
+
+    /// Appends a dense cell.
+    #[inline]
+    fn push_dense(&mut self, cell: Option<Slot>) {
+        match self.chunks.last_mut() {
+            Some(chunk) if chunk.len() < CHUNK => chunk.push(cell),
+            _ => {
+                let mut chunk = Vec::with_capacity(if self.chunks.is_empty() { 8 } else { CHUNK });
+                chunk.push(cell);
+                self.chunks.push(chunk);
+            }
+        }
+        self.dense_len += 1;
     }
 
     /// The entry at `idx`.
     #[inline]
     pub(crate) fn get(&self, idx: u64) -> Option<&Slot> {
-        match usize::try_from(idx).ok().and_then(|i| self.dense.get(i)) {
+        match usize::try_from(idx).ok().and_then(|i| self.cell(i)) {
             Some(slot) => slot.as_ref(),
             None => self.sparse.get(&idx),
         }
@@ -44,15 +84,12 @@ impl Memo {
     #[inline]
     pub(crate) fn put(&mut self, idx: u64, slot: Slot) {
         // The common case: the next index in order (`MEMOIZE`, or `BINPUT` as picklers write).
-        if idx == self.dense.len() as u64 && self.sparse.is_empty() {
-            self.dense.push(Some(slot));
+        if idx == self.dense_len as u64 && self.sparse.is_empty() {
+            self.push_dense(Some(slot));
             self.len += 1;
             return;
         }
-        if let Some(cell) = usize::try_from(idx)
-            .ok()
-            .and_then(|i| self.dense.get_mut(i))
-        {
+        if let Some(cell) = usize::try_from(idx).ok().and_then(|i| self.cell_mut(i)) {
             if cell.replace(slot).is_none() {
                 self.len += 1;
             }
@@ -62,14 +99,13 @@ impl Memo {
             .saturating_mul(2)
             .saturating_add(DENSE_SLACK);
         if idx < room && self.sparse.is_empty() {
-            if let Ok(i) = usize::try_from(idx) {
-                self.dense.resize_with(i + 1, || None);
-                if let Some(cell) = self.dense.get_mut(i) {
-                    *cell = Some(slot);
-                    self.len += 1;
-                }
-                return;
+            // Gaps are filled with empty cells (at most `room`, tied to the entry count).
+            while (self.dense_len as u64) < idx {
+                self.push_dense(None);
             }
+            self.push_dense(Some(slot));
+            self.len += 1;
+            return;
         }
         if self.sparse.insert(idx, slot).is_none() {
             self.len += 1;
@@ -88,9 +124,32 @@ mod tests {
         m.put(0xffff_ffff, Slot::Val(Value::None));
         m.put(0x616c_7065, Slot::Val(Value::None));
         assert_eq!(m.len(), 2);
-        assert!(m.dense.capacity() < 2048);
+        assert!(m.dense_len < 2048);
         assert!(m.get(0xffff_ffff).is_some());
         assert!(m.get(5).is_none());
+    }
+
+    #[test]
+    fn dense_entries_across_chunks_and_gaps() {
+        let mut m = Memo::default();
+        m.reserve(4);
+        for i in 0..3000u64 {
+            m.put(i, Slot::Val(Value::from(i as i64)));
+        }
+        // A gap inside the allowed room, then the entries before it stay where they are.
+        m.put(3500, Slot::Val(Value::from(-1)));
+        assert_eq!(m.len(), 3001);
+        for i in [0u64, 1023, 1024, 2047, 2048, 2999] {
+            match m.get(i) {
+                Some(Slot::Val(v)) => assert_eq!(v, &Value::from(i as i64)),
+                _ => panic!("entry {i}"),
+            }
+        }
+        assert!(m.get(3000).is_none() && m.get(3499).is_none());
+        assert!(matches!(m.get(3500), Some(Slot::Val(_))));
+        m.put(3200, Slot::Val(Value::None));
+        assert_eq!(m.len(), 3002);
+        assert!(m.get(1_000_000).is_none());
     }
 
     #[test]
