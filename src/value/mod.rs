@@ -588,6 +588,18 @@ impl Value {
         key::strict_eq(self, other)
     }
 
+    /// Whether dropping the value frees nothing (no shared storage): the decoder skips the
+    /// drop glue for the many such values it discards at once.
+    #[inline]
+    pub(crate) fn owns_nothing(&self) -> bool {
+        match self {
+            Value::None | Value::Bool(_) | Value::Float(_) | Value::Complex(_) => true,
+            Value::Int(i) => i.big_addr().is_none(),
+            Value::Str(s) => s.inline_parts().is_some(),
+            _ => false,
+        }
+    }
+
     /// The address of the value's shared storage, for values whose hashing or comparison costs
     /// more than a few steps (identity-keyed caches keep a clone alive while they use it).
     pub(crate) fn shared_addr(&self) -> Option<usize> {
