@@ -83,6 +83,12 @@ impl PyStr {
         }
     }
 
+    /// The string an inline string's [`PyStr::inline_parts`] came from (a copy of it).
+    #[inline(always)]
+    pub(crate) fn from_inline_parts(len: u8, buf: [u8; INLINE_MAX]) -> PyStr {
+        PyStr(Repr::Inline(len, buf))
+    }
+
     /// A string stored inline: its length and its buffer (zero after the length), else
     /// `None`.
     pub(crate) fn inline_parts(&self) -> Option<(u8, &[u8; INLINE_MAX])> {

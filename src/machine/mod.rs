@@ -769,6 +769,17 @@ impl Machine {
         if self.stack.len() >= limits.max_stack {
             return Err(stack_limit(limits));
         }
+        // A short str (most `GET`s: the keys of records) is copied by its parts into a pushed
+        // slot, without the general clone.
+        if let Slot::Val(Value::Str(s)) = slot {
+            if let Some((len, &buf)) = s.inline_parts() {
+                self.stack.push(Slot::Node(0));
+                if let Some(top) = self.stack.last_mut() {
+                    *top = Slot::Val(Value::Str(PyStr::from_inline_parts(len, buf)));
+                }
+                return Ok(());
+            }
+        }
         // Cloned straight into the stack's memory (no temporary to copy from).
         self.stack.extend_from_slice(std::slice::from_ref(slot));
         Ok(())
