@@ -1098,7 +1098,14 @@ impl Machine {
         let mut keys = std::mem::take(&mut self.key_scratch);
         keys.clear();
         let result = self.seal_dict_with(id, k, &mut keys, limits);
-        self.stack.truncate(k);
+        // What is left are moved-out placeholders and, when a key table was shared, the keys:
+        // mostly short strs, which own nothing and need no drop glue.
+        for slot in self.stack.drain(k..) {
+            match slot {
+                Slot::Val(v) if v.owns_nothing() => std::mem::forget(v),
+                slot => drop(slot),
+            }
+        }
         keys.clear();
         self.key_scratch = keys;
         let work = result?;
