@@ -50,8 +50,20 @@ fn small_of<const N: usize, I: Iterator<Item = Value>>(
     keys: Arc<[Key]>,
     values: &mut I,
 ) -> Arc<SmallDict> {
-    let values: [Value; N] = std::array::from_fn(|_| values.next().unwrap_or_default());
-    Arc::new(SmallDict { keys, values })
+    // Allocated first and filled in place: the values move from the iterator straight into
+    // the dict's memory (an array built first would be copied once more).
+    let mut dict: Arc<SmallDict> = Arc::new(SmallDict {
+        keys,
+        values: [const { Value::None }; N],
+    });
+    if let Some(d) = Arc::get_mut(&mut dict) {
+        for slot in d.values.iter_mut() {
+            if let Some(v) = values.next() {
+                *slot = v;
+            }
+        }
+    }
+    dict
 }
 
 impl SmallDict {
