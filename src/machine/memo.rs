@@ -1,8 +1,8 @@
 //! The memo: indices chosen by the pickle, mapped to stack slots (references, never copies).
 //!
 //! Indices are attacker-chosen and may be sparse (`LONG_BINPUT 0xffffffff`, `]replace.`). Small,
-//! dense indices (what every real pickler writes) live in a vector whose length is tied to the
-//! number of entries, never to the largest index; the rest go to a hash map with a DoS-resistant
+//! dense indices (what every real pickler writes) live in fixed-size chunks whose total is tied to
+//! the number of entries, never to the largest index; the rest go to a hash map with a DoS-resistant
 //! hasher. `MEMOIZE` stores at `len(memo)`, the number of occupied entries, as CPython does.
 
 use std::collections::HashMap;
