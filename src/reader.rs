@@ -45,6 +45,15 @@ pub trait Source {
         false
     }
 
+    /// Reads the next `n` bytes (`n` ≤ [`SHORT_BLOCK`] − 2) as one zero-padded block of
+    /// [`SHORT_BLOCK`] bytes, when the input holds a whole block from here; `None` (nothing
+    /// read) otherwise, and the caller reads them with [`Source::read_bytes`].
+    #[inline]
+    fn read_short_block(&mut self, n: usize) -> Option<[u8; SHORT_BLOCK]> {
+        let _ = n;
+        None
+    }
+
     /// Reads `N` bytes as an array.
     #[inline]
     fn read_array<const N: usize>(&mut self) -> Result<[u8; N]> {
@@ -61,6 +70,9 @@ pub trait Source {
         Ok(b)
     }
 }
+
+/// The size of a [`Source::read_short_block`] block: three words.
+pub(crate) const SHORT_BLOCK: usize = 24;
 
 /// The FRAME length CPython rejects outright.
 fn frame_too_long() -> Error {
@@ -150,6 +162,33 @@ impl Source for SliceSource<'_> {
             }
             None => Err(self.overrun()),
         }
+    }
+
+    #[inline(always)]
+    fn read_short_block(&mut self, n: usize) -> Option<[u8; SHORT_BLOCK]> {
+        if n > SHORT_BLOCK - 2 {
+            return None;
+        }
+        // A fixed-size load (the bytes after the `n` wanted ones belong to the next opcodes,
+        // and are masked off), rather than a copy of `n` bytes.
+        let block = self.window.get(self.pos..)?.first_chunk::<SHORT_BLOCK>()?;
+        self.pos += n;
+        let mut out = [0u8; SHORT_BLOCK];
+        for (k, (dst, src)) in out
+            .chunks_exact_mut(8)
+            .zip(block.chunks_exact(8))
+            .enumerate()
+        {
+            let keep = n.saturating_sub(8 * k).min(8);
+            let mask = if keep == 8 {
+                u64::MAX
+            } else {
+                (1u64 << (8 * keep)) - 1
+            };
+            let word = src.first_chunk::<8>().map_or(0, |w| u64::from_le_bytes(*w)) & mask;
+            dst.copy_from_slice(&word.to_le_bytes());
+        }
+        Some(out)
     }
 
     #[inline(always)]

@@ -558,3 +558,67 @@ fn dicts_with_the_same_keys_share_only_identical_keys() {
         "[{'a': 1, 'b': 2}, {'a': 4}, {'a': 5, 'b': 6}]"
     );
 }
+
+/// Short strs are read as one fixed block when the input holds one (and byte by byte near its
+/// end): every length up to the inline limit, ASCII or not, must come out the same either way,
+/// and invalid UTF-8 must fail the same way.
+#[test]
+fn short_strs_read_as_blocks_or_bytes_agree() {
+    let mut texts: Vec<String> = Vec::new();
+    for n in 0..=23usize {
+        texts.push("k".repeat(n));
+        if n >= 2 {
+            texts.push(format!("{}é", "a".repeat(n - 2)));
+            texts.push(format!("é{}", "z".repeat(n - 2)));
+        }
+    }
+    texts.push("\u{1F600}ab".to_owned());
+    // [t0, t1, ...] at protocol 4: SHORT_BINUNICODE each, MEMOIZE, one APPENDS. The last
+    // strs sit at the end of the input, where no whole block is left.
+    let mut data = b"\x80\x04]\x94(".to_vec();
+    for t in &texts {
+        data.push(0x8c);
+        data.push(t.len() as u8);
+        data.extend_from_slice(t.as_bytes());
+        data.push(0x94);
+    }
+    data.extend_from_slice(b"e.");
+    let v = load(&data);
+    let got: Vec<String> = v
+        .as_list()
+        .expect("list")
+        .iter()
+        .map(|s| s.as_str().expect("str").to_owned())
+        .collect();
+    assert_eq!(got, texts);
+    // Each alone, last in the input (read byte by byte), and followed by padding (as a block).
+    for t in &texts {
+        for pad in [0usize, 30] {
+            let mut one = b"\x80\x04\x8c".to_vec();
+            one.push(t.len() as u8);
+            one.extend_from_slice(t.as_bytes());
+            one.extend(std::iter::repeat_n(b'N', pad));
+            one.extend_from_slice(b"0".repeat(pad).as_slice());
+            one.push(b'.');
+            let v = load(&one);
+            assert_eq!(v.as_str(), Some(t.as_str()), "{t:?} pad {pad}");
+            // Equal as values too (short strs compare their whole zero-padded buffers), and
+            // usable as a dict key.
+            assert_eq!(v, Value::from(t.as_str()), "{t:?} pad {pad}");
+            let d = restricted_unpickler::Dict::from_pairs([(v, Value::None)]).expect("dict");
+            assert!(d.get_str(t).is_some(), "{t:?} pad {pad}");
+        }
+    }
+    // Invalid UTF-8 and a lone surrogate, short, both ways.
+    for pad in [0usize, 30] {
+        let tail: Vec<u8> = [b"N".repeat(pad), b"0".repeat(pad)].concat();
+        let bad = [b"\x80\x04\x8c\x03a\xffb".as_slice(), &tail, b"."].concat();
+        let err = restricted_loads(&bad).expect_err("invalid UTF-8");
+        assert!(err.to_string().contains("codec can't decode"), "{err}");
+        let lone = [b"\x80\x04\x8c\x03\xed\xa0\x80".as_slice(), &tail, b"."].concat();
+        match load(&lone) {
+            Value::Str(s) => assert!(s.has_surrogates()),
+            other => panic!("not a str: {other}"),
+        }
+    }
+}

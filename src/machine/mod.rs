@@ -24,7 +24,7 @@ use crate::find_class::{Class, FindClass, PersistentLoad};
 use crate::limits::{Budget, Limits};
 use crate::number::{self, IntLit};
 use crate::opcode::Opcode;
-use crate::pystr::PyStr;
+use crate::pystr::{INLINE_MAX, PyStr};
 use crate::reader::Source;
 use crate::value::key::{SMALL_MAX, key_eq_counted};
 use crate::value::{Bytes, Construct, Global, Int, Key, Seq, SmallDict, Tuple, Value};
@@ -816,6 +816,32 @@ impl Machine {
     }
 
     fn op_unicode<S: Source>(&mut self, n: u64, src: &mut S, limits: &Limits) -> Result<()> {
+        // A short str read as one block: ASCII text (most keys and many values) goes straight
+        // into its stack slot.
+        if n <= INLINE_MAX as u64 {
+            check_payload(n, limits)?;
+            if let Some(block) = src.read_short_block(n as usize) {
+                let ascii = block
+                    .chunks_exact(8)
+                    .filter_map(|w| w.first_chunk::<8>())
+                    .fold(0u64, |acc, w| acc | u64::from_le_bytes(*w))
+                    & 0x8080_8080_8080_8080
+                    == 0;
+                let text = block.first_chunk::<INLINE_MAX>();
+                if let (true, Some(&buf)) = (ascii, text) {
+                    self.alloc(32 + n, src, limits)?;
+                    self.push_in_place(limits)?;
+                    if let Some(top) = self.stack.last_mut() {
+                        *top = Slot::Val(Value::Str(PyStr::from_inline_parts(n as u8, buf)));
+                    }
+                    return Ok(());
+                }
+                let bytes = block.get(..n as usize).unwrap_or_default();
+                let s = PyStr::from_utf8_surrogatepass(bytes)
+                    .map_err(|e| Error::py(PyException::UnicodeDecodeError, e.to_string()))?;
+                return self.push_payload(Value::Str(s), n as usize, src, limits);
+            }
+        }
         let bytes = read_payload(src, n, limits)?;
         let s = PyStr::from_utf8_surrogatepass(bytes)
             .map_err(|e| Error::py(PyException::UnicodeDecodeError, e.to_string()))?;
