@@ -475,7 +475,7 @@ impl Machine {
                     let k = self.pop_mark()?;
                     self.push_stack_tuple(k, src, limits)?;
                 }
-                Opcode::EMPTY_TUPLE => self.push_tuple(Vec::new(), src, limits)?,
+                Opcode::EMPTY_TUPLE => self.push_stack_tuple(self.stack.len(), src, limits)?,
                 Opcode::TUPLE1 => {
                     let a = self.pop()?;
                     self.push_small_tuple([a], src, limits)?;
@@ -875,27 +875,9 @@ impl Machine {
 
     // ---- containers --------------------------------------------------------------------
 
-    fn push_tuple<S: Source>(&mut self, items: Vec<Slot>, src: &S, limits: &Limits) -> Result<()> {
-        self.alloc(32 + 24 * items.len() as u64, src, limits)?;
-        // A tuple is immutable: when its items are all finished values it is finished too, and
-        // is built in its final form at once (nesting depth 1).
-        let node = if items.iter().all(|s| matches!(s, Slot::Val(_))) {
-            let items: Arc<[Value]> = items
-                .into_iter()
-                .map(|s| match s {
-                    Slot::Val(v) => v,
-                    Slot::Node(_) => Value::None,
-                })
-                .collect();
-            Node::Done(Value::Tuple(Tuple(Seq::Slice(items))), 1)
-        } else {
-            Node::Tuple(Items::from_slots(items))
-        };
-        let node = self.new_node(node, src, limits)?;
-        self.push(node, limits)
-    }
-
-    /// `TUPLE`: the items above the mark move straight from the stack into the tuple.
+    /// `TUPLE`: the items above the mark move straight from the stack into the tuple. A tuple
+    /// is immutable: when its items are all finished values it is finished too, and is built
+    /// in its final form at once (nesting depth 1).
     fn push_stack_tuple<S: Source>(&mut self, k: usize, src: &S, limits: &Limits) -> Result<()> {
         let k = k.min(self.stack.len());
         let n = self.stack.len() - k;
@@ -926,7 +908,10 @@ impl Machine {
         limits: &Limits,
     ) -> Result<()> {
         if !items.iter().all(|s| matches!(s, Slot::Val(_))) {
-            return self.push_tuple(Vec::from(items), src, limits);
+            // Objects under construction among them: back where they were, the general way.
+            let k = self.stack.len();
+            self.stack.extend(items);
+            return self.push_stack_tuple(k, src, limits);
         }
         self.alloc(32 + 24 * N as u64, src, limits)?;
         let items: Arc<[Value]> = Arc::new(items.map(|s| match s {
