@@ -196,12 +196,6 @@ impl Seq {
     }
 }
 
-impl From<Arc<[Value]>> for Seq {
-    fn from(s: Arc<[Value]>) -> Seq {
-        Seq::Slice(s)
-    }
-}
-
 macro_rules! seq_impls {
     ($t:ident) => {
         impl $t {
