@@ -199,6 +199,23 @@ opcodes! {
     READONLY_BUFFER = 0x98, 5, "";
 }
 
+/// How the opcodes that push an int of at most eight bytes encode it, per opcode byte (0: not
+/// such an opcode), for readers that decode runs of ints without a dispatch per int: the low
+/// nibble is the argument's length in bytes (0: a length byte follows, as in `LONG1`), bit
+/// [`INT_SIGNED`] says whether it is two's complement (`BININT`, `LONG1`) or unsigned
+/// (`BININT1`, `BININT2`).
+pub(crate) const SMALL_INT_ARG: [u8; 256] = {
+    let mut t = [0u8; 256];
+    t[Opcode::BININT1 as usize] = 1;
+    t[Opcode::BININT2 as usize] = 2;
+    t[Opcode::BININT as usize] = 4 | INT_SIGNED;
+    t[Opcode::LONG1 as usize] = INT_SIGNED;
+    t
+};
+
+/// The sign bit of a [`SMALL_INT_ARG`] entry.
+pub(crate) const INT_SIGNED: u8 = 0x10;
+
 #[cfg(test)]
 mod tests {
     use super::*;

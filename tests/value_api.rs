@@ -622,3 +622,115 @@ fn short_strs_read_as_blocks_or_bytes_agree() {
         }
     }
 }
+
+/// One int opcode with its argument, and the value it must decode to (as Python prints it).
+fn encode_int(rng: &mut u64, out: &mut Vec<u8>) -> String {
+    *rng = rng
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    let r = *rng >> 16;
+    let bytes = (r >> 8).to_le_bytes();
+    match r % 5 {
+        0 => {
+            out.extend_from_slice(&[b'K', bytes[0]]);
+            bytes[0].to_string()
+        }
+        1 => {
+            out.push(b'M');
+            out.extend_from_slice(&bytes[..2]);
+            u16::from_le_bytes([bytes[0], bytes[1]]).to_string()
+        }
+        2 => {
+            out.push(b'J');
+            out.extend_from_slice(&bytes[..4]);
+            i32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]).to_string()
+        }
+        _ => {
+            // LONG1 of 0 to 9 bytes (non-minimal encodings included), the sign from the top bit.
+            let n = ((r >> 3) % 10) as usize;
+            let mut arg = [0u8; 16];
+            for (i, b) in arg.iter_mut().take(n).enumerate() {
+                *b = (r.rotate_left(7 * i as u32) ^ (i as u64 * 0x9e)) as u8;
+            }
+            out.extend_from_slice(&[0x8a, n as u8]);
+            out.extend_from_slice(&arg[..n]);
+            if n > 0 && arg[n - 1] & 0x80 != 0 {
+                for b in arg.iter_mut().skip(n) {
+                    *b = 0xff;
+                }
+            }
+            i128::from_le_bytes(arg).to_string()
+        }
+    }
+}
+
+#[test]
+fn int_runs_decode_like_one_int_at_a_time() {
+    // Runs of BININT1/BININT2/BININT/LONG1 (decoded whole by the slice reader, one by one by
+    // the stream reader), unframed and split into frames at every few opcodes (an int near a
+    // frame's end or the input's end is read the general way).
+    let mut rng = 20261127u64;
+    for framed in [false, true] {
+        let mut ops: Vec<Vec<u8>> = Vec::new();
+        let mut expected = Vec::new();
+        for _ in 0..3000 {
+            let mut op = Vec::new();
+            expected.push(encode_int(&mut rng, &mut op));
+            ops.push(op);
+        }
+        let mut body: Vec<u8> = b"](".to_vec();
+        let mut pending: Vec<u8> = Vec::new();
+        let flush = |body: &mut Vec<u8>, pending: &mut Vec<u8>| {
+            if framed && !pending.is_empty() {
+                body.push(0x95);
+                body.extend_from_slice(&(pending.len() as u64).to_le_bytes());
+            }
+            body.append(pending);
+        };
+        for (i, op) in ops.iter().enumerate() {
+            pending.extend_from_slice(op);
+            if i % 7 == 6 {
+                flush(&mut body, &mut pending);
+            }
+        }
+        pending.extend_from_slice(b"e.");
+        flush(&mut body, &mut pending);
+        let data = [b"\x80\x04".as_slice(), &body].concat();
+        let v = load(&data);
+        let got: Vec<String> = v
+            .as_list()
+            .expect("list")
+            .iter()
+            .map(Value::to_string)
+            .collect();
+        assert_eq!(got, expected, "framed: {framed}");
+        let streamed = Unpickler::new(std::io::Cursor::new(&data))
+            .load()
+            .expect("stream");
+        assert_eq!(streamed, v);
+        // The limits hit inside a run are reported at that int's own offset and opcode, as
+        // the stream reader (which reads every int the general way) reports them.
+        let mut limits = [Limits::default(), Limits::default(), Limits::default()];
+        limits[0].max_stack = 1000;
+        limits[1].max_long_bytes = 3;
+        limits[2].alloc_base = 20_000;
+        limits[2].alloc_per_input_byte = 0;
+        // The stack and allocation limits are hit deep inside a run.
+        for (i, limits) in limits.into_iter().enumerate() {
+            let fast = Unpickler::from_slice(&data)
+                .limits(limits.clone())
+                .load()
+                .expect_err("over the limit");
+            let slow = Unpickler::new(std::io::Cursor::new(&data))
+                .limits(limits)
+                .load()
+                .expect_err("over the limit");
+            assert_eq!(fast.to_string(), slow.to_string());
+            assert_eq!(fast.offset(), slow.offset());
+            assert_eq!(fast.opcode(), slow.opcode());
+            if i != 1 {
+                assert!(fast.offset().unwrap_or(0) > 1000, "{fast}");
+            }
+        }
+    }
+}

@@ -65,7 +65,7 @@ impl Items {
     /// Items from stack slots, sealed in their final form.
     pub(crate) fn from_slots(mut slots: Vec<Slot>) -> Items {
         let mut items = Items::default();
-        items.extend(slots.drain(..));
+        items.extend_from(&mut slots, 0);
         items
     }
 
@@ -85,32 +85,38 @@ impl Items {
         }
     }
 
-    /// Appends slots.
+    /// Moves the slots `stack[k..]` to the end of the items and truncates `stack` to `k`.
     #[inline]
-    pub(crate) fn extend(&mut self, slots: std::vec::Drain<'_, Slot>) {
-        if slots.len() == 0 {
+    pub(crate) fn extend_from(&mut self, stack: &mut Vec<Slot>, k: usize) {
+        let Some(slots) = stack.get_mut(k..) else {
+            return;
+        };
+        if slots.is_empty() {
             return;
         }
-        // Two tight passes: note the objects under construction, then move the values (for a
-        // drain of the stack, `collect`/`extend` allocate once and write without per-item
-        // checks).
+        // Two tight passes: note the objects under construction, then move the values. Each
+        // value is taken out of its slot where it lies and written straight to its place (a
+        // by-value `Slot -> Value` conversion goes through a temporary that the CPU cannot
+        // forward to the next load: a stall per item), leaving `None` to drop for free.
         let base = self.values().len();
-        for (i, s) in slots.as_slice().iter().enumerate() {
+        for (i, s) in slots.iter().enumerate() {
             if let Slot::Node(id) = s {
                 self.patches.push((base + i, *id));
             }
         }
-        let values = slots.map(|s| match s {
-            Slot::Val(v) => v,
-            Slot::Node(_) => Value::None,
-        });
         if base == 0 {
-            self.vals = Vals::Sealed(values.collect());
+            let mut sealed = none_slice(slots.len());
+            if let Some(dst) = Arc::get_mut(&mut sealed) {
+                move_values(dst, slots);
+            }
+            self.vals = Vals::Sealed(sealed);
         } else {
             let mut vals = self.take_open();
-            vals.extend(values);
+            vals.resize_with(base + slots.len(), || Value::None);
+            move_values(vals.get_mut(base..).unwrap_or_default(), slots);
             self.vals = Vals::Open(vals);
         }
+        stack.truncate(k);
     }
 
     /// Appends one slot.
@@ -831,6 +837,24 @@ impl Arena {
 }
 
 /// The patches `start..start + len` (empty if out of range).
+/// A new shared slice of `n` `None`s (to fill in place).
+#[inline]
+pub(crate) fn none_slice(n: usize) -> Arc<[Value]> {
+    std::iter::repeat_with(|| Value::None).take(n).collect()
+}
+
+/// Moves the values of `slots` into `dst` (`None`s), leaving `None`s behind. Swapping in
+/// place copies each value as three words; a by-value move goes through a temporary whose
+/// split stores the CPU cannot forward to the next load (a stall per item).
+#[inline]
+pub(crate) fn move_values(dst: &mut [Value], slots: &mut [Slot]) {
+    for (d, s) in dst.iter_mut().zip(slots) {
+        if let Slot::Val(v) = s {
+            mem::swap(d, v);
+        }
+    }
+}
+
 fn patch_range(patches: &[(u32, u32)], start: u32, len: u32) -> &[(u32, u32)] {
     let start = start as usize;
     patches

@@ -173,14 +173,17 @@ impl Machine {
                 Opcode::BININT => {
                     let v = i32::from_le_bytes(src.read_array()?);
                     self.push_int(i64::from(v), limits)?;
+                    self.push_int_run(src, limits, op_start, cur)?;
                 }
                 Opcode::BININT1 => {
                     let v = src.read_u8()?;
                     self.push_int(i64::from(v), limits)?;
+                    self.push_int_run(src, limits, op_start, cur)?;
                 }
                 Opcode::BININT2 => {
                     let v = u16::from_le_bytes(src.read_array()?);
                     self.push_int(i64::from(v), limits)?;
+                    self.push_int_run(src, limits, op_start, cur)?;
                 }
                 Opcode::NONE => self.push(Slot::Val(Value::None), limits)?,
                 Opcode::NEWTRUE => self.push(Slot::Val(Value::Bool(true)), limits)?,
@@ -398,7 +401,7 @@ impl Machine {
                     let n = self.stack.len().saturating_sub(k);
                     self.alloc(32 + 24 * n as u64, src, limits)?;
                     let mut items = Items::default();
-                    items.extend(self.stack.drain(k..));
+                    items.extend_from(&mut self.stack, k);
                     let node = self.new_node(Node::List(items), src, limits)?;
                     self.push(node, limits)?;
                 }
@@ -532,6 +535,7 @@ impl Machine {
                 Opcode::LONG1 => {
                     let n = src.read_u8()?;
                     self.op_long(u64::from(n), src, limits)?;
+                    self.push_int_run(src, limits, op_start, cur)?;
                 }
                 Opcode::LONG4 => {
                     let n = i32::from_le_bytes(src.read_array()?);
@@ -660,6 +664,41 @@ impl Machine {
             *top = Slot::Val(Value::Int(Int::from(i)));
         }
         Ok(())
+    }
+
+    /// The ints that follow an int, for as long as the reader hands them over whole
+    /// ([`Source::next_small_int`]): the same checks and charges as their opcodes' own arms, with
+    /// no dispatch per int. An error is reported at the int's own offset and opcode.
+    #[inline(always)]
+    fn push_int_run<S: Source>(
+        &mut self,
+        src: &mut S,
+        limits: &Limits,
+        op_start: &mut u64,
+        cur: &mut Option<Opcode>,
+    ) -> Result<()> {
+        loop {
+            let start = src.position();
+            let Some((op, n, v)) = src.next_small_int() else {
+                return Ok(());
+            };
+            // `LONG1` charges its payload, as `op_long` does; the others charge nothing.
+            let long1 = op == Opcode::LONG1 as u8;
+            let cost = if long1 { 32 + u64::from(n) } else { 0 };
+            let checked = if long1 {
+                check_long(u64::from(n), limits)
+            } else {
+                Ok(())
+            };
+            let pushed = checked
+                .and_then(|()| self.budget.alloc(limits, src.position(), cost))
+                .and_then(|()| self.push_int(v, limits));
+            if let Err(e) = pushed {
+                *op_start = start;
+                *cur = Opcode::from_u8(op);
+                return Err(e);
+            }
+        }
     }
 
     /// Pushes a placeholder slot, for the caller to write its value into.
@@ -865,9 +904,7 @@ impl Machine {
     }
 
     fn op_long<S: Source>(&mut self, n: u64, src: &mut S, limits: &Limits) -> Result<()> {
-        if n > limits.max_long_bytes {
-            return Err(Error::limit("max_long_bytes", limits.max_long_bytes));
-        }
+        check_long(n, limits)?;
         let bytes = read_payload(src, n, limits)?;
         let v = Value::Int(Int::from_signed_bytes_le(bytes));
         self.push_payload(v, n as usize, src, limits)
@@ -882,18 +919,17 @@ impl Machine {
         let k = k.min(self.stack.len());
         let n = self.stack.len() - k;
         self.alloc(32 + 24 * n as u64, src, limits)?;
-        let items = self.stack.drain(k..);
-        let node = if items.as_slice().iter().all(|s| matches!(s, Slot::Val(_))) {
-            let items: Arc<[Value]> = items
-                .map(|s| match s {
-                    Slot::Val(v) => v,
-                    Slot::Node(_) => Value::None,
-                })
-                .collect();
+        let slots = self.stack.get_mut(k..).unwrap_or_default();
+        let node = if slots.iter().all(|s| matches!(s, Slot::Val(_))) {
+            let mut items = arena::none_slice(slots.len());
+            if let Some(dst) = Arc::get_mut(&mut items) {
+                arena::move_values(dst, slots);
+            }
+            self.stack.truncate(k);
             Node::Done(Value::Tuple(Tuple(Seq::Slice(items))), 1)
         } else {
             let mut tuple = Items::default();
-            tuple.extend(items);
+            tuple.extend_from(&mut self.stack, k);
             Node::Tuple(tuple)
         };
         let node = self.new_node(node, src, limits)?;
@@ -942,7 +978,7 @@ impl Machine {
         match (self.arena.get_mut(id), what) {
             (Some(Node::List(list)), "append") => {
                 let mut items = items;
-                list.extend(items.drain(..));
+                list.extend_from(&mut items, 0);
                 Ok(())
             }
             (Some(Node::Set { frozen: false, .. }), "add") => {
@@ -969,7 +1005,7 @@ impl Machine {
                 if let Some(Node::List(list)) = self.arena.get_mut(id) {
                     self.budget.work(limits, src.position(), n as u64)?;
                     self.budget.alloc(limits, src.position(), 24 * n as u64)?;
-                    list.extend(self.stack.drain(k..));
+                    list.extend_from(&mut self.stack, k);
                     return Ok(());
                 }
             }
@@ -1426,6 +1462,15 @@ fn read_payload<'s, S: Source>(src: &'s mut S, n: u64, limits: &Limits) -> Resul
     check_payload(n, limits)?;
     let n = usize::try_from(n).map_err(|_| Error::bare(ErrorKind::Truncated))?;
     src.read_bytes(n)
+}
+
+/// The limits on a `LONG1`/`LONG4` payload of `n` bytes.
+#[inline]
+fn check_long(n: u64, limits: &Limits) -> Result<()> {
+    if n > limits.max_long_bytes {
+        return Err(Error::limit("max_long_bytes", limits.max_long_bytes));
+    }
+    check_payload(n, limits)
 }
 
 fn check_payload(n: u64, limits: &Limits) -> Result<()> {
