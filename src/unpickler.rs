@@ -1,6 +1,7 @@
 //! [`Unpickler`]: the options and entry points, in the shape of Python's `pickle.Unpickler`.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read};
 
@@ -192,5 +193,28 @@ impl<'p, S: Source> Unpickler<'p, S> {
 /// # Errors
 /// See [`Unpickler::load`].
 pub fn restricted_loads(data: &[u8]) -> Result<Value> {
-    Unpickler::from_slice(data).load()
+    // Each thread keeps one emptied machine between calls: its buffers (when small) and its
+    // caches that own nothing (see `Machine::recycle`), so a stream of small pickles does not
+    // allocate and hash afresh for each. Nothing of one call's values is kept.
+    let spare = SPARE
+        .try_with(|s| s.try_borrow_mut().ok().and_then(|mut s| s.take()))
+        .ok()
+        .flatten();
+    let mut u = Unpickler::from_slice(data);
+    if let Some(machine) = spare {
+        u.machine = machine;
+    }
+    let result = u.load();
+    let spare = u.machine.recycle();
+    let _ = SPARE.try_with(|s| {
+        if let Ok(mut s) = s.try_borrow_mut() {
+            *s = Some(spare);
+        }
+    });
+    result
+}
+
+thread_local! {
+    /// The machine [`restricted_loads`] reuses on this thread, emptied.
+    static SPARE: RefCell<Option<Machine>> = const { RefCell::new(None) };
 }

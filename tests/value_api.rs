@@ -734,3 +734,74 @@ fn int_runs_decode_like_one_int_at_a_time() {
         }
     }
 }
+
+#[test]
+fn restricted_loads_keeps_nothing_of_earlier_calls() {
+    // `restricted_loads` reuses an emptied machine per thread. Whatever the earlier calls did
+    // (filled the memo, failed half way, met a cycle), later calls see a fresh memo, budget and
+    // arena, and dict key tables are shared only between type-exact equal keys.
+    let record = b"\x80\x04\x95%\x00\x00\x00\x00\x00\x00\x00}\x94(\x8c\x02id\x94K\x01\x8c\x04name\x94\x8c\x01x\x94\x8c\x04tags\x94]\x94\x8c\x01a\x94au.";
+    // pickle.dumps({True: 'b', 2.0: None}, 4) and pickle.dumps({1: 'b', 2: None}, 4)
+    let bool_keys = b"\x80\x04\x95\x14\x00\x00\x00\x00\x00\x00\x00}\x94(\x88\x8c\x01b\x94G@\x00\x00\x00\x00\x00\x00\x00Nu.";
+    let int_keys = b"\x80\x04\x95\x0e\x00\x00\x00\x00\x00\x00\x00}\x94(K\x01\x8c\x01b\x94K\x02Nu.";
+    let failures: [&[u8]; 5] = [
+        // A memo entry, then a forbidden global.
+        b"\x80\x02]q\x00(K\x01ecos\nsystem\n.",
+        // A list that contains itself used as a dict key (unhashable), half built.
+        b"\x80\x02]q\x00h\x00\x85q\x01}q\x02(h\x01K\x01u.",
+        // Truncated in the middle of a dict.
+        b"\x80\x04}\x94(\x8c\x02id\x94K\x01",
+        // MARKs, then an invalid opcode.
+        b"((((((((\xff",
+        // A list that contains itself (a cycle, which a `Value` cannot hold).
+        b"\x80\x02]q\x00h\x00a.",
+    ];
+    let mut first = None;
+    for round in 0..3 {
+        for bad in failures {
+            assert!(restricted_loads(bad).is_err(), "round {round}: {bad:?}");
+            let v = load(record);
+            assert_eq!(
+                v.to_string(),
+                "{'id': 1, 'name': 'x', 'tags': ['a']}",
+                "round {round}"
+            );
+            first.get_or_insert(v);
+            // The memo is empty again: `h\x00` (GET 0) before any PUT fails.
+            let err = restricted_loads(b"\x80\x02h\x00.").expect_err("empty memo");
+            assert!(
+                err.to_string().contains("Memo value not found at index 0"),
+                "{err}"
+            );
+            // Key tables: `True`/`2.0` keys never become `1`/`2`, nor the other way round.
+            assert_eq!(load(bool_keys).to_string(), "{True: 'b', 2.0: None}");
+            assert_eq!(load(int_keys).to_string(), "{1: 'b', 2: None}");
+            assert_eq!(load(bool_keys).to_string(), "{True: 'b', 2.0: None}");
+        }
+    }
+    assert_eq!(first, Some(load(record)));
+    // Many threads at once, each with its own machine.
+    let handles: Vec<_> = (0..4)
+        .map(|t| {
+            std::thread::spawn(move || {
+                for i in 0..200 {
+                    let data = if (i + t) % 2 == 0 {
+                        bool_keys.as_slice()
+                    } else {
+                        int_keys.as_slice()
+                    };
+                    let v = restricted_loads(data).expect("loads");
+                    let expected = if (i + t) % 2 == 0 {
+                        "{True: 'b', 2.0: None}"
+                    } else {
+                        "{1: 'b', 2: None}"
+                    };
+                    assert_eq!(v.to_string(), expected);
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().expect("thread");
+    }
+}

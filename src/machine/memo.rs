@@ -113,8 +113,18 @@ impl Memo {
     }
 }
 
-impl Drop for Memo {
-    fn drop(&mut self) {
+impl Memo {
+    /// Empties the memo for an unrelated pickle, keeping the room of its first chunk.
+    pub(crate) fn clear(&mut self) {
+        self.drop_entries();
+        self.chunks.truncate(1);
+        self.dense_len = 0;
+        self.sparse = HashMap::new();
+        self.len = 0;
+    }
+
+    /// Drops the dense entries, leaving the chunks empty.
+    fn drop_entries(&mut self) {
         // Most entries are short strs and numbers, which own nothing: forgetting them skips a
         // call of the drop glue per entry (a memo of a million entries is common).
         for chunk in &mut self.chunks {
@@ -125,6 +135,12 @@ impl Drop for Memo {
                 }
             }
         }
+    }
+}
+
+impl Drop for Memo {
+    fn drop(&mut self) {
+        self.drop_entries();
     }
 }
 
@@ -165,6 +181,21 @@ mod tests {
         m.put(3200, Slot::Val(Value::None));
         assert_eq!(m.len(), 3002);
         assert!(m.get(1_000_000).is_none());
+    }
+
+    #[test]
+    fn cleared_memo_is_empty_and_keeps_one_chunk() {
+        let mut m = Memo::default();
+        for i in 0..2500u64 {
+            m.put(i, Slot::Val(Value::from(i as i64)));
+        }
+        m.put(1 << 40, Slot::Val(Value::None));
+        m.clear();
+        assert_eq!((m.len(), m.dense_len, m.chunks.len()), (0, 0, 1));
+        assert!(m.get(0).is_none() && m.get(1 << 40).is_none());
+        m.put(0, Slot::Val(Value::from(7)));
+        assert!(matches!(m.get(0), Some(Slot::Val(v)) if v.as_i64() == Some(7)));
+        assert_eq!(m.len(), 1);
     }
 
     #[test]

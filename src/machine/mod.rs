@@ -82,7 +82,47 @@ fn stack_limit(limits: &Limits) -> Error {
     Error::limit("max_stack", limits.max_stack as u64)
 }
 
+/// The most items a recycled machine keeps room for in each of its stack-like buffers.
+const SPARE_ROOM: usize = 4096;
+
 impl Machine {
+    /// This machine emptied for an unrelated pickle (no memo, no objects, a fresh budget), with
+    /// the room of its buffers kept when small and its caches that own nothing (see
+    /// [`Arena::recycle`]): what [`crate::restricted_loads`] keeps per thread between calls.
+    pub(crate) fn recycle(self) -> Machine {
+        let Machine {
+            mut stack,
+            mut marks,
+            mut memo,
+            arena,
+            mut scratch,
+            mut key_scratch,
+            ..
+        } = self;
+        let mut fresh = Machine::default();
+        let small = |cap: usize| cap <= SPARE_ROOM;
+        stack.clear();
+        if small(stack.capacity()) {
+            fresh.stack = stack;
+        }
+        marks.clear();
+        if small(marks.capacity()) {
+            fresh.marks = marks;
+        }
+        scratch.clear();
+        if small(scratch.capacity()) {
+            fresh.scratch = scratch;
+        }
+        key_scratch.clear();
+        if small(key_scratch.capacity()) {
+            fresh.key_scratch = key_scratch;
+        }
+        memo.clear();
+        fresh.memo = memo;
+        fresh.arena = arena.recycle();
+        fresh
+    }
+
     /// Runs one pickle to its `STOP`.
     pub(crate) fn load<S: Source>(&mut self, cfg: &Config<'_>, src: &mut S) -> Result<Value> {
         self.stack.clear();

@@ -533,6 +533,16 @@ impl DigestMemo {
         }
     }
 
+    /// Forgets the digests kept by address (and the values kept alive for them), keeping the
+    /// short-str cache, which is checked byte for byte and owns nothing: for a memo reused for
+    /// an unrelated pickle.
+    pub(crate) fn forget_shared(&mut self) {
+        self.map = HashMap::new();
+        if let Some(keep) = &mut self.keep {
+            *keep = Vec::new();
+        }
+    }
+
     fn get(&self, addr: usize) -> Option<u64> {
         self.map.get(&addr).copied()
     }
