@@ -40,8 +40,17 @@ pub(crate) struct ObjNode {
 /// A second batch moves them into the growable `vals`.
 pub(crate) struct Items {
     vals: Vals,
+    /// What only some lists have, allocated when first needed (so a node stays small).
+    extra: Option<Box<ItemsExtra>>,
+}
+
+/// The part of [`Items`] most lists never need.
+#[derive(Default)]
+struct ItemsExtra {
     /// `(position, node)` for each item that is an object under construction.
     patches: Vec<(usize, u32)>,
+    /// The depth of the deepest finished item ([`Value::shallow_depth`]).
+    val_depth: u32,
 }
 
 /// Where the values of [`Items`] are.
@@ -56,7 +65,7 @@ impl Default for Items {
     fn default() -> Self {
         Items {
             vals: Vals::Open(Vec::new()),
-            patches: Vec::new(),
+            extra: None,
         }
     }
 }
@@ -100,8 +109,9 @@ impl Items {
         // forward to the next load: a stall per item), leaving `None` to drop for free.
         let base = self.values().len();
         for (i, s) in slots.iter().enumerate() {
-            if let Slot::Node(id) = s {
-                self.patches.push((base + i, *id));
+            match s {
+                Slot::Node(id) => self.extra().patches.push((base + i, *id)),
+                Slot::Val(v) => self.note_depth(v),
             }
         }
         if base == 0 {
@@ -126,9 +136,12 @@ impl Items {
             // The first item (picklers write `APPEND` for a one-item list): exactly sized, as a
             // first `APPENDS` is.
             let v = match slot {
-                Slot::Val(v) => v,
+                Slot::Val(v) => {
+                    self.note_depth(&v);
+                    v
+                }
                 Slot::Node(id) => {
-                    self.patches.push((0, id));
+                    self.extra().patches.push((0, id));
                     Value::None
                 }
             };
@@ -137,13 +150,37 @@ impl Items {
         }
         let mut vals = self.take_open();
         match slot {
-            Slot::Val(v) => vals.push(v),
+            Slot::Val(v) => {
+                self.note_depth(&v);
+                vals.push(v);
+            }
             Slot::Node(id) => {
-                self.patches.push((vals.len(), id));
+                let at = vals.len();
+                self.extra().patches.push((at, id));
                 vals.push(Value::None);
             }
         }
         self.vals = Vals::Open(vals);
+    }
+
+    /// The rarely needed part, allocated on first use.
+    fn extra(&mut self) -> &mut ItemsExtra {
+        self.extra.get_or_insert_with(Box::default)
+    }
+
+    /// Notes the depth of a finished item.
+    #[inline(always)]
+    fn note_depth(&mut self, v: &Value) {
+        let d = v.shallow_depth();
+        if d > 0 {
+            let extra = self.extra();
+            extra.val_depth = extra.val_depth.max(d);
+        }
+    }
+
+    /// `(position, node)` for each item that is an object under construction.
+    fn patches(&self) -> &[(usize, u32)] {
+        self.extra.as_deref().map_or(&[], |e| &e.patches)
     }
 
     /// The items in order.
@@ -162,7 +199,7 @@ impl Items {
     /// The items as stack slots (values cloned, objects under construction by reference).
     pub(crate) fn to_slots(&self) -> Vec<Slot> {
         let mut out: Vec<Slot> = self.values().iter().cloned().map(Slot::Val).collect();
-        for &(i, id) in &self.patches {
+        for &(i, id) in self.patches() {
             if let Some(slot) = out.get_mut(i) {
                 *slot = Slot::Node(id);
             }
@@ -245,7 +282,7 @@ impl Node {
                 }
             }
             Node::List(items) | Node::Tuple(items) => {
-                for &(_, id) in &items.patches {
+                for &(_, id) in items.patches() {
                     f(&Slot::Node(id));
                 }
             }
@@ -425,7 +462,10 @@ impl Arena {
     /// The value of a slot for a parent being converted.
     fn slot_value(&mut self, s: Slot, depth: &mut u32) -> Value {
         match s {
-            Slot::Val(v) => v,
+            Slot::Val(v) => {
+                *depth = (*depth).max(v.shallow_depth());
+                v
+            }
             Slot::Node(id) => {
                 let (v, d) = self.child_value(id);
                 *depth = (*depth).max(d);
@@ -680,7 +720,9 @@ impl Arena {
     /// Converts the items of a list or tuple into one shared slice (one copy of plain values;
     /// objects that were under construction are filled in from their converted nodes).
     fn convert_items(&mut self, items: Items, depth: &mut u32) -> Seq {
-        let Items { vals, patches } = items;
+        let Items { vals, extra } = items;
+        let ItemsExtra { patches, val_depth } = extra.map(|e| *e).unwrap_or_default();
+        *depth = (*depth).max(val_depth);
         let mut slice = match vals {
             Vals::Sealed(sealed) => sealed,
             Vals::Open(mut vals) => {
@@ -855,7 +897,10 @@ impl Arena {
 
     fn key_of_slow(&mut self, slot: Slot, max_depth: usize, work: &mut u64) -> Result<(Key, u32)> {
         let (value, depth) = match slot {
-            Slot::Val(v) => (v, 0),
+            Slot::Val(v) => {
+                let d = v.shallow_depth();
+                (v, d)
+            }
             Slot::Node(id) => {
                 match self.get(id) {
                     Some(Node::List(_)) => return Err(unhashable("list")),
@@ -872,7 +917,6 @@ impl Arena {
     }
 }
 
-/// The patches `start..start + len` (empty if out of range).
 /// A new shared slice of `n` `None`s (to fill in place).
 #[inline]
 pub(crate) fn none_slice(n: usize) -> Arc<[Value]> {
@@ -891,6 +935,7 @@ pub(crate) fn move_values(dst: &mut [Value], slots: &mut [Slot]) {
     }
 }
 
+/// The patches `start..start + len` (empty if out of range).
 fn patch_range(patches: &[(u32, u32)], start: u32, len: u32) -> &[(u32, u32)] {
     let start = start as usize;
     patches

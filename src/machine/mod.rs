@@ -519,21 +519,9 @@ impl Machine {
                     self.push_stack_tuple(k, src, limits)?;
                 }
                 Opcode::EMPTY_TUPLE => self.push_stack_tuple(self.stack.len(), src, limits)?,
-                Opcode::TUPLE1 => {
-                    let a = self.pop()?;
-                    self.push_small_tuple([a], src, limits)?;
-                }
-                Opcode::TUPLE2 => {
-                    let b = self.pop()?;
-                    let a = self.pop()?;
-                    self.push_small_tuple([a, b], src, limits)?;
-                }
-                Opcode::TUPLE3 => {
-                    let c = self.pop()?;
-                    let b = self.pop()?;
-                    let a = self.pop()?;
-                    self.push_small_tuple([a, b, c], src, limits)?;
-                }
+                Opcode::TUPLE1 => self.op_small_tuple::<S, 1>(src, limits)?,
+                Opcode::TUPLE2 => self.op_small_tuple::<S, 2>(src, limits)?,
+                Opcode::TUPLE3 => self.op_small_tuple::<S, 3>(src, limits)?,
                 Opcode::BINFLOAT => {
                     let f = f64::from_be_bytes(src.read_array()?);
                     self.push_float(f, limits)?;
@@ -825,16 +813,23 @@ impl Machine {
 
     /// `STOP`: the result, converted. At the end of a slice no later pickle can use the memo,
     /// so the objects are moved into the result rather than cloned.
+    /// The result's depth is checked against `max_depth` whatever its form (a finished tuple is
+    /// built without a conversion that would check it).
     fn finish(&mut self, top: Slot, last: bool, limits: &Limits) -> Result<Value> {
-        match top {
-            Slot::Node(id) if last => {
-                let mut work = 0;
-                let (v, _) = self.arena.finalize_owned(id, limits.max_depth, &mut work)?;
-                self.budget.work = self.budget.work.saturating_add(work);
-                Ok(v)
+        let mut work = 0;
+        let (v, depth) = match top {
+            Slot::Node(id) if last => self.arena.finalize_owned(id, limits.max_depth, &mut work)?,
+            Slot::Node(id) => self.arena.finalize(id, limits.max_depth, &mut work)?,
+            Slot::Val(v) => {
+                let depth = v.shallow_depth();
+                (v, depth)
             }
-            top => self.value_of(top, limits),
+        };
+        self.budget.work = self.budget.work.saturating_add(work);
+        if depth as usize > limits.max_depth {
+            return Err(Error::limit("max_depth", limits.max_depth as u64));
         }
+        Ok(v)
     }
 
     // ---- memo --------------------------------------------------------------------------
@@ -954,49 +949,87 @@ impl Machine {
 
     /// `TUPLE`: the items above the mark move straight from the stack into the tuple. A tuple
     /// is immutable: when its items are all finished values it is finished too, and is built
-    /// in its final form at once (nesting depth 1).
+    /// in its final form at once; a tuple of scalars (most tuples: rows, pairs, coordinates)
+    /// is pushed as a plain value, with no arena node.
     fn push_stack_tuple<S: Source>(&mut self, k: usize, src: &S, limits: &Limits) -> Result<()> {
         let k = k.min(self.stack.len());
         let n = self.stack.len() - k;
         self.alloc(32 + 24 * n as u64, src, limits)?;
         let slots = self.stack.get_mut(k..).unwrap_or_default();
-        let node = if slots.iter().all(|s| matches!(s, Slot::Val(_))) {
+        let mut inner = 0;
+        let finished = slots.iter().all(|s| match s {
+            Slot::Val(v) => {
+                inner = inner.max(v.shallow_depth());
+                true
+            }
+            Slot::Node(_) => false,
+        });
+        if finished {
             let mut items = arena::none_slice(slots.len());
             if let Some(dst) = Arc::get_mut(&mut items) {
                 arena::move_values(dst, slots);
             }
+            let tuple = Value::Tuple(Tuple(Seq::Slice(items)));
+            if inner == 0 {
+                return self.replace_from(k, tuple, limits);
+            }
             self.stack.truncate(k);
-            Node::Done(Value::Tuple(Tuple(Seq::Slice(items))), 1)
-        } else {
-            let mut tuple = Items::default();
-            tuple.extend_from(&mut self.stack, k);
-            Node::Tuple(tuple)
-        };
-        let node = self.new_node(node, src, limits)?;
+            let node = self.new_node(Node::Done(tuple, inner + 1), src, limits)?;
+            return self.push(node, limits);
+        }
+        let mut tuple = Items::default();
+        tuple.extend_from(&mut self.stack, k);
+        let node = self.new_node(Node::Tuple(tuple), src, limits)?;
         self.push(node, limits)
     }
 
-    /// `TUPLE1`/`TUPLE2`/`TUPLE3`: built from the popped slots, with no vector in between.
-    fn push_small_tuple<S: Source, const N: usize>(
+    /// `TUPLE1`/`TUPLE2`/`TUPLE3`: a tuple of scalars is built from the top slots in place
+    /// (the values swapped into the new tuple, which takes the first one's slot); anything
+    /// else goes the general way.
+    fn op_small_tuple<S: Source, const N: usize>(
         &mut self,
-        items: [Slot; N],
         src: &S,
         limits: &Limits,
     ) -> Result<()> {
-        if !items.iter().all(|s| matches!(s, Slot::Val(_))) {
-            // Objects under construction among them: back where they were, the general way.
-            let k = self.stack.len();
-            self.stack.extend(items);
+        let Some(k) = self
+            .stack
+            .len()
+            .checked_sub(N)
+            .filter(|&k| k >= self.fence())
+        else {
+            return Err(self.underflow());
+        };
+        let flat = self
+            .stack
+            .get(k..)
+            .unwrap_or_default()
+            .iter()
+            .all(|s| matches!(s, Slot::Val(v) if v.shallow_depth() == 0));
+        if !flat {
             return self.push_stack_tuple(k, src, limits);
         }
         self.alloc(32 + 24 * N as u64, src, limits)?;
-        let items: Arc<[Value]> = Arc::new(items.map(|s| match s {
-            Slot::Val(v) => v,
-            Slot::Node(_) => Value::None,
-        }));
-        let node = Node::Done(Value::Tuple(Tuple(Seq::Slice(items))), 1);
-        let node = self.new_node(node, src, limits)?;
-        self.push(node, limits)
+        let slots = self.stack.get_mut(k..).unwrap_or_default();
+        let mut items = Arc::new([const { Value::None }; N]);
+        if let Some(dst) = Arc::get_mut(&mut items) {
+            arena::move_values(dst, slots);
+        }
+        self.replace_from(k, Value::Tuple(Tuple(Seq::Slice(items))), limits)
+    }
+
+    /// Replaces the slots from `k` up with `v`, written in place into slot `k` (a whole `Slot`
+    /// pushed is assembled in a temporary the CPU cannot forward to the copy, and stalls).
+    #[inline(always)]
+    fn replace_from(&mut self, k: usize, v: Value, limits: &Limits) -> Result<()> {
+        if self.stack.len() > k {
+            self.stack.truncate(k + 1);
+        } else {
+            self.push_in_place(limits)?;
+        }
+        if let Some(top) = self.stack.last_mut() {
+            *top = Slot::Val(v);
+        }
+        Ok(())
     }
 
     /// `APPEND`/`APPENDS` (`what` = `"append"`) and `ADDITEMS` (`what` = `"add"`) on the item
@@ -1726,6 +1759,7 @@ fn seal_values(
 ) -> Result<()> {
     let start = arena.patches.len();
     let patches = &mut arena.patches;
+    let mut val_depth = 0;
     let mut values = items.chunks_exact_mut(2).enumerate().map(|(i, pair)| {
         // The slot moves whole (a move of the bare value out of it is copied in pieces the
         // CPU cannot forward, and stalls).
@@ -1733,7 +1767,10 @@ fn seal_values(
             std::mem::replace(v, Slot::Node(0))
         });
         match slot {
-            Slot::Val(v) => v,
+            Slot::Val(v) => {
+                val_depth = val_depth.max(v.shallow_depth());
+                v
+            }
             Slot::Node(child) => {
                 patches.push((i as u32, child));
                 Value::None
@@ -1743,6 +1780,8 @@ fn seal_values(
     let Ok(dict) = SmallDict::build(table, &mut values) else {
         return Err(arena::internal());
     };
+    // Finished containers among the values count for the depth as the keys do.
+    let key_depth = key_depth.max(val_depth);
     let len = u32::try_from(arena.patches.len() - start);
     let start = u32::try_from(start);
     let (Ok(start), Ok(len)) = (start, len) else {

@@ -594,6 +594,22 @@ impl Value {
         }
     }
 
+    /// The nesting depth the decoder counts for a finished value it holds directly (not as an
+    /// object under construction): 1 for a container (the decoder holds only flat ones so:
+    /// tuples of scalars), else 0.
+    #[inline]
+    pub(crate) fn shallow_depth(&self) -> u32 {
+        match self {
+            Value::List(_)
+            | Value::Tuple(_)
+            | Value::Dict(_)
+            | Value::Set(_)
+            | Value::FrozenSet(_)
+            | Value::Object(_) => 1,
+            _ => 0,
+        }
+    }
+
     /// The address of the value's shared storage, for values whose hashing or comparison costs
     /// more than a few steps (identity-keyed caches keep a clone alive while they use it).
     pub(crate) fn shared_addr(&self) -> Option<usize> {
