@@ -55,14 +55,19 @@ pub trait Source {
         None
     }
 
-    /// Reads the next opcode whole if it pushes an int held in at most eight bytes (`BININT1`,
-    /// `BININT2`, `BININT`, `LONG1` of at most eight bytes) and the input holds ten more bytes
-    /// from here: `(opcode, argument length, value)`. Otherwise `None`, with nothing read,
-    /// and the caller goes the general way. (Runs of ints are decoded without a dispatch per
-    /// int: a random mix of int opcodes mispredicts the dispatch's indirect jump.)
+    /// Reads the opcodes that follow, for as long as each pushes an int held in at most eight
+    /// bytes (`BININT1`, `BININT2`, `BININT`, `LONG1` of at most eight bytes) and the input
+    /// holds ten more bytes from it, handing each to `f` as a [`SmallInt`]; stops at the first
+    /// other one (left unread) or at the first error `f` returns (that int stays read). A
+    /// random mix of int opcodes mispredicts the dispatch's indirect jump: runs of ints are
+    /// decoded here without it. Readers without a whole block read nothing.
     #[inline]
-    fn next_small_int(&mut self) -> Option<(u8, u8, i64)> {
-        None
+    fn read_small_ints<E>(
+        &mut self,
+        f: impl FnMut(SmallInt) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        let _ = f;
+        Ok(())
     }
 
     /// Reads `N` bytes as an array.
@@ -80,6 +85,61 @@ pub trait Source {
         let [b] = self.read_array::<1>()?;
         Ok(b)
     }
+}
+
+/// An int opcode read whole by [`Source::read_small_ints`].
+#[derive(Clone, Copy)]
+pub struct SmallInt {
+    /// The opcode byte.
+    pub(crate) op: u8,
+    /// The argument's length in bytes.
+    pub(crate) len: u8,
+    /// The value.
+    pub(crate) value: i64,
+    /// The offset of the opcode.
+    pub(crate) start: u64,
+    /// The offset just after the argument.
+    pub(crate) end: u64,
+}
+
+/// Decodes the int opcode at the start of `block` (at offset `pos`), branch-free once it is
+/// known to be one; `None` if it is not a small int opcode.
+#[inline(always)]
+fn small_int_at(block: &[u8; 10], pos: usize) -> Option<SmallInt> {
+    let [op, len_byte, ..] = *block;
+    let arg = SMALL_INT_ARG[usize::from(op)];
+    if arg == 0 {
+        return None;
+    }
+    // The argument's start and length, both candidate words loaded, one kept.
+    let long1 = arg & 0x0f == 0;
+    let (start, n) = if long1 {
+        (2, len_byte)
+    } else {
+        (1, arg & 0x0f)
+    };
+    if n > 8 {
+        return None;
+    }
+    let word = |w: Option<&[u8; 8]>| w.map_or(0, |w| u64::from_le_bytes(*w));
+    let at_op = word(block.get(1..).and_then(<[u8]>::first_chunk::<8>));
+    let after_op = word(block.last_chunk::<8>());
+    let raw = if long1 { after_op } else { at_op };
+    // Keep the low `n` bytes, sign- or zero-extended (`n` = 0 is `LONG1`'s zero).
+    let shift = 64 - 8 * u32::from(n);
+    let high = raw.checked_shl(shift).unwrap_or(0);
+    let value = if arg & INT_SIGNED != 0 {
+        (high as i64).checked_shr(shift).unwrap_or(0)
+    } else {
+        high.checked_shr(shift).unwrap_or(0) as i64
+    };
+    Some(SmallInt {
+        op,
+        len: n,
+        value,
+        start: pos as u64,
+        end: (pos + start + usize::from(n)) as u64,
+    })
 }
 
 /// The size of a [`Source::read_short_block`] block: three words.
@@ -203,37 +263,25 @@ impl Source for SliceSource<'_> {
     }
 
     #[inline(always)]
-    fn next_small_int(&mut self) -> Option<(u8, u8, i64)> {
-        let block = self.window.get(self.pos..)?.first_chunk::<10>()?;
-        let [op, len_byte, ..] = *block;
-        let arg = SMALL_INT_ARG[usize::from(op)];
-        if arg == 0 {
-            return None;
-        }
-        // Branch-free from here: the argument's start and length, both words loaded, one kept.
-        let long1 = arg & 0x0f == 0;
-        let (start, n) = if long1 {
-            (2, len_byte)
-        } else {
-            (1, arg & 0x0f)
+    fn read_small_ints<E>(
+        &mut self,
+        mut f: impl FnMut(SmallInt) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        // The position stays in a register for the whole run.
+        let window = self.window;
+        let mut pos = self.pos;
+        let result = loop {
+            let block = window.get(pos..).and_then(<[u8]>::first_chunk::<10>);
+            let Some(int) = block.and_then(|b| small_int_at(b, pos)) else {
+                break Ok(());
+            };
+            pos = int.end as usize;
+            if let Err(e) = f(int) {
+                break Err(e);
+            }
         };
-        if n > 8 {
-            return None;
-        }
-        let word = |w: Option<&[u8; 8]>| w.map_or(0, |w| u64::from_le_bytes(*w));
-        let at_op = word(block.get(1..).and_then(<[u8]>::first_chunk::<8>));
-        let after_op = word(block.last_chunk::<8>());
-        let raw = if long1 { after_op } else { at_op };
-        // Keep the low `n` bytes, sign- or zero-extended (`n` = 0 is `LONG1`'s zero).
-        let shift = 64 - 8 * u32::from(n);
-        let high = raw.checked_shl(shift).unwrap_or(0);
-        let value = if arg & INT_SIGNED != 0 {
-            (high as i64).checked_shr(shift).unwrap_or(0)
-        } else {
-            high.checked_shr(shift).unwrap_or(0) as i64
-        };
-        self.pos += start + usize::from(n);
-        Some((op, n, value))
+        self.pos = pos;
+        result
     }
 
     #[inline(always)]

@@ -705,28 +705,23 @@ impl Machine {
         op_start: &mut u64,
         cur: &mut Option<Opcode>,
     ) -> Result<()> {
-        loop {
-            let start = src.position();
-            let Some((op, n, v)) = src.next_small_int() else {
-                return Ok(());
-            };
-            // `LONG1` charges its payload, as `op_long` does; the others charge nothing.
-            let long1 = op == Opcode::LONG1 as u8;
-            let cost = if long1 { 32 + u64::from(n) } else { 0 };
-            let checked = if long1 {
-                check_long(u64::from(n), limits)
+        src.read_small_ints(|int| {
+            // `LONG1` is checked and charges its payload, as `op_long` does; the others charge
+            // nothing.
+            let pushed = if int.op == Opcode::LONG1 as u8 {
+                let n = u64::from(int.len);
+                check_long(n, limits)
+                    .and_then(|()| self.budget.alloc(limits, int.end, 32 + n))
+                    .and_then(|()| self.push_int(int.value, limits))
             } else {
-                Ok(())
+                self.push_int(int.value, limits)
             };
-            let pushed = checked
-                .and_then(|()| self.budget.alloc(limits, src.position(), cost))
-                .and_then(|()| self.push_int(v, limits));
-            if let Err(e) = pushed {
-                *op_start = start;
-                *cur = Opcode::from_u8(op);
-                return Err(e);
-            }
-        }
+            pushed.map_err(|e| {
+                *op_start = int.start;
+                *cur = Opcode::from_u8(int.op);
+                e
+            })
+        })
     }
 
     /// Pushes a placeholder slot, for the caller to write its value into.
