@@ -716,10 +716,9 @@ impl Machine {
             } else {
                 self.push_int(int.value, limits)
             };
-            pushed.map_err(|e| {
+            pushed.inspect_err(|_| {
                 *op_start = int.start;
                 *cur = Opcode::from_u8(int.op);
-                e
             })
         })
     }
