@@ -8,6 +8,8 @@
 use std::collections::HashMap;
 
 use super::Slot;
+use crate::pystr::PyStr;
+use crate::value::Value;
 
 /// Dense room allowed beyond twice the entry count.
 const DENSE_SLACK: u64 = 1024;
@@ -80,6 +82,30 @@ impl Memo {
         }
     }
 
+    /// Stores a copy of `slot` at `idx` (`PUT`, `MEMOIZE`), replacing any previous entry. In
+    /// the common case (the next index in order) the copy is written straight into its new
+    /// cell: a value cloned into a temporary and then moved is reassembled from the clone's
+    /// small stores, which the CPU cannot forward (a stall per entry).
+    #[inline]
+    pub(crate) fn put_clone(&mut self, idx: u64, slot: &Slot) {
+        if idx != self.dense_len as u64 || !self.sparse.is_empty() {
+            return self.put(idx, slot.clone());
+        }
+        self.push_dense(None);
+        self.len += 1;
+        let Some(cell) = self.chunks.last_mut().and_then(|c| c.last_mut()) else {
+            return;
+        };
+        // A short str (most entries) is copied by its parts, without the general clone.
+        if let Slot::Val(Value::Str(s)) = slot {
+            if let Some((len, &buf)) = s.inline_parts() {
+                *cell = Some(Slot::Val(Value::Str(PyStr::from_inline_parts(len, buf))));
+                return;
+            }
+        }
+        *cell = Some(slot.clone());
+    }
+
     /// Stores `slot` at `idx`, replacing any previous entry.
     #[inline]
     pub(crate) fn put(&mut self, idx: u64, slot: Slot) {
@@ -147,7 +173,6 @@ impl Drop for Memo {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::value::Value;
 
     #[test]
     fn sparse_indices_do_not_allocate_densely() {

@@ -855,7 +855,7 @@ impl Machine {
 
     #[inline]
     fn op_put(&mut self, idx: u64, limits: &Limits) -> Result<()> {
-        let top = self.peek()?.clone();
+        self.peek()?;
         if idx > limits.max_memo_index {
             return Err(Error::limit("max_memo_index", limits.max_memo_index));
         }
@@ -865,7 +865,9 @@ impl Machine {
                 limits.max_memo_entries as u64,
             ));
         }
-        self.memo.put(idx, top);
+        if let Some(top) = self.stack.last() {
+            self.memo.put_clone(idx, top);
+        }
         Ok(())
     }
 
