@@ -19,6 +19,13 @@ use crate::value::Value;
 /// called again to read the next pickle of the same input; the memo persists across loads, as in
 /// CPython.
 ///
+/// Each thread keeps one emptied decoder: a new unpickler starts from it and gives it back when
+/// dropped, so a stream of small pickles does not set up the decoder's state afresh for each.
+/// What is kept: buffers while they stay small (up to 4,096 entries each), and caches that own
+/// no memory (the key tables of recent dicts whose keys are all short strs, small numbers,
+/// booleans or `None`; digests of short strs). No value of an earlier pickle is kept, and every
+/// unpickler starts with an empty memo and a fresh budget.
+///
 /// ```
 /// use restricted_unpickler::Unpickler;
 /// // pickle.dumps(5, 2) + pickle.dumps('x', 2)
@@ -32,7 +39,7 @@ use crate::value::Value;
 pub struct Unpickler<'p, S> {
     source: S,
     config: Config<'p>,
-    machine: Machine,
+    machine: PooledMachine,
 }
 
 impl<'a> Unpickler<'a, SliceSource<'a>> {
@@ -87,7 +94,7 @@ impl<'p, S: Source> Unpickler<'p, S> {
                 fix_imports: true,
                 limits: Limits::default(),
             },
-            machine: Machine::default(),
+            machine: PooledMachine::take(),
         }
     }
 
@@ -166,7 +173,7 @@ impl<'p, S: Source> Unpickler<'p, S> {
     /// global, malformed or truncated data (`Ran out of input` when the input ends exactly
     /// where a pickle would start), a missing hook, a limit, or I/O.
     pub fn load(&mut self) -> Result<Value> {
-        self.machine.load(&self.config, &mut self.source)
+        self.machine.0.load(&self.config, &mut self.source)
     }
 
     /// The offset of the next unread byte.
@@ -178,6 +185,9 @@ impl<'p, S: Source> Unpickler<'p, S> {
 /// Decodes one pickle from `data` with the [`DefaultPolicy`] and default [`Limits`], like
 /// Python's `pickle.loads` with a restricted `find_class`. Bytes after the `STOP` are ignored,
 /// as in CPython.
+///
+/// Like every [`Unpickler`], it starts from its thread's spare decoder, so a stream of small
+/// pickles does not set up the decoder's state afresh for each.
 ///
 /// ```
 /// use restricted_unpickler::restricted_loads;
@@ -193,28 +203,38 @@ impl<'p, S: Source> Unpickler<'p, S> {
 /// # Errors
 /// See [`Unpickler::load`].
 pub fn restricted_loads(data: &[u8]) -> Result<Value> {
-    // Each thread keeps one emptied machine between calls: its buffers (when small) and its
-    // caches that own nothing (see `Machine::recycle`), so a stream of small pickles does not
-    // allocate and hash afresh for each. Nothing of one call's values is kept.
-    let spare = SPARE
-        .try_with(|s| s.try_borrow_mut().ok().and_then(|mut s| s.take()))
-        .ok()
-        .flatten();
-    let mut u = Unpickler::from_slice(data);
-    if let Some(machine) = spare {
-        u.machine = machine;
-    }
-    let result = u.load();
-    let spare = u.machine.recycle();
-    let _ = SPARE.try_with(|s| {
-        if let Ok(mut s) = s.try_borrow_mut() {
-            *s = Some(spare);
-        }
-    });
-    result
+    Unpickler::from_slice(data).load()
 }
 
 thread_local! {
-    /// The machine [`restricted_loads`] reuses on this thread, emptied.
+    /// The emptied machine the next unpickler on this thread starts with.
     static SPARE: RefCell<Option<Machine>> = const { RefCell::new(None) };
+}
+
+/// An unpickler's machine: taken from its thread's spare when there is one, and given back,
+/// emptied, when the unpickler is dropped (see [`Machine::recycle`]). A stream of small pickles
+/// (one [`restricted_loads`] or one [`Unpickler`] each) then does not allocate the decoder's
+/// state afresh each time, nor hash the keys of records of one shape again. Nothing of one
+/// pickle's values is kept; every unpickler starts with an empty memo and a fresh budget.
+struct PooledMachine(Machine);
+
+impl PooledMachine {
+    fn take() -> PooledMachine {
+        let spare = SPARE
+            .try_with(|s| s.try_borrow_mut().ok().and_then(|mut s| s.take()))
+            .ok()
+            .flatten();
+        PooledMachine(spare.unwrap_or_default())
+    }
+}
+
+impl Drop for PooledMachine {
+    fn drop(&mut self) {
+        let spare = std::mem::take(&mut self.0).recycle();
+        let _ = SPARE.try_with(|s| {
+            if let Ok(mut s) = s.try_borrow_mut() {
+                *s = Some(spare);
+            }
+        });
+    }
 }

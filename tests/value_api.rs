@@ -737,7 +737,7 @@ fn int_runs_decode_like_one_int_at_a_time() {
 
 #[test]
 fn restricted_loads_keeps_nothing_of_earlier_calls() {
-    // `restricted_loads` reuses an emptied machine per thread. Whatever the earlier calls did
+    // Unpicklers (and so `restricted_loads`) reuse an emptied machine per thread. Whatever the earlier calls did
     // (filled the memo, failed half way, met a cycle), later calls see a fresh memo, budget and
     // arena, and dict key tables are shared only between type-exact equal keys.
     let record = b"\x80\x04\x95%\x00\x00\x00\x00\x00\x00\x00}\x94(\x8c\x02id\x94K\x01\x8c\x04name\x94\x8c\x01x\x94\x8c\x04tags\x94]\x94\x8c\x01a\x94au.";
@@ -780,6 +780,22 @@ fn restricted_loads_keeps_nothing_of_earlier_calls() {
         }
     }
     assert_eq!(first, Some(load(record)));
+    // Unpicklers alive at once: the second starts empty, and dropping it (its machine goes
+    // back to the thread) leaves the first one's memo alone. pickle.dumps('x', 2), then a
+    // pickle that GETs the memo entry the first one PUT.
+    let data = b"\x80\x02X\x01\x00\x00\x00xq\x00.\x80\x02h\x00.";
+    let mut outer = Unpickler::from_slice(data);
+    assert_eq!(outer.load().expect("first"), "x");
+    for _ in 0..3 {
+        let err = Unpickler::from_slice(b"\x80\x02h\x00.")
+            .load()
+            .expect_err("a new unpickler's memo is empty");
+        assert!(err.to_string().contains("Memo value not found"), "{err}");
+        assert!(restricted_loads(b"\x80\x02h\x00.").is_err());
+    }
+    assert_eq!(outer.load().expect("second, from the memo"), "x");
+    drop(outer);
+    assert!(restricted_loads(b"\x80\x02h\x00.").is_err());
     // Many threads at once, each with its own machine.
     let handles: Vec<_> = (0..4)
         .map(|t| {
