@@ -705,22 +705,25 @@ impl Machine {
         op_start: &mut u64,
         cur: &mut Option<Opcode>,
     ) -> Result<()> {
-        src.read_small_ints(|int| {
-            // `LONG1` is checked and charges its payload, as `op_long` does; the others charge
-            // nothing.
-            let pushed = if int.op == Opcode::LONG1 as u8 {
-                let n = u64::from(int.len);
-                check_long(n, limits)
-                    .and_then(|()| self.budget.alloc(limits, int.end, 32 + n))
-                    .and_then(|()| self.push_int(int.value, limits))
-            } else {
-                self.push_int(int.value, limits)
-            };
-            pushed.inspect_err(|_| {
-                *op_start = int.start;
-                *cur = Opcode::from_u8(int.op);
-            })
-        })
+        src.read_small_ints(
+            #[inline(always)]
+            |int| {
+                // `LONG1` is checked and charges its payload, as `op_long` does; the others charge
+                // nothing.
+                let pushed = if int.op == Opcode::LONG1 as u8 {
+                    let n = u64::from(int.len);
+                    check_long(n, limits)
+                        .and_then(|()| self.budget.alloc(limits, int.end, 32 + n))
+                        .and_then(|()| self.push_int(int.value, limits))
+                } else {
+                    self.push_int(int.value, limits)
+                };
+                pushed.inspect_err(|_| {
+                    *op_start = int.start;
+                    *cur = Opcode::from_u8(int.op);
+                })
+            },
+        )
     }
 
     /// Pushes a placeholder slot, for the caller to write its value into.
