@@ -6,6 +6,10 @@
 //! tuple/frozenset/object becomes a dict key or set member) the reachable nodes are converted
 //! bottom-up, each exactly once: a node reached twice becomes one shared `Arc`. The conversion is
 //! a loop over an explicit stack; it measures the result's nesting depth and detects cycles.
+//!
+//! A tuple of scalars is final the moment it is built and never needs a node: it is an ordinary
+//! value on the stack and in the memo (shared by `Arc` like any other), and counts 1 for the
+//! depth of whatever holds it ([`Value::shallow_depth`]).
 
 use std::mem;
 use std::sync::Arc;
