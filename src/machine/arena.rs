@@ -14,7 +14,7 @@
 use std::mem;
 use std::sync::Arc;
 
-use super::Slot;
+use super::{Slot, emptied};
 use crate::error::{Error, ErrorKind, Result};
 use crate::pystr::INLINE_MAX;
 use crate::value::key::DigestMemo;
@@ -363,31 +363,18 @@ impl Default for Arena {
 impl Arena {
     /// This arena emptied for an unrelated pickle: the room of its first chunk and its small
     /// buffers kept, and the caches that own nothing (recent key tables whose keys are all
-    /// short strs or numbers, digests of short strs) kept too, so a stream of pickles of one
-    /// shape skips hashing their keys.
+    /// short strs, small numbers, booleans or `None`; digests of short strs) kept too, so a
+    /// stream of pickles of one shape skips hashing their keys.
     pub(crate) fn recycle(mut self) -> Arena {
         let mut fresh = Arena::default();
         if let Some(mut first) = self.nodes.into_iter().next() {
             first.clear();
             fresh.nodes.push(first);
         }
-        let small = |cap: usize| cap <= CHUNK;
-        self.walk_stack.clear();
-        if small(self.walk_stack.capacity()) {
-            fresh.walk_stack = self.walk_stack;
-        }
-        self.walk_children.clear();
-        if small(self.walk_children.capacity()) {
-            fresh.walk_children = self.walk_children;
-        }
-        self.patches.clear();
-        if small(self.patches.capacity()) {
-            fresh.patches = self.patches;
-        }
-        self.on_path.clear();
-        if small(self.on_path.capacity()) {
-            fresh.on_path = self.on_path;
-        }
+        fresh.walk_stack = emptied(self.walk_stack, CHUNK);
+        fresh.walk_children = emptied(self.walk_children, CHUNK);
+        fresh.patches = emptied(self.patches, CHUNK);
+        fresh.on_path = emptied(self.on_path, CHUNK);
         self.digests.forget_shared();
         fresh.digests = self.digests;
         for (spare, table) in fresh.key_tables.iter_mut().zip(self.key_tables) {

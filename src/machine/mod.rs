@@ -85,42 +85,37 @@ fn stack_limit(limits: &Limits) -> Error {
 /// The most items a recycled machine keeps room for in each of its stack-like buffers.
 const SPARE_ROOM: usize = 4096;
 
+/// `v` emptied, with its room kept if it is for at most `max` items (else a new, empty vector:
+/// a recycled machine does not hold on to one pickle's large buffers).
+pub(crate) fn emptied<T>(mut v: Vec<T>, max: usize) -> Vec<T> {
+    v.clear();
+    if v.capacity() <= max { v } else { Vec::new() }
+}
+
 impl Machine {
     /// This machine emptied for an unrelated pickle (no memo, no objects, a fresh budget), with
     /// the room of its buffers kept when small and its caches that own nothing (see
-    /// [`Arena::recycle`]): what [`crate::restricted_loads`] keeps per thread between calls.
+    /// [`Arena::recycle`]): what each thread keeps for its next `Unpickler`.
     pub(crate) fn recycle(self) -> Machine {
         let Machine {
-            mut stack,
-            mut marks,
+            stack,
+            marks,
             mut memo,
             arena,
-            mut scratch,
-            mut key_scratch,
+            scratch,
+            key_scratch,
             ..
         } = self;
-        let mut fresh = Machine::default();
-        let small = |cap: usize| cap <= SPARE_ROOM;
-        stack.clear();
-        if small(stack.capacity()) {
-            fresh.stack = stack;
-        }
-        marks.clear();
-        if small(marks.capacity()) {
-            fresh.marks = marks;
-        }
-        scratch.clear();
-        if small(scratch.capacity()) {
-            fresh.scratch = scratch;
-        }
-        key_scratch.clear();
-        if small(key_scratch.capacity()) {
-            fresh.key_scratch = key_scratch;
-        }
         memo.clear();
-        fresh.memo = memo;
-        fresh.arena = arena.recycle();
-        fresh
+        Machine {
+            stack: emptied(stack, SPARE_ROOM),
+            marks: emptied(marks, SPARE_ROOM),
+            memo,
+            arena: arena.recycle(),
+            scratch: emptied(scratch, SPARE_ROOM),
+            key_scratch: emptied(key_scratch, SPARE_ROOM),
+            ..Machine::default()
+        }
     }
 
     /// Runs one pickle to its `STOP`.
