@@ -826,7 +826,7 @@ fn restricted_loads_keeps_nothing_of_earlier_calls() {
 fn finished_tuples_count_for_the_depth_limit() {
     // Tuples of scalars are held as plain values while the pickle runs (no arena node); the
     // depth limit still counts them exactly: each pickle decodes under `max_depth` = its depth
-    // and fails under one less. (pickle.dumps of the values named, protocol 2, 0 or 4.)
+    // and fails under one less. (pickle.dumps of the values in the comments.)
     let mut grown = b"\x80\x04]".to_vec();
     for _ in 0..3 {
         grown.push(b'(');
@@ -837,17 +837,29 @@ fn finished_tuples_count_for_the_depth_limit() {
     }
     grown.push(b'.');
     let cases: [(&str, usize, &[u8]); 13] = [
+        // [(1, 2), (3, 4)], protocol 2
         ("list_of_tuples_p2", 2, b"\x80\x02\x5d\x71\x00\x28\x4b\x01\x4b\x02\x86\x71\x01\x4b\x03\x4b\x04\x86\x71\x02\x65\x2e".as_slice()),
+        // [(1, 2), (3, 4)], protocol 0
         ("list_of_tuples_p0", 2, b"\x28\x6c\x70\x30\x0a\x28\x49\x31\x0a\x49\x32\x0a\x74\x70\x31\x0a\x61\x28\x49\x33\x0a\x49\x34\x0a\x74\x70\x32\x0a\x61\x2e".as_slice()),
+        // ((1,),), protocol 4
         ("tuple_in_tuple", 2, b"\x80\x04\x95\x07\x00\x00\x00\x00\x00\x00\x00\x4b\x01\x85\x94\x85\x94\x2e".as_slice()),
+        // [((1,),)], protocol 4
         ("tuple_in_tuple_in_list", 3, b"\x80\x04\x95\x0a\x00\x00\x00\x00\x00\x00\x00\x5d\x94\x4b\x01\x85\x94\x85\x94\x61\x2e".as_slice()),
+        // tuple((i,) for i in range(5)), protocol 4
         ("big_tuple_of_tuples", 2, b"\x80\x04\x95\x18\x00\x00\x00\x00\x00\x00\x00\x28\x4b\x00\x85\x94\x4b\x01\x85\x94\x4b\x02\x85\x94\x4b\x03\x85\x94\x4b\x04\x85\x94\x74\x94\x2e".as_slice()),
+        // {'a': (1, 2)}, protocol 4
         ("dict_value_tuple", 2, b"\x80\x04\x95\x0e\x00\x00\x00\x00\x00\x00\x00\x7d\x94\x8c\x01\x61\x94\x4b\x01\x4b\x02\x86\x94\x73\x2e".as_slice()),
+        // {(1, 2): 'a'}, protocol 4
         ("dict_key_tuple", 2, b"\x80\x04\x95\x0e\x00\x00\x00\x00\x00\x00\x00\x7d\x94\x4b\x01\x4b\x02\x86\x94\x8c\x01\x61\x94\x73\x2e".as_slice()),
+        // {(1, 2)}, protocol 4
         ("set_of_tuples", 2, b"\x80\x04\x95\x0b\x00\x00\x00\x00\x00\x00\x00\x8f\x94\x28\x4b\x01\x4b\x02\x86\x94\x90\x2e".as_slice()),
+        // frozenset({(1, 2)}), protocol 4
         ("frozenset_of_tuples", 2, b"\x80\x04\x95\x0a\x00\x00\x00\x00\x00\x00\x00\x28\x4b\x01\x4b\x02\x86\x94\x91\x94\x2e".as_slice()),
+        // [(1, 2)], protocol 0
         ("list_append_one", 2, b"\x28\x6c\x70\x30\x0a\x28\x49\x31\x0a\x49\x32\x0a\x74\x70\x31\x0a\x61\x2e".as_slice()),
+        // t = (1, 'a'); [t, t, [t]], protocol 4
         ("shared_tuple", 3, b"\x80\x04\x95\x14\x00\x00\x00\x00\x00\x00\x00\x5d\x94\x28\x4b\x01\x8c\x01\x61\x94\x86\x94\x68\x02\x5d\x94\x68\x02\x61\x65\x2e".as_slice()),
+        // [()], protocol 4
         ("empty_tuple_in_list", 2, b"\x80\x04\x95\x05\x00\x00\x00\x00\x00\x00\x00\x5d\x94\x29\x61\x2e".as_slice()),
         ("grown_list", 2, &grown),
     ];
