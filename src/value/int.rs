@@ -114,6 +114,20 @@ impl Int {
             }
             return Int(Repr::Small(i64::from_le_bytes(buf)));
         }
+        if bytes.len() <= 16 {
+            // Up to 16 bytes (most big ints in pickles: 64-bit ids, hashes, timestamps in ns)
+            // go through `i128`, which builds the digits directly (the general conversion works
+            // bit group by bit group).
+            let mut buf = [0u8; 16];
+            let fill = match bytes.last() {
+                Some(&b) if b & 0x80 != 0 => 0xff,
+                _ => 0,
+            };
+            for (i, slot) in buf.iter_mut().enumerate() {
+                *slot = bytes.get(i).copied().unwrap_or(fill);
+            }
+            return Int::from(BigInt::from(i128::from_le_bytes(buf)));
+        }
         Int::from(BigInt::from_signed_bytes_le(bytes))
     }
 }
@@ -257,6 +271,22 @@ mod tests {
     #[test]
     fn long1_bytes_decode_like_python() {
         assert_eq!(Int::from_signed_bytes_le(&[]).as_i64(), Some(0));
+        // Every length up to 17 bytes, both signs, against the general conversion.
+        for n in 0..=17usize {
+            for seed in 0..40u32 {
+                let bytes: Vec<u8> = (0..n)
+                    .map(|i| (seed.wrapping_mul(2_654_435_761) >> (i % 24)) as u8 ^ (i as u8 * 37))
+                    .collect();
+                let expected = BigInt::from_signed_bytes_le(&bytes);
+                let got = Int::from_signed_bytes_le(&bytes);
+                assert_eq!(got.to_string(), expected.to_string(), "{bytes:?}");
+                assert_eq!(
+                    got.as_i64().is_some(),
+                    expected.to_i64().is_some(),
+                    "{bytes:?}"
+                );
+            }
+        }
         assert_eq!(Int::from_signed_bytes_le(&[0xff]).as_i64(), Some(-1));
         assert_eq!(Int::from_signed_bytes_le(&[0xff, 0x00]).as_i64(), Some(255));
         assert_eq!(
