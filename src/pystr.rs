@@ -89,6 +89,14 @@ impl PyStr {
         PyStr(Repr::Inline(len, buf))
     }
 
+    /// Text longer than [`INLINE_MAX`] bytes, already shared (shorter text must be inline:
+    /// see [`PyStr::from_utf8_surrogatepass`]).
+    #[inline(always)]
+    pub(crate) fn from_text(text: Arc<str>) -> PyStr {
+        debug_assert!(text.len() > INLINE_MAX);
+        PyStr(Repr::Text(text))
+    }
+
     /// A string stored inline: its length and its buffer (zero after the length), else
     /// `None`.
     pub(crate) fn inline_parts(&self) -> Option<(u8, &[u8; INLINE_MAX])> {

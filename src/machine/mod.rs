@@ -896,7 +896,9 @@ impl Machine {
                     & 0x8080_8080_8080_8080
                     == 0;
                 let text = block.first_chunk::<INLINE_MAX>();
-                if let (true, Some(&buf)) = (ascii, text) {
+                let bytes = block.get(..n as usize).unwrap_or_default();
+                // ASCII, or other valid UTF-8 (no surrogate), goes inline as it was read.
+                if let (true, Some(&buf)) = (ascii || std::str::from_utf8(bytes).is_ok(), text) {
                     self.alloc(32 + n, src, limits)?;
                     self.push_in_place(limits)?;
                     if let Some(top) = self.stack.last_mut() {
@@ -904,16 +906,29 @@ impl Machine {
                     }
                     return Ok(());
                 }
-                let bytes = block.get(..n as usize).unwrap_or_default();
                 let s = PyStr::from_utf8_surrogatepass(bytes)
                     .map_err(|e| Error::py(PyException::UnicodeDecodeError, e.to_string()))?;
                 return self.push_payload(Value::Str(s), n as usize, src, limits);
             }
         }
+        let end = src.position().saturating_add(n);
         let bytes = read_payload(src, n, limits)?;
+        // Text (no surrogate) too long to be inline: validated, charged and checked against the
+        // stack limit (in that order, as below), then allocated and written straight into its
+        // stack slot (a `PyStr` returned from a call is copied from the callee's smaller
+        // stores, which the CPU cannot forward).
+        if let (Ok(text), true) = (std::str::from_utf8(bytes), bytes.len() > INLINE_MAX) {
+            self.budget.alloc(limits, end, 32 + n)?;
+            self.push_in_place(limits)?;
+            if let Some(top) = self.stack.last_mut() {
+                *top = Slot::Val(Value::Str(PyStr::from_text(Arc::from(text))));
+            }
+            return Ok(());
+        }
         let s = PyStr::from_utf8_surrogatepass(bytes)
             .map_err(|e| Error::py(PyException::UnicodeDecodeError, e.to_string()))?;
-        self.push_payload(Value::Str(s), n as usize, src, limits)
+        self.budget.alloc(limits, end, 32 + n)?;
+        self.push(Slot::Val(Value::Str(s)), limits)
     }
 
     fn op_bytes<S: Source>(
