@@ -275,7 +275,10 @@ mod tests {
         for n in 0..=17usize {
             for seed in 0..40u32 {
                 let bytes: Vec<u8> = (0..n)
-                    .map(|i| (seed.wrapping_mul(2_654_435_761) >> (i % 24)) as u8 ^ (i as u8 * 37))
+                    .map(|i| {
+                        (seed.wrapping_mul(2_654_435_761) >> (i % 24)) as u8
+                            ^ (i as u8).wrapping_mul(37)
+                    })
                     .collect();
                 let expected = BigInt::from_signed_bytes_le(&bytes);
                 let got = Int::from_signed_bytes_le(&bytes);
