@@ -792,15 +792,25 @@ impl Machine {
 
     /// The finished value of a slot (converting the node behind it).
     fn value_of(&mut self, slot: Slot, limits: &Limits) -> Result<Value> {
-        match slot {
-            Slot::Val(v) => Ok(v),
-            Slot::Node(id) => {
-                let mut work = 0;
-                let (v, _) = self.arena.finalize(id, limits.max_depth, &mut work)?;
-                self.budget.work = self.budget.work.saturating_add(work);
-                Ok(v)
+        self.converted(slot, false, limits).map(|(v, _)| v)
+    }
+
+    /// The value behind a slot and its depth, converting an object under construction (moving
+    /// its parts out of the arena when `owned`: the arena's last use), its work charged.
+    fn converted(&mut self, slot: Slot, owned: bool, limits: &Limits) -> Result<(Value, u32)> {
+        let mut work = 0;
+        let converted = match slot {
+            Slot::Val(v) => {
+                let depth = v.shallow_depth();
+                (v, depth)
             }
-        }
+            Slot::Node(id) if owned => {
+                self.arena.finalize_owned(id, limits.max_depth, &mut work)?
+            }
+            Slot::Node(id) => self.arena.finalize(id, limits.max_depth, &mut work)?,
+        };
+        self.budget.work = self.budget.work.saturating_add(work);
+        Ok(converted)
     }
 
     /// `STOP`: the result, converted. At the end of a slice no later pickle can use the memo,
@@ -808,16 +818,7 @@ impl Machine {
     /// The result's depth is checked against `max_depth` whatever its form (a finished tuple is
     /// built without a conversion that would check it).
     fn finish(&mut self, top: Slot, last: bool, limits: &Limits) -> Result<Value> {
-        let mut work = 0;
-        let (v, depth) = match top {
-            Slot::Node(id) if last => self.arena.finalize_owned(id, limits.max_depth, &mut work)?,
-            Slot::Node(id) => self.arena.finalize(id, limits.max_depth, &mut work)?,
-            Slot::Val(v) => {
-                let depth = v.shallow_depth();
-                (v, depth)
-            }
-        };
-        self.budget.work = self.budget.work.saturating_add(work);
+        let (v, depth) = self.converted(top, last, limits)?;
         if depth as usize > limits.max_depth {
             return Err(Error::limit("max_depth", limits.max_depth as u64));
         }

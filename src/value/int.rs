@@ -103,33 +103,31 @@ impl Int {
     /// Decodes little-endian two's complement bytes, as `LONG1`/`LONG4` carry them
     /// (`int.from_bytes(data, 'little', signed=True)`; empty means 0).
     pub fn from_signed_bytes_le(bytes: &[u8]) -> Int {
-        if bytes.len() <= 8 {
-            let mut buf = [0u8; 8];
-            let fill = match bytes.last() {
-                Some(&b) if b & 0x80 != 0 => 0xff,
-                _ => 0,
-            };
-            for (i, slot) in buf.iter_mut().enumerate() {
-                *slot = bytes.get(i).copied().unwrap_or(fill);
-            }
+        if let Some(buf) = sign_extended::<8>(bytes) {
             return Int(Repr::Small(i64::from_le_bytes(buf)));
         }
-        if bytes.len() <= 16 {
-            // Up to 16 bytes (most big ints in pickles: 64-bit ids, hashes, timestamps in ns)
-            // go through `i128`, which builds the digits directly (the general conversion works
-            // bit group by bit group).
-            let mut buf = [0u8; 16];
-            let fill = match bytes.last() {
-                Some(&b) if b & 0x80 != 0 => 0xff,
-                _ => 0,
-            };
-            for (i, slot) in buf.iter_mut().enumerate() {
-                *slot = bytes.get(i).copied().unwrap_or(fill);
-            }
+        // Up to 16 bytes (most big ints in pickles: 64-bit ids, hashes, timestamps in ns) go
+        // through `i128`, which builds the digits directly (the general conversion works bit
+        // group by bit group).
+        if let Some(buf) = sign_extended::<16>(bytes) {
             return Int::from(BigInt::from(i128::from_le_bytes(buf)));
         }
         Int::from(BigInt::from_signed_bytes_le(bytes))
     }
+}
+
+/// Little-endian two's complement `bytes` sign-extended to `N` bytes, if they fit.
+fn sign_extended<const N: usize>(bytes: &[u8]) -> Option<[u8; N]> {
+    if bytes.len() > N {
+        return None;
+    }
+    let fill = match bytes.last() {
+        Some(&b) if b & 0x80 != 0 => 0xff,
+        _ => 0,
+    };
+    let mut buf = [fill; N];
+    buf.get_mut(..bytes.len())?.copy_from_slice(bytes);
+    Some(buf)
 }
 
 impl Int {
