@@ -216,6 +216,83 @@ pub(crate) const SMALL_INT_ARG: [u8; 256] = {
 /// The sign bit of a [`SMALL_INT_ARG`] entry.
 pub(crate) const INT_SIGNED: u8 = 0x10;
 
+/// [`STACK_REACH`]: the opcode may move, drop or change any slot.
+pub(crate) const REACH_ALL: u8 = 255;
+/// [`STACK_REACH`]: the opcode may move, drop or change the slots above the top `MARK` and the
+/// one just below it (the container they go into).
+pub(crate) const REACH_MARK: u8 = 254;
+
+/// Per opcode byte: how far down the stack the opcode may move, drop or change slots already
+/// there: `0` (it only pushes, or touches only the memo, the marks or the framing), `n` (the top
+/// `n` slots), [`REACH_MARK`] or [`REACH_ALL`]. The memo may point at a value on the stack
+/// instead of holding a copy (the machine's lazy memo entries) as long as no opcode reaches it.
+/// `APPENDS` is `0`: it moves the entries along with the values itself.
+pub(crate) const STACK_REACH: [u8; 256] = {
+    use Opcode::*;
+    let mut t = [REACH_ALL; 256];
+    let pushers = [
+        MARK,
+        PROTO,
+        FRAME,
+        NONE,
+        NEWTRUE,
+        NEWFALSE,
+        INT,
+        BININT,
+        BININT1,
+        BININT2,
+        LONG,
+        LONG1,
+        LONG4,
+        FLOAT,
+        BINFLOAT,
+        STRING,
+        BINSTRING,
+        SHORT_BINSTRING,
+        UNICODE,
+        BINUNICODE,
+        SHORT_BINUNICODE,
+        BINUNICODE8,
+        BINBYTES,
+        SHORT_BINBYTES,
+        BINBYTES8,
+        BYTEARRAY8,
+        EMPTY_LIST,
+        EMPTY_DICT,
+        EMPTY_TUPLE,
+        EMPTY_SET,
+        GET,
+        BINGET,
+        LONG_BINGET,
+        PUT,
+        BINPUT,
+        LONG_BINPUT,
+        MEMOIZE,
+        APPENDS,
+    ];
+    let mut i = 0;
+    while i < pushers.len() {
+        t[pushers[i] as usize] = 0;
+        i += 1;
+    }
+    let from_mark = [
+        TUPLE, LIST, DICT, SETITEMS, ADDITEMS, FROZENSET, OBJ, INST, POP_MARK,
+    ];
+    let mut i = 0;
+    while i < from_mark.len() {
+        t[from_mark[i] as usize] = REACH_MARK;
+        i += 1;
+    }
+    t[TUPLE1 as usize] = 1;
+    t[TUPLE2 as usize] = 2;
+    t[TUPLE3 as usize] = 3;
+    t[POP as usize] = 1;
+    t[STOP as usize] = 1;
+    t[APPEND as usize] = 2;
+    t[SETITEM as usize] = 3;
+    t
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;

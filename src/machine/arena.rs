@@ -195,6 +195,11 @@ impl Items {
         }
     }
 
+    /// The number of items.
+    pub(crate) fn len(&self) -> usize {
+        self.values().len()
+    }
+
     /// Whether there is no item.
     pub(crate) fn is_empty(&self) -> bool {
         self.values().is_empty()
@@ -420,6 +425,15 @@ impl Arena {
     pub(crate) fn get(&self, id: u32) -> Option<&Node> {
         let id = id as usize;
         self.nodes.get(id / CHUNK)?.get(id % CHUNK)
+    }
+
+    /// The finished value at `index` in the list `id` (under construction or converted).
+    pub(crate) fn item(&self, id: u32, index: usize) -> Option<&Value> {
+        match self.get(id)? {
+            Node::List(items) => items.values().get(index),
+            Node::Done(Value::List(l), _) => l.as_slice().get(index),
+            _ => None,
+        }
     }
 
     /// The value of a converted child node, and its depth: a clone, or, when the finalize in

@@ -1,5 +1,11 @@
 //! The memo: indices chosen by the pickle, mapped to stack slots (references, never copies).
 //!
+//! An entry need not hold a copy of its value: `PUT`/`MEMOIZE` of a finished value records
+//! where the value is ([`Entry::Stack`]), and when `APPENDS` moves it into a list, where it went
+//! ([`Entry::Item`]); a `GET` clones it from there. Most memoized values are never fetched
+//! again, so most are never copied (and a shared one's reference count never touched). The
+//! machine settles an entry into a copy before its stack slot is consumed any other way.
+//!
 //! Indices are attacker-chosen and may be sparse (`LONG_BINPUT 0xffffffff`, `]replace.`). Small,
 //! dense indices (what every real pickler writes) live in fixed-size chunks whose total is tied to
 //! the number of entries, never to the largest index; the rest go to a hash map with a DoS-resistant
@@ -10,6 +16,16 @@ use std::collections::HashMap;
 use super::Slot;
 use crate::pystr::PyStr;
 use crate::value::Value;
+
+/// A memo entry.
+pub(crate) enum Entry {
+    /// The value or object itself.
+    Slot(Slot),
+    /// The finished value at this stack position (see the module docs).
+    Stack(usize),
+    /// The finished value at `index` in the items of the list node `node`.
+    Item(u32, usize),
+}
 
 /// Dense room allowed beyond twice the entry count.
 const DENSE_SLACK: u64 = 1024;
@@ -22,9 +38,9 @@ const CHUNK: usize = 1024;
 #[derive(Default)]
 pub(crate) struct Memo {
     /// Entries `0..dense_len`, in chunks of `CHUNK` (the first may start smaller).
-    chunks: Vec<Vec<Option<Slot>>>,
+    chunks: Vec<Vec<Option<Entry>>>,
     dense_len: usize,
-    sparse: HashMap<u64, Slot>,
+    sparse: HashMap<u64, Entry>,
     len: usize,
 }
 
@@ -44,15 +60,16 @@ impl Memo {
 
     /// The dense cell at `i`.
     #[inline]
-    fn cell(&self, i: usize) -> Option<&Option<Slot>> {
+    fn cell(&self, i: usize) -> Option<&Option<Entry>> {
         if i >= self.dense_len {
             return None;
         }
         self.chunks.get(i / CHUNK)?.get(i % CHUNK)
     }
 
+    /// The dense cell at `i`, to settle or move a lazy entry.
     #[inline]
-    fn cell_mut(&mut self, i: usize) -> Option<&mut Option<Slot>> {
+    pub(crate) fn cell_mut(&mut self, i: usize) -> Option<&mut Option<Entry>> {
         if i >= self.dense_len {
             return None;
         }
@@ -61,7 +78,7 @@ impl Memo {
 
     /// Appends a dense cell.
     #[inline]
-    fn push_dense(&mut self, cell: Option<Slot>) {
+    fn push_dense(&mut self, cell: Option<Entry>) {
         match self.chunks.last_mut() {
             Some(chunk) if chunk.len() < CHUNK => chunk.push(cell),
             _ => {
@@ -75,7 +92,7 @@ impl Memo {
 
     /// The entry at `idx`.
     #[inline]
-    pub(crate) fn get(&self, idx: u64) -> Option<&Slot> {
+    pub(crate) fn get(&self, idx: u64) -> Option<&Entry> {
         match usize::try_from(idx).ok().and_then(|i| self.cell(i)) {
             Some(slot) => slot.as_ref(),
             None => self.sparse.get(&idx),
@@ -96,19 +113,35 @@ impl Memo {
         let Some(cell) = self.chunks.last_mut().and_then(|c| c.last_mut()) else {
             return;
         };
-        // A short str (most entries) is copied by its parts, without the general clone.
+        // A short str is copied by its parts, without the general clone.
         if let Slot::Val(Value::Str(s)) = slot {
             if let Some((len, &buf)) = s.inline_parts() {
-                *cell = Some(Slot::Val(Value::Str(PyStr::from_inline_parts(len, buf))));
+                *cell = Some(Entry::Slot(Slot::Val(Value::Str(
+                    PyStr::from_inline_parts(len, buf),
+                ))));
                 return;
             }
         }
-        *cell = Some(slot.clone());
+        *cell = Some(Entry::Slot(slot.clone()));
+    }
+
+    /// Records that entry `idx` is the value at stack position `pos`, without copying it, if
+    /// `idx` is the next dense index (as picklers write): the dense cell's index, to settle
+    /// later. `None`: nothing stored (store a copy instead).
+    #[inline]
+    pub(crate) fn put_lazy(&mut self, idx: u64, pos: usize) -> Option<usize> {
+        if idx != self.dense_len as u64 || !self.sparse.is_empty() {
+            return None;
+        }
+        self.push_dense(Some(Entry::Stack(pos)));
+        self.len += 1;
+        Some(self.dense_len - 1)
     }
 
     /// Stores `slot` at `idx`, replacing any previous entry.
     #[inline]
     pub(crate) fn put(&mut self, idx: u64, slot: Slot) {
+        let slot = Entry::Slot(slot);
         // The common case: the next index in order (`MEMOIZE`, or `BINPUT` as picklers write).
         if idx == self.dense_len as u64 && self.sparse.is_empty() {
             self.push_dense(Some(slot));
@@ -156,7 +189,7 @@ impl Memo {
         for chunk in &mut self.chunks {
             for cell in chunk.drain(..) {
                 match cell {
-                    Some(Slot::Val(v)) if v.owns_nothing() => std::mem::forget(v),
+                    Some(Entry::Slot(Slot::Val(v))) if v.owns_nothing() => std::mem::forget(v),
                     cell => drop(cell),
                 }
             }
@@ -197,12 +230,12 @@ mod tests {
         assert_eq!(m.len(), 3001);
         for i in [0u64, 1023, 1024, 2047, 2048, 2999] {
             match m.get(i) {
-                Some(Slot::Val(v)) => assert_eq!(v, &Value::from(i as i64)),
+                Some(Entry::Slot(Slot::Val(v))) => assert_eq!(v, &Value::from(i as i64)),
                 _ => panic!("entry {i}"),
             }
         }
         assert!(m.get(3000).is_none() && m.get(3499).is_none());
-        assert!(matches!(m.get(3500), Some(Slot::Val(_))));
+        assert!(matches!(m.get(3500), Some(Entry::Slot(Slot::Val(_)))));
         m.put(3200, Slot::Val(Value::None));
         assert_eq!(m.len(), 3002);
         assert!(m.get(1_000_000).is_none());
@@ -219,8 +252,29 @@ mod tests {
         assert_eq!((m.len(), m.dense_len, m.chunks.len()), (0, 0, 1));
         assert!(m.get(0).is_none() && m.get(1 << 40).is_none());
         m.put(0, Slot::Val(Value::from(7)));
-        assert!(matches!(m.get(0), Some(Slot::Val(v)) if v.as_i64() == Some(7)));
+        assert!(matches!(m.get(0), Some(Entry::Slot(Slot::Val(v))) if v.as_i64() == Some(7)));
         assert_eq!(m.len(), 1);
+    }
+
+    #[test]
+    fn entry_is_no_larger_than_a_slot() {
+        // A memo cell per memoized value: lazy entries must not make every cell larger.
+        assert_eq!(
+            std::mem::size_of::<Option<Entry>>(),
+            std::mem::size_of::<Option<Slot>>()
+        );
+    }
+
+    #[test]
+    fn lazy_entries_take_the_next_dense_index_only() {
+        let mut m = Memo::default();
+        assert_eq!(m.put_lazy(0, 7), Some(0));
+        assert_eq!(m.put_lazy(5, 8), None);
+        assert_eq!(m.len(), 1);
+        m.put(3000, Slot::Val(Value::None));
+        // Once there is a sparse entry, every entry is stored as a copy.
+        assert_eq!(m.put_lazy(1, 9), None);
+        assert!(matches!(m.get(0), Some(Entry::Stack(7))));
     }
 
     #[test]

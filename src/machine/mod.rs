@@ -16,14 +16,14 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use self::arena::{Arena, Items, Node, ObjNode};
-use self::memo::Memo;
+use self::memo::{Entry, Memo};
 use crate::codec;
 use crate::compat;
 use crate::error::{Error, ErrorKind, PyException, Result};
 use crate::find_class::{Class, FindClass, PersistentLoad};
 use crate::limits::{Budget, Limits};
 use crate::number::{self, IntLit};
-use crate::opcode::Opcode;
+use crate::opcode::{Opcode, REACH_ALL, REACH_MARK, STACK_REACH};
 use crate::pystr::{INLINE_MAX, PyStr};
 use crate::reader::Source;
 use crate::value::key::{SMALL_MAX, key_eq_counted};
@@ -55,6 +55,14 @@ pub(crate) struct Machine {
     stack: Vec<Slot>,
     marks: Vec<usize>,
     memo: Memo,
+    /// `(stack position, memo cell)` of each memo entry that points at a value on the stack
+    /// ([`Entry::Stack`]), in stack order: settled (copied into the memo) before any opcode
+    /// that would move or drop those values, or moved along with them by `APPENDS`.
+    lazy: Vec<(usize, usize)>,
+    /// The stack height of the last `MARK` pushed above a list (where `APPENDS` will move the
+    /// values): values memoized while that mark is the top one get lazy entries, others (bound
+    /// for a dict, a tuple…, which would settle them anyway) copies.
+    list_mark: usize,
     arena: Arena,
     proto: u8,
     budget: Budget,
@@ -101,6 +109,7 @@ impl Machine {
             stack,
             marks,
             mut memo,
+            lazy,
             arena,
             scratch,
             key_scratch,
@@ -111,6 +120,7 @@ impl Machine {
             stack: emptied(stack, SPARE_ROOM),
             marks: emptied(marks, SPARE_ROOM),
             memo,
+            lazy: emptied(lazy, SPARE_ROOM),
             arena: arena.recycle(),
             scratch: emptied(scratch, SPARE_ROOM),
             key_scratch: emptied(key_scratch, SPARE_ROOM),
@@ -120,6 +130,8 @@ impl Machine {
 
     /// Runs one pickle to its `STOP`.
     pub(crate) fn load<S: Source>(&mut self, cfg: &Config<'_>, src: &mut S) -> Result<Value> {
+        // (After a failed load, the memo may still point into the stack.)
+        self.settle_lazy();
         self.stack.clear();
         self.marks.clear();
         self.proto = 0;
@@ -164,12 +176,27 @@ impl Machine {
                 return Err(Error::bare(ErrorKind::InvalidOpcode(byte)));
             };
             *cur = Some(op);
+            if !self.lazy.is_empty() {
+                let reach = STACK_REACH[usize::from(byte)];
+                if reach != 0 {
+                    self.settle_reach(reach);
+                }
+            }
             match op {
                 Opcode::MARK => {
                     if self.marks.len() >= limits.max_marks {
                         return Err(Error::limit("max_marks", limits.max_marks as u64));
                     }
-                    self.marks.push(self.stack.len());
+                    let height = self.stack.len();
+                    self.marks.push(height);
+                    self.list_mark = match self.stack.last() {
+                        Some(Slot::Node(id))
+                            if matches!(self.arena.get(*id), Some(Node::List(_))) =>
+                        {
+                            height
+                        }
+                        _ => usize::MAX,
+                    };
                 }
                 Opcode::STOP => {
                     let top = self.pop()?;
@@ -829,13 +856,29 @@ impl Machine {
 
     #[inline]
     fn op_get(&mut self, idx: i64, limits: &Limits) -> Result<()> {
-        let slot = u64::try_from(idx)
+        let entry = u64::try_from(idx)
             .ok()
             .and_then(|i| self.memo.get(i))
             .ok_or_else(|| Error::bare(ErrorKind::MemoNotFound(idx)))?;
         if self.stack.len() >= limits.max_stack {
             return Err(stack_limit(limits));
         }
+        let slot = match entry {
+            Entry::Slot(slot) => slot,
+            &Entry::Stack(pos) => {
+                // Cloned straight into the stack's memory (no temporary to copy from).
+                if pos >= self.stack.len() {
+                    return Err(arena::internal());
+                }
+                self.stack.extend_from_within(pos..pos + 1);
+                return Ok(());
+            }
+            &Entry::Item(node, i) => {
+                let v = self.arena.item(node, i).ok_or_else(arena::internal)?;
+                self.stack.push(Slot::Val(v.clone()));
+                return Ok(());
+            }
+        };
         // A short str (most `GET`s: the keys of records) is copied by its parts into a pushed
         // slot, without the general clone.
         if let Slot::Val(Value::Str(s)) = slot {
@@ -864,10 +907,83 @@ impl Machine {
                 limits.max_memo_entries as u64,
             ));
         }
+        // A finished value bound for a list: the memo notes where it is rather than copying it.
+        if self.marks.last() == Some(&self.list_mark) {
+            if let Some(Slot::Val(_)) = self.stack.last() {
+                let pos = self.stack.len() - 1;
+                if let Some(cell) = self.memo.put_lazy(idx, pos) {
+                    self.lazy.push((pos, cell));
+                    return Ok(());
+                }
+            }
+        }
         if let Some(top) = self.stack.last() {
             self.memo.put_clone(idx, top);
         }
         Ok(())
+    }
+
+    /// Before an opcode that may move, drop or change stack slots as far down as `reach` says
+    /// ([`STACK_REACH`]): settles the memo entries that point at those slots.
+    #[inline]
+    fn settle_reach(&mut self, reach: u8) {
+        let from = match reach {
+            REACH_ALL => 0,
+            REACH_MARK => self.fence().saturating_sub(1),
+            n => self.stack.len().saturating_sub(usize::from(n)),
+        };
+        if self.lazy.last().is_some_and(|&(pos, _)| pos >= from) {
+            self.settle_from(from);
+        }
+    }
+
+    /// Settles every memo entry that points at a value on the stack.
+    fn settle_lazy(&mut self) {
+        if !self.lazy.is_empty() {
+            self.settle_from(0);
+        }
+    }
+
+    /// Turns the memo entries that point at values at stack positions `from..` into copies of
+    /// the values.
+    #[inline(never)]
+    fn settle_from(&mut self, from: usize) {
+        let split = self.lazy.partition_point(|&(pos, _)| pos < from);
+        for &(pos, cell) in self.lazy.get(split..).unwrap_or_default() {
+            let (Some(cell), Some(Slot::Val(v))) = (self.memo.cell_mut(cell), self.stack.get(pos))
+            else {
+                debug_assert!(false, "a lazy memo entry without its value");
+                continue;
+            };
+            if !matches!(cell, Some(Entry::Stack(p)) if *p == pos) {
+                continue;
+            }
+            // A short str is copied by its parts, straight into the cell.
+            *cell = match v {
+                Value::Str(s) => match s.inline_parts() {
+                    Some((len, &buf)) => Some(Entry::Slot(Slot::Val(Value::Str(
+                        PyStr::from_inline_parts(len, buf),
+                    )))),
+                    None => Some(Entry::Slot(Slot::Val(v.clone()))),
+                },
+                v => Some(Entry::Slot(Slot::Val(v.clone()))),
+            };
+        }
+        self.lazy.truncate(split);
+    }
+
+    /// `APPENDS` is moving `stack[k..]` to the end of the list `node`, which has `base` items:
+    /// the memo entries that point at those values follow them.
+    fn relocate_lazy(&mut self, k: usize, node: u32, base: usize) {
+        let split = self.lazy.partition_point(|&(pos, _)| pos < k);
+        for &(pos, cell) in self.lazy.get(split..).unwrap_or_default() {
+            if let Some(cell) = self.memo.cell_mut(cell) {
+                if matches!(cell, Some(Entry::Stack(p)) if *p == pos) {
+                    *cell = Some(Entry::Item(node, base + (pos - k)));
+                }
+            }
+        }
+        self.lazy.truncate(split);
     }
 
     // ---- scalars -----------------------------------------------------------------------
@@ -1088,11 +1204,16 @@ impl Machine {
                 if let Some(Node::List(list)) = self.arena.get_mut(id) {
                     self.budget.work(limits, src.position(), n as u64)?;
                     self.budget.alloc(limits, src.position(), 24 * n as u64)?;
+                    let base = list.len();
                     list.extend_from(&mut self.stack, k);
+                    if !self.lazy.is_empty() {
+                        self.relocate_lazy(k, id, base);
+                    }
                     return Ok(());
                 }
             }
         }
+        self.settle_lazy();
         let items = self.stack.split_off(k);
         self.extend_target(items, "append", src, limits)
     }
