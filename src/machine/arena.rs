@@ -925,7 +925,9 @@ impl Arena {
 /// A new shared slice of `n` `None`s (to fill in place).
 #[inline]
 pub(crate) fn none_slice(n: usize) -> Arc<[Value]> {
-    std::iter::repeat_with(|| Value::None).take(n).collect()
+    // A range's length is known exactly (`TrustedLen`): written straight into one allocation
+    // of the final size, with no intermediate `Vec` to copy from.
+    (0..n).map(|_| Value::None).collect()
 }
 
 /// Moves the values of `slots` into `dst` (`None`s), leaving `None`s behind. Swapping in

@@ -77,17 +77,21 @@ impl Memo {
     }
 
     /// Appends a dense cell.
-    #[inline]
+    #[inline(always)]
     fn push_dense(&mut self, cell: Option<Entry>) {
         match self.chunks.last_mut() {
             Some(chunk) if chunk.len() < CHUNK => chunk.push(cell),
-            _ => {
-                let mut chunk = Vec::with_capacity(if self.chunks.is_empty() { 8 } else { CHUNK });
-                chunk.push(cell);
-                self.chunks.push(chunk);
-            }
+            _ => self.push_chunk(cell),
         }
         self.dense_len += 1;
+    }
+
+    /// Appends a dense cell in a new chunk.
+    #[inline(never)]
+    fn push_chunk(&mut self, cell: Option<Entry>) {
+        let mut chunk = Vec::with_capacity(if self.chunks.is_empty() { 8 } else { CHUNK });
+        chunk.push(cell);
+        self.chunks.push(chunk);
     }
 
     /// The entry at `idx`.

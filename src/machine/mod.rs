@@ -948,7 +948,12 @@ impl Machine {
     /// the values.
     #[inline(never)]
     fn settle_from(&mut self, from: usize) {
-        let split = self.lazy.partition_point(|&(pos, _)| pos < from);
+        // The entries to settle are the last ones (usually one or two): found from the end.
+        let split = self
+            .lazy
+            .iter()
+            .rposition(|&(pos, _)| pos < from)
+            .map_or(0, |i| i + 1);
         for &(pos, cell) in self.lazy.get(split..).unwrap_or_default() {
             let (Some(cell), Some(Slot::Val(v))) = (self.memo.cell_mut(cell), self.stack.get(pos))
             else {
