@@ -577,7 +577,7 @@ pub(crate) fn decode_bytes(data: &[u8], encoding: &str, errors: &str) -> Result<
     let codec = lookup_codec(encoding).ok_or_else(|| format!("unknown encoding: {encoding}"))?;
     // Fast path: valid UTF-8 (or pure ASCII) never needs the error handler.
     let clean = match codec {
-        Codec::Utf8 => std::str::from_utf8(data).ok(),
+        Codec::Utf8 => crate::pystr::utf8(data),
         Codec::Ascii if data.is_ascii() => std::str::from_utf8(data).ok(),
         _ => None,
     };

@@ -24,7 +24,7 @@ use crate::find_class::{Class, FindClass, PersistentLoad};
 use crate::limits::{Budget, Limits};
 use crate::number::{self, IntLit};
 use crate::opcode::{Opcode, REACH_ALL, REACH_MARK, STACK_REACH};
-use crate::pystr::{INLINE_MAX, PyStr};
+use crate::pystr::{self, INLINE_MAX, PyStr};
 use crate::reader::Source;
 use crate::value::key::{SMALL_MAX, key_eq_counted};
 use crate::value::{Bytes, Construct, Global, Int, Key, Seq, SmallDict, Tuple, Value};
@@ -1039,7 +1039,7 @@ impl Machine {
         // stack limit (in that order, as below), then allocated and written straight into its
         // stack slot (a `PyStr` returned from a call is copied from the callee's smaller
         // stores, which the CPU cannot forward).
-        if let (Ok(text), true) = (std::str::from_utf8(bytes), bytes.len() > INLINE_MAX) {
+        if let (Some(text), true) = (pystr::utf8(bytes), bytes.len() > INLINE_MAX) {
             self.budget.alloc(limits, end, 32 + n)?;
             self.push_in_place(limits)?;
             if let Some(top) = self.stack.last_mut() {
