@@ -63,6 +63,11 @@ pub(crate) struct Machine {
     /// values): values memoized while that mark is the top one get lazy entries, others (bound
     /// for a dict, a tuple…, which would settle them anyway) copies.
     list_mark: usize,
+    /// Set when a lazy entry of a value that owns nothing (a short str, a number) had to be
+    /// settled (the value went into a tuple, say, rather than the list), cleared when lazy
+    /// entries reach a list: while set, such values are copied at once (as cheap as settling
+    /// them, without the bookkeeping).
+    copy_scalars: bool,
     arena: Arena,
     proto: u8,
     budget: Budget,
@@ -909,7 +914,12 @@ impl Machine {
         }
         // A finished value bound for a list: the memo notes where it is rather than copying it.
         if self.marks.last() == Some(&self.list_mark) {
-            if let Some(Slot::Val(_)) = self.stack.last() {
+            let copy_scalars = self.copy_scalars;
+            if let Some(Slot::Val(_)) = self
+                .stack
+                .last()
+                .filter(|s| !(copy_scalars && matches!(s, Slot::Val(v) if v.owns_nothing())))
+            {
                 let pos = self.stack.len() - 1;
                 if let Some(cell) = self.memo.put_lazy(idx, pos) {
                     self.lazy.push((pos, cell));
@@ -963,6 +973,7 @@ impl Machine {
             if !matches!(cell, Some(Entry::Stack(p)) if *p == pos) {
                 continue;
             }
+            self.copy_scalars |= v.owns_nothing();
             // A short str is copied by its parts, straight into the cell.
             *cell = match v {
                 Value::Str(s) => match s.inline_parts() {
@@ -980,6 +991,7 @@ impl Machine {
     /// `APPENDS` is moving `stack[k..]` to the end of the list `node`, which has `base` items:
     /// the memo entries that point at those values follow them.
     fn relocate_lazy(&mut self, k: usize, node: u32, base: usize) {
+        self.copy_scalars = false;
         let split = self.lazy.partition_point(|&(pos, _)| pos < k);
         for &(pos, cell) in self.lazy.get(split..).unwrap_or_default() {
             if let Some(cell) = self.memo.cell_mut(cell) {
