@@ -1,10 +1,12 @@
-//! The memo: indices chosen by the pickle, mapped to stack slots (references, never copies).
+//! The memo: indices chosen by the pickle, mapped to what was memoized (an object under
+//! construction by reference, never copied).
 //!
-//! An entry need not hold a copy of its value: `PUT`/`MEMOIZE` of a finished value records
-//! where the value is ([`Entry::Stack`]), and when `APPENDS` moves it into a list, where it went
-//! ([`Entry::Item`]); a `GET` clones it from there. Most memoized values are never fetched
-//! again, so most are never copied (and a shared one's reference count never touched). The
-//! machine settles an entry into a copy before its stack slot is consumed any other way.
+//! An entry need not hold a copy of a finished value either: `PUT`/`MEMOIZE` of a value bound
+//! for a list records where the value is ([`Entry::Stack`]), and when `APPENDS` moves it into
+//! the list, where it went ([`Entry::Item`]); a `GET` clones it from there. Most memoized values
+//! are never fetched again, so most are never copied (and a shared one's reference count never
+//! touched). The machine settles such an entry into a copy ([`Entry::Slot`]) before an opcode
+//! moves, drops or changes its stack slot any other way.
 //!
 //! Indices are attacker-chosen and may be sparse (`LONG_BINPUT 0xffffffff`, `]replace.`). Small,
 //! dense indices (what every real pickler writes) live in fixed-size chunks whose total is tied to
