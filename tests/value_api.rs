@@ -878,3 +878,68 @@ fn finished_tuples_count_for_the_depth_limit() {
         assert!(err.to_string().contains("max_depth"), "{name}: {err}");
     }
 }
+
+/// Chains of lists whose first item is a list (`[x]`, `[x, 1]`), shared and nested, within one
+/// pickle and across two pickles of one stream (CPython's `Pickler` keeps its memo from one
+/// `dump` to the next, so the second pickle `GET`s lists of the first): the values are CPython's
+/// and every shared list is one object, whatever the protocol. And a cycle through first items
+/// is refused, as every cycle is.
+#[test]
+fn chains_of_first_item_lists_share_like_cpython() {
+    let script = "
+import io, pickle
+a = [1]; b = [a]; c = [b, 2]; d = [c]
+top = [b, b, a, d, [[[[a]]]], [d, c]]
+for p in (0, 2, 5):
+    f = io.BytesIO(); w = pickle.Pickler(f, p); w.dump(top); w.dump([d, [a], a])
+    print(f.getvalue().hex(), repr(top).replace(' ', ''), repr([d, [a], a]).replace(' ', ''))
+x = []; y = [x]; x.append(y)
+print(pickle.dumps([y], 2).hex())
+";
+    let out = std::process::Command::new("python3")
+        .args(["-c", script])
+        .output()
+        .expect("python3 must be installed to run this test");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).expect("ASCII");
+    let mut lines = text.lines();
+    let unhex = |h: &str| -> Vec<u8> {
+        (0..h.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&h[i..i + 2], 16).expect("hex"))
+            .collect()
+    };
+    let list = |v: &Value| v.as_list().expect("a list").clone();
+    for _ in 0..3 {
+        let line = lines.next().expect("a protocol's line");
+        let mut parts = line.split(' ');
+        let data = unhex(parts.next().expect("hex"));
+        let (want1, want2) = (parts.next().expect("repr"), parts.next().expect("repr"));
+        let mut u = Unpickler::from_slice(&data);
+        let first = u.load().expect("first pickle");
+        let second = u.load().expect("second pickle");
+        assert_eq!(first.to_string().replace(' ', ""), want1);
+        assert_eq!(second.to_string().replace(' ', ""), want2);
+        let t = list(&first);
+        let (b, a, d) = (list(&t[0]), list(&t[2]), list(&t[3]));
+        assert!(b.ptr_eq(&list(&t[1])), "b twice");
+        assert!(a.ptr_eq(&list(&b[0])), "a inside b");
+        let c = list(&d[0]);
+        assert!(b.ptr_eq(&list(&c[0])), "b inside c inside d");
+        let deep = list(&list(&list(&list(&t[4])[0])[0])[0]);
+        assert!(a.ptr_eq(&list(&deep[0])), "a four lists down");
+        let last = list(&t[5]);
+        assert!(d.ptr_eq(&list(&last[0])) && c.ptr_eq(&list(&last[1])));
+        // The second pickle's lists are the first pickle's objects.
+        let s = list(&second);
+        assert!(d.ptr_eq(&list(&s[0])), "d across pickles");
+        assert!(a.ptr_eq(&list(&list(&s[1])[0])) && a.ptr_eq(&list(&s[2])));
+    }
+    let cyclic = unhex(lines.next().expect("cycle line"));
+    let err = restricted_loads(&cyclic).expect_err("a cycle is refused");
+    assert!(err.to_string().contains("recursive"), "{err}");
+}

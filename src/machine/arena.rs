@@ -46,6 +46,10 @@ pub(crate) struct Items {
     vals: Vals,
     /// What only some lists have, allocated when first needed (so a node stays small).
     extra: Option<Box<ItemsExtra>>,
+    /// While `extra` is `None`: the object under construction that is the first item, if it is
+    /// the only thing `extra` would hold (`[x]`, `[x, 1]`: a chain of lists), kept without an
+    /// allocation. Moved into `extra` when that is made.
+    first: Option<u32>,
 }
 
 /// The part of [`Items`] most lists never need.
@@ -70,6 +74,7 @@ impl Default for Items {
         Items {
             vals: Vals::Open(Vec::new()),
             extra: None,
+            first: None,
         }
     }
 }
@@ -114,7 +119,7 @@ impl Items {
         let base = self.values().len();
         for (i, s) in slots.iter().enumerate() {
             match s {
-                Slot::Node(id) => self.extra().patches.push((base + i, *id)),
+                Slot::Node(id) => self.note_patch(base + i, *id),
                 Slot::Val(v) => self.note_depth(v),
             }
         }
@@ -145,7 +150,7 @@ impl Items {
                     v
                 }
                 Slot::Node(id) => {
-                    self.extra().patches.push((0, id));
+                    self.note_patch(0, id);
                     Value::None
                 }
             };
@@ -160,7 +165,7 @@ impl Items {
             }
             Slot::Node(id) => {
                 let at = vals.len();
-                self.extra().patches.push((at, id));
+                self.note_patch(at, id);
                 vals.push(Value::None);
             }
         }
@@ -169,7 +174,23 @@ impl Items {
 
     /// The rarely needed part, allocated on first use.
     fn extra(&mut self) -> &mut ItemsExtra {
-        self.extra.get_or_insert_with(Box::default)
+        let first = self.first.take();
+        let extra = self.extra.get_or_insert_with(Box::default);
+        if let Some(id) = first {
+            // (`first` is only ever set while there is no `extra`: nothing comes before it.)
+            extra.patches.insert(0, (0, id));
+        }
+        extra
+    }
+
+    /// Notes that the item at `pos` is the object under construction `id`.
+    #[inline]
+    fn note_patch(&mut self, pos: usize, id: u32) {
+        if pos == 0 && self.extra.is_none() {
+            self.first = Some(id);
+        } else {
+            self.extra().patches.push((pos, id));
+        }
     }
 
     /// Notes the depth of a finished item.
@@ -182,9 +203,14 @@ impl Items {
         }
     }
 
-    /// `(position, node)` for each item that is an object under construction.
-    fn patches(&self) -> &[(usize, u32)] {
-        self.extra.as_deref().map_or(&[], |e| &e.patches)
+    /// Calls `f(position, node)` for each item that is an object under construction.
+    fn for_each_patch(&self, mut f: impl FnMut(usize, u32)) {
+        if let Some(id) = self.first {
+            f(0, id);
+        }
+        for &(i, id) in self.extra.as_deref().map_or(&[][..], |e| &e.patches) {
+            f(i, id);
+        }
     }
 
     /// The items in order.
@@ -208,11 +234,11 @@ impl Items {
     /// The items as stack slots (values cloned, objects under construction by reference).
     pub(crate) fn to_slots(&self) -> Vec<Slot> {
         let mut out: Vec<Slot> = self.values().iter().cloned().map(Slot::Val).collect();
-        for &(i, id) in self.patches() {
+        self.for_each_patch(|i, id| {
             if let Some(slot) = out.get_mut(i) {
                 *slot = Slot::Node(id);
             }
-        }
+        });
         out
     }
 }
@@ -291,9 +317,7 @@ impl Node {
                 }
             }
             Node::List(items) | Node::Tuple(items) => {
-                for &(_, id) in items.patches() {
-                    f(&Slot::Node(id));
-                }
+                items.for_each_patch(|_, id| f(&Slot::Node(id)));
             }
             Node::Dict { values, .. } => values.iter().for_each(f),
             Node::Object(o) => {
@@ -725,13 +749,24 @@ impl Arena {
     /// Converts the items of a list or tuple into one shared slice (one copy of plain values;
     /// objects that were under construction are filled in from their converted nodes).
     fn convert_items(&mut self, items: Items, depth: &mut u32) -> Seq {
-        let Items { vals, extra } = items;
-        let ItemsExtra { patches, val_depth } = extra.map(|e| *e).unwrap_or_default();
+        let Items { vals, extra, first } = items;
+        let ItemsExtra {
+            patches: many,
+            val_depth,
+        } = extra.map(|e| *e).unwrap_or_default();
         *depth = (*depth).max(val_depth);
+        let one;
+        let patches: &[(usize, u32)] = match first {
+            Some(id) => {
+                one = [(0, id)];
+                &one
+            }
+            None => &many,
+        };
         let mut slice = match vals {
             Vals::Sealed(sealed) => sealed,
             Vals::Open(mut vals) => {
-                self.apply_patches(&mut vals, &patches, depth);
+                self.apply_patches(&mut vals, patches, depth);
                 return Seq::from_grown(vals);
             }
         };
@@ -739,11 +774,11 @@ impl Arena {
             return Seq::Slice(slice);
         }
         if let Some(items) = Arc::get_mut(&mut slice) {
-            self.apply_patches(items, &patches, depth);
+            self.apply_patches(items, patches, depth);
             return Seq::Slice(slice);
         }
         let mut copy = slice.to_vec();
-        self.apply_patches(&mut copy, &patches, depth);
+        self.apply_patches(&mut copy, patches, depth);
         Seq::Slice(Arc::from(copy))
     }
 
