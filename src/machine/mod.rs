@@ -1116,7 +1116,7 @@ impl Machine {
             if inner == 0 {
                 return self.replace_from(k, tuple, limits);
             }
-            self.stack.truncate(k);
+            arena::discard_moved(&mut self.stack, k);
             let node = self.new_node(Node::Done(tuple, inner + 1), src, limits)?;
             return self.push(node, limits);
         }
@@ -1160,12 +1160,13 @@ impl Machine {
         self.replace_from(k, Value::Tuple(Tuple(Seq::Slice(items))), limits)
     }
 
-    /// Replaces the slots from `k` up with `v`, written in place into slot `k` (a whole `Slot`
-    /// pushed is assembled in a temporary the CPU cannot forward to the copy, and stalls).
+    /// Replaces the slots from `k` up, whose values were moved out ([`arena::move_values`]),
+    /// with `v`, written in place into slot `k` (a whole `Slot` pushed is assembled in a
+    /// temporary the CPU cannot forward to the copy, and stalls).
     #[inline(always)]
     fn replace_from(&mut self, k: usize, v: Value, limits: &Limits) -> Result<()> {
         if self.stack.len() > k {
-            self.stack.truncate(k + 1);
+            arena::discard_moved(&mut self.stack, k + 1);
         } else {
             self.push_in_place(limits)?;
         }
