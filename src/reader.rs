@@ -12,7 +12,7 @@
 use std::io::BufRead;
 
 use crate::error::{Error, ErrorKind, PyException, Result};
-use crate::opcode::{INT_SIGNED, SMALL_INT_ARG};
+use crate::opcode::{INT_SIGNED, Opcode, SMALL_INT_ARG};
 
 /// A cursor over pickle bytes (sealed: not nameable outside the crate).
 pub trait Source {
@@ -65,6 +65,20 @@ pub trait Source {
     fn read_small_ints<E>(
         &mut self,
         f: impl FnMut(SmallInt) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        let _ = f;
+        Ok(())
+    }
+
+    /// After a `BINFLOAT`: reads every `BINFLOAT` that follows while the current frame holds
+    /// it whole, handing each value and its opcode's offset to `f`; stops at the first other
+    /// opcode (left unread) or at the first error `f` returns (that float stays read). A list
+    /// of floats is decoded here without a dispatch per float. Readers without a whole block
+    /// read nothing.
+    #[inline]
+    fn read_floats<E>(
+        &mut self,
+        f: impl FnMut(f64, u64) -> std::result::Result<(), E>,
     ) -> std::result::Result<(), E> {
         let _ = f;
         Ok(())
@@ -277,6 +291,30 @@ impl Source for SliceSource<'_> {
             };
             pos = int.end as usize;
             if let Err(e) = f(int) {
+                break Err(e);
+            }
+        };
+        self.pos = pos;
+        result
+    }
+
+    #[inline(always)]
+    fn read_floats<E>(
+        &mut self,
+        mut f: impl FnMut(f64, u64) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        let window = self.window;
+        let mut pos = self.pos;
+        let result = loop {
+            let Some([op, arg @ ..]) = window.get(pos..).and_then(<[u8]>::first_chunk::<9>) else {
+                break Ok(());
+            };
+            if *op != Opcode::BINFLOAT as u8 {
+                break Ok(());
+            }
+            let start = pos as u64;
+            pos += 9;
+            if let Err(e) = f(f64::from_be_bytes(*arg), start) {
                 break Err(e);
             }
         };

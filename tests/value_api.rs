@@ -665,17 +665,36 @@ fn encode_int(rng: &mut u64, out: &mut Vec<u8>) -> String {
 }
 
 #[test]
-fn int_runs_decode_like_one_int_at_a_time() {
-    // Runs of BININT1/BININT2/BININT/LONG1 (decoded whole by the slice reader, one by one by
-    // the stream reader), unframed and split into frames at every few opcodes (an int near a
-    // frame's end or the input's end is read the general way).
+fn number_runs_decode_like_one_number_at_a_time() {
+    // Runs of BININT1/BININT2/BININT/LONG1 and of BINFLOAT, and mixes of both (decoded whole by
+    // the slice reader, one by one by the stream reader), unframed and split into frames at
+    // every few opcodes (a number near a frame's end or the input's end is read the general way).
     let mut rng = 20261127u64;
     for framed in [false, true] {
         let mut ops: Vec<Vec<u8>> = Vec::new();
         let mut expected = Vec::new();
-        for _ in 0..3000 {
+        for i in 0..3000 {
             let mut op = Vec::new();
-            expected.push(encode_int(&mut rng, &mut op));
+            rng = rng
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            // Stretches of floats only, of ints only, and of both mixed.
+            let float = match (i / 200) % 3 {
+                0 => true,
+                1 => false,
+                _ => rng >> 63 == 1,
+            };
+            if float {
+                let mut f = f64::from_bits(rng.rotate_left(17));
+                if f.is_nan() {
+                    f = -0.25;
+                }
+                op.push(b'G');
+                op.extend_from_slice(&f.to_be_bytes());
+                expected.push(Value::from(f).to_string());
+            } else {
+                expected.push(encode_int(&mut rng, &mut op));
+            }
             ops.push(op);
         }
         let mut body: Vec<u8> = b"](".to_vec();
@@ -708,10 +727,16 @@ fn int_runs_decode_like_one_int_at_a_time() {
             .load()
             .expect("stream");
         assert_eq!(streamed, v);
-        // The limits hit inside a run are reported at that int's own offset and opcode, as
-        // the stream reader (which reads every int the general way) reports them.
-        let mut limits = [Limits::default(), Limits::default(), Limits::default()];
+        // The limits hit inside a run are reported at that number's own offset and opcode, as
+        // the stream reader (which reads every number the general way) reports them.
+        let mut limits = [
+            Limits::default(),
+            Limits::default(),
+            Limits::default(),
+            Limits::default(),
+        ];
         limits[0].max_stack = 1000;
+        limits[3].max_stack = 150; // inside the first stretch: floats only
         limits[1].max_long_bytes = 3;
         limits[2].alloc_base = 20_000;
         limits[2].alloc_per_input_byte = 0;
@@ -730,6 +755,9 @@ fn int_runs_decode_like_one_int_at_a_time() {
             assert_eq!(fast.opcode(), slow.opcode());
             if i != 1 {
                 assert!(fast.offset().unwrap_or(0) > 1000, "{fast}");
+            }
+            if i == 3 {
+                assert_eq!(fast.opcode(), Some(Opcode::BINFLOAT));
             }
         }
     }

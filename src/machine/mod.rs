@@ -552,6 +552,15 @@ impl Machine {
                 Opcode::BINFLOAT => {
                     let f = f64::from_be_bytes(src.read_array()?);
                     self.push_float(f, limits)?;
+                    // The floats that follow, without a dispatch each; an error is reported at
+                    // the failing float's own offset.
+                    src.read_floats(
+                        #[inline(always)]
+                        |f, start| {
+                            self.push_float(f, limits)
+                                .inspect_err(|_| *op_start = start)
+                        },
+                    )?;
                 }
                 Opcode::PROTO => {
                     let p = src.read_u8()?;
@@ -722,7 +731,7 @@ impl Machine {
     }
 
     /// The ints that follow an int, for as long as the reader hands them over whole
-    /// ([`Source::next_small_int`]): the same checks and charges as their opcodes' own arms, with
+    /// ([`Source::read_small_ints`]): the same checks and charges as their opcodes' own arms, with
     /// no dispatch per int. An error is reported at the int's own offset and opcode.
     #[inline(always)]
     fn push_int_run<S: Source>(
