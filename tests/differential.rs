@@ -28,10 +28,11 @@ fn count() -> usize {
         .unwrap_or(1500)
 }
 
-fn generate(seed: u64, n: usize) -> String {
+/// Runs a generator script of `tests/differential/` for one seed: its JSON lines.
+fn generate(script: &str, seed: u64, n: usize) -> String {
     let out = Command::new("python3")
         .args([
-            "tests/differential/gen_values.py",
+            &format!("tests/differential/{script}"),
             "--seed",
             &seed.to_string(),
             "--count",
@@ -41,7 +42,7 @@ fn generate(seed: u64, n: usize) -> String {
         .expect("python3 must be installed to run the differential test");
     assert!(
         out.status.success(),
-        "gen_values.py failed: {}",
+        "{script} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).expect("ASCII JSON lines")
@@ -53,7 +54,7 @@ fn decoded_values_equal_cpython_in_every_protocol() {
     let mut differing = 0;
     let mut repr_lines = String::new();
     for seed in seeds() {
-        let lines = generate(seed, count());
+        let lines = generate("gen_values.py", seed, count());
         for line in lines.lines() {
             let pickle = unhex(&json_str(line, "pickle").expect("pickle field"));
             let expected = json_str(line, "canon").expect("canon field");
@@ -150,22 +151,7 @@ fn json_quote(s: &str) -> String {
 fn memo_programs_decode_like_cpython() {
     let mut total = 0;
     for seed in seeds() {
-        let out = Command::new("python3")
-            .args([
-                "tests/differential/gen_memo_programs.py",
-                "--seed",
-                &seed.to_string(),
-                "--count",
-                &count().to_string(),
-            ])
-            .output()
-            .expect("python3 must be installed to run the differential test");
-        assert!(
-            out.status.success(),
-            "gen_memo_programs.py failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let lines = String::from_utf8(out.stdout).expect("ASCII JSON lines");
+        let lines = generate("gen_memo_programs.py", seed, count());
         for line in lines.lines() {
             let pickle = unhex(&json_str(line, "pickle").expect("pickle field"));
             // Canons hold no quote: the list is `["..", ".."]` at the end of the line.

@@ -1,5 +1,7 @@
 //! The `Value` API (serde_json's grammar), the `Unpickler` options, and error reporting.
 
+mod common;
+
 use std::collections::HashSet;
 
 use restricted_unpickler::{
@@ -935,17 +937,11 @@ print(pickle.dumps([y], 2).hex())
     );
     let text = String::from_utf8(out.stdout).expect("ASCII");
     let mut lines = text.lines();
-    let unhex = |h: &str| -> Vec<u8> {
-        (0..h.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&h[i..i + 2], 16).expect("hex"))
-            .collect()
-    };
     let list = |v: &Value| v.as_list().expect("a list").clone();
     for _ in 0..3 {
         let line = lines.next().expect("a protocol's line");
         let mut parts = line.split(' ');
-        let data = unhex(parts.next().expect("hex"));
+        let data = common::unhex(parts.next().expect("hex"));
         let (want1, want2) = (parts.next().expect("repr"), parts.next().expect("repr"));
         let mut u = Unpickler::from_slice(&data);
         let first = u.load().expect("first pickle");
@@ -967,7 +963,7 @@ print(pickle.dumps([y], 2).hex())
         assert!(d.ptr_eq(&list(&s[0])), "d across pickles");
         assert!(a.ptr_eq(&list(&list(&s[1])[0])) && a.ptr_eq(&list(&s[2])));
     }
-    let cyclic = unhex(lines.next().expect("cycle line"));
+    let cyclic = common::unhex(lines.next().expect("cycle line"));
     let err = restricted_loads(&cyclic).expect_err("a cycle is refused");
     assert!(err.to_string().contains("recursive"), "{err}");
 }
