@@ -14,7 +14,7 @@
 use std::mem;
 use std::sync::Arc;
 
-use super::{Slot, empty};
+use super::{Slot, emptied};
 use crate::error::{Error, ErrorKind, Result};
 use crate::pystr::INLINE_MAX;
 use crate::value::key::DigestMemo;
@@ -390,43 +390,27 @@ impl Default for Arena {
 }
 
 impl Arena {
-    /// Empties this arena, in place, for an unrelated pickle: the room of its first chunk and
-    /// its small buffers kept, and the caches that own nothing (recent key tables whose keys
-    /// are all short strs, small numbers, booleans or `None`; digests of short strs) kept too,
-    /// so a stream of pickles of one shape skips hashing their keys. Every field is named
-    /// here, so a new one cannot be forgotten.
-    pub(crate) fn recycle(&mut self) {
-        let Arena {
-            nodes,
-            len,
-            walk_stack,
-            walk_children,
-            indegree,
-            patches,
-            on_path,
-            digests,
-            key_tables,
-            key_table_next: _,
-        } = self;
-        nodes.truncate(1);
-        if let Some(first) = nodes.first_mut() {
+    /// This arena emptied for an unrelated pickle: the room of its first chunk and its small
+    /// buffers kept, and the caches that own nothing (recent key tables whose keys are all
+    /// short strs, small numbers, booleans or `None`; digests of short strs) kept too, so a
+    /// stream of pickles of one shape skips hashing their keys.
+    pub(crate) fn recycle(mut self) -> Arena {
+        let mut fresh = Arena::default();
+        if let Some(mut first) = self.nodes.into_iter().next() {
             first.clear();
+            fresh.nodes.push(first);
         }
-        *len = 0;
-        empty(walk_stack, CHUNK);
-        empty(walk_children, CHUNK);
-        *indegree = None;
-        empty(patches, CHUNK);
-        empty(on_path, CHUNK);
-        digests.forget_shared();
-        for table in key_tables.iter_mut() {
-            if table
-                .as_ref()
-                .is_some_and(|t| !t.iter().all(|k| k.value.owns_nothing()))
-            {
-                *table = None;
-            }
+        fresh.walk_stack = emptied(self.walk_stack, CHUNK);
+        fresh.walk_children = emptied(self.walk_children, CHUNK);
+        fresh.patches = emptied(self.patches, CHUNK);
+        fresh.on_path = emptied(self.on_path, CHUNK);
+        self.digests.forget_shared();
+        fresh.digests = self.digests;
+        for (spare, table) in fresh.key_tables.iter_mut().zip(self.key_tables) {
+            *spare = table.filter(|t| t.iter().all(|k| k.value.owns_nothing()));
         }
+        fresh.key_table_next = self.key_table_next;
+        fresh
     }
 
     /// Adds a node, returning its slot.

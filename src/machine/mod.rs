@@ -98,48 +98,39 @@ fn stack_limit(limits: &Limits) -> Error {
 /// The most items a recycled machine keeps room for in each of its stack-like buffers.
 const SPARE_ROOM: usize = 4096;
 
-/// Empties `v` in place, keeping its room only if it is for at most `max` items (a recycled
-/// machine does not hold on to one pickle's large buffers).
-pub(crate) fn empty<T>(v: &mut Vec<T>, max: usize) {
-    if v.capacity() <= max {
-        v.clear();
-    } else {
-        *v = Vec::new();
-    }
+/// `v` emptied, with its room kept if it is for at most `max` items (else a new, empty vector:
+/// a recycled machine does not hold on to one pickle's large buffers).
+pub(crate) fn emptied<T>(mut v: Vec<T>, max: usize) -> Vec<T> {
+    v.clear();
+    if v.capacity() <= max { v } else { Vec::new() }
 }
 
 impl Machine {
-    /// Empties this machine, in place, for an unrelated pickle (no memo, no objects, a fresh
-    /// budget), keeping the room of its buffers when small and its caches that own nothing (see
-    /// [`Arena::recycle`]): what each thread keeps for its next `Unpickler`. Every field is
-    /// named here, so a new one cannot be forgotten.
-    pub(crate) fn recycle(&mut self) {
+    /// This machine emptied for an unrelated pickle (no memo, no objects, a fresh budget), with
+    /// the room of its buffers kept when small and its caches that own nothing (see
+    /// [`Arena::recycle`]): what each thread keeps for its next `Unpickler`.
+    pub(crate) fn recycle(self) -> Machine {
         let Machine {
             stack,
             marks,
-            memo,
+            mut memo,
             lazy,
-            list_mark,
-            copy_scalars,
             arena,
-            proto,
-            budget,
-            buffers_used,
             scratch,
             key_scratch,
+            ..
         } = self;
         memo.clear();
-        empty(stack, SPARE_ROOM);
-        empty(marks, SPARE_ROOM);
-        empty(lazy, SPARE_ROOM);
-        empty(scratch, SPARE_ROOM);
-        empty(key_scratch, SPARE_ROOM);
-        arena.recycle();
-        *list_mark = 0;
-        *copy_scalars = false;
-        *proto = 0;
-        *budget = Budget::default();
-        *buffers_used = 0;
+        Machine {
+            stack: emptied(stack, SPARE_ROOM),
+            marks: emptied(marks, SPARE_ROOM),
+            memo,
+            lazy: emptied(lazy, SPARE_ROOM),
+            arena: arena.recycle(),
+            scratch: emptied(scratch, SPARE_ROOM),
+            key_scratch: emptied(key_scratch, SPARE_ROOM),
+            ..Machine::default()
+        }
     }
 
     /// Runs one pickle to its `STOP`.
