@@ -471,8 +471,9 @@ mod tests {
     use super::*;
 
     /// `utf8` accepts exactly what `std::str::from_utf8` accepts (whichever validator the
-    /// build uses): every 1- and 2-byte input, every 3-byte input, 4-byte inputs over all lead
-    /// bytes and edge continuations, each also placed across the 16/32/64-byte block edges a
+    /// build uses): every 1- and 2-byte input, 3-byte inputs over every lead byte from 0xC0
+    /// with second and third bytes 0x70–0xCF (all continuation bytes and their neighbours),
+    /// 4-byte inputs over the same lead and second bytes with edge third and fourth bytes, each also placed across the 16/32/64-byte block edges a
     /// SIMD validator works in, and random inputs rich in lead and continuation bytes.
     #[test]
     fn utf8_accepts_exactly_what_std_accepts() {

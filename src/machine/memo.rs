@@ -116,19 +116,9 @@ impl Memo {
         }
         self.push_dense(None);
         self.len += 1;
-        let Some(cell) = self.chunks.last_mut().and_then(|c| c.last_mut()) else {
-            return;
-        };
-        // A short str is copied by its parts, without the general clone.
-        if let Slot::Val(Value::Str(s)) = slot {
-            if let Some((len, &buf)) = s.inline_parts() {
-                *cell = Some(Entry::Slot(Slot::Val(Value::Str(
-                    PyStr::from_inline_parts(len, buf),
-                ))));
-                return;
-            }
+        if let Some(cell) = self.chunks.last_mut().and_then(|c| c.last_mut()) {
+            copy_into(cell, slot);
         }
-        *cell = Some(Entry::Slot(slot.clone()));
     }
 
     /// Records that entry `idx` is the value at stack position `pos`, without copying it, if
@@ -201,6 +191,22 @@ impl Memo {
             }
         }
     }
+}
+
+/// Writes a copy of `slot` into the memo cell `cell` (a short str by its parts, without the
+/// general clone), in place: a copy made in a temporary and then moved is reassembled from the
+/// temporary's small stores, which the CPU cannot forward.
+#[inline(always)]
+pub(crate) fn copy_into(cell: &mut Option<Entry>, slot: &Slot) {
+    if let Slot::Val(Value::Str(s)) = slot {
+        if let Some((len, &buf)) = s.inline_parts() {
+            *cell = Some(Entry::Slot(Slot::Val(Value::Str(
+                PyStr::from_inline_parts(len, buf),
+            ))));
+            return;
+        }
+    }
+    *cell = Some(Entry::Slot(slot.clone()));
 }
 
 impl Drop for Memo {

@@ -974,7 +974,8 @@ impl Machine {
             .rposition(|&(pos, _)| pos < from)
             .map_or(0, |i| i + 1);
         for &(pos, cell) in self.lazy.get(split..).unwrap_or_default() {
-            let (Some(cell), Some(Slot::Val(v))) = (self.memo.cell_mut(cell), self.stack.get(pos))
+            let (Some(cell), Some(slot @ Slot::Val(v))) =
+                (self.memo.cell_mut(cell), self.stack.get(pos))
             else {
                 debug_assert!(false, "a lazy memo entry without its value");
                 continue;
@@ -983,16 +984,7 @@ impl Machine {
                 continue;
             }
             self.copy_scalars |= v.owns_nothing();
-            // A short str is copied by its parts, straight into the cell.
-            *cell = match v {
-                Value::Str(s) => match s.inline_parts() {
-                    Some((len, &buf)) => Some(Entry::Slot(Slot::Val(Value::Str(
-                        PyStr::from_inline_parts(len, buf),
-                    )))),
-                    None => Some(Entry::Slot(Slot::Val(v.clone()))),
-                },
-                v => Some(Entry::Slot(Slot::Val(v.clone()))),
-            };
+            memo::copy_into(cell, slot);
         }
         self.lazy.truncate(split);
     }
