@@ -13,7 +13,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// A Python `str`: cheap to clone (reference counted), lossless for lone surrogates.
 ///
@@ -34,7 +34,37 @@ enum Repr {
     Text(Arc<str>),
     /// Generalized UTF-8 holding at least one surrogate code point.
     Wide(Arc<Box<[u8]>>),
+    /// Long text of code points below U+0100, at least one of them not ASCII.
+    Latin1(Arc<Latin1>),
 }
+
+/// A long string whose code points are all below U+0100, one byte each (as CPython stores such
+/// a string), with its UTF-8 made the first time it is asked for.
+///
+/// Protocols 0–2 pickle `bytes` as `_codecs.encode(s, 'latin1')` of such a string, so a
+/// `BINUNICODE` this long is most often a byte string on its way to `_codecs.encode`: kept in
+/// this form it is decoded in one branch-free pass, and the encode shares its bytes.
+struct Latin1 {
+    /// The code points, one byte each (never empty).
+    bytes: Arc<[u8]>,
+    /// The UTF-8 form, made on first use.
+    utf8: OnceLock<Box<str>>,
+}
+
+impl Latin1 {
+    /// The UTF-8 form.
+    fn text(&self) -> &str {
+        self.utf8.get_or_init(|| {
+            let wide = self.bytes.iter().filter(|&&b| b >= 0x80).count();
+            let mut s = String::with_capacity(self.bytes.len() + wide);
+            s.extend(self.bytes.iter().map(|&b| char::from(b)));
+            s.into_boxed_str()
+        })
+    }
+}
+
+/// `BINUNICODE` text at least this long is checked for the [`Latin1`] form.
+pub(crate) const LATIN1_MIN: usize = 16 * 1024;
 
 /// The longest string stored inline.
 pub(crate) const INLINE_MAX: usize = 22;
@@ -64,6 +94,7 @@ impl PyStr {
             Repr::Inline(len, buf) => std::str::from_utf8(buf.get(..usize::from(*len))?).ok(),
             Repr::Text(s) => Some(s),
             Repr::Wide(_) => None,
+            Repr::Latin1(l) => Some(l.text()),
         }
     }
 
@@ -80,6 +111,7 @@ impl PyStr {
             Repr::Inline(len, buf) => buf.get(..usize::from(*len)).unwrap_or_default(),
             Repr::Text(s) => s.as_bytes(),
             Repr::Wide(b) => b,
+            Repr::Latin1(l) => l.text().as_bytes(),
         }
     }
 
@@ -128,6 +160,9 @@ impl PyStr {
 
     /// The number of code points (Python's `len(s)`).
     pub fn char_len(&self) -> usize {
+        if let Repr::Latin1(l) = &self.0 {
+            return l.bytes.len();
+        }
         match self.as_str() {
             Some(s) => s.chars().count(),
             None => self.code_points().count(),
@@ -136,7 +171,77 @@ impl PyStr {
 
     /// Whether the string is empty.
     pub fn is_empty(&self) -> bool {
-        self.as_encoded_bytes().is_empty()
+        match &self.0 {
+            Repr::Latin1(l) => l.bytes.is_empty(),
+            _ => self.as_encoded_bytes().is_empty(),
+        }
+    }
+
+    /// The code points one byte each, when the string is kept that way (long text of code
+    /// points below U+0100: what `s.encode('latin1')` returns, shared).
+    pub(crate) fn latin1_bytes(&self) -> Option<&Arc<[u8]>> {
+        match &self.0 {
+            Repr::Latin1(l) => Some(&l.bytes),
+            _ => None,
+        }
+    }
+
+    /// The string `bytes` decode to, in the [`Latin1`] form, if they are UTF-8 of ASCII and
+    /// U+0080–U+00FF only, with at least one of the latter (else `None`: decode them the
+    /// usual way). Callers pass at least [`LATIN1_MIN`] bytes.
+    pub(crate) fn latin1_from_utf8(bytes: &[u8]) -> Option<PyStr> {
+        let n = latin1_len(bytes)?;
+        let mut out: Arc<[u8]> = std::iter::repeat_n(0u8, n).collect();
+        let dst = Arc::get_mut(&mut out)?;
+        // Eight bytes at a time where eight output bytes fit: each byte's code point is
+        // worked out in place (itself if ASCII; for a lead byte, its low bits and the next
+        // byte's), then the bytes are written one after another, each continuation byte
+        // overwritten by the next one (no branch per character).
+        const HIGH: u64 = 0x8080_8080_8080_8080;
+        const ONES: u64 = 0x0101_0101_0101_0101;
+        let (mut i, mut j) = (0usize, 0usize);
+        while let (Some(cur), Some(&after), Some(out)) = (
+            bytes.get(i..).and_then(|r| r.first_chunk::<8>()),
+            bytes.get(i + 8),
+            dst.get_mut(j..).and_then(|r| r.first_chunk_mut::<8>()),
+        ) {
+            let w = u64::from_le_bytes(*cur);
+            let next = (w >> 8) | (u64::from(after) << 56);
+            let high = w & HIGH;
+            let cont = high & !(w << 1);
+            let lead = ((high & !cont) >> 7) * 0xff;
+            let decoded = ((w & (ONES * 0x03)) << 6) | (next & (ONES * 0x3f));
+            let v = (w & !lead) | (decoded & lead);
+            let keep = (!cont & HIGH) >> 7;
+            let mut k = 0usize;
+            for byte in 0..8 {
+                out[k & 7] = (v >> (8 * byte)) as u8;
+                k += ((keep >> (8 * byte)) & 1) as usize;
+            }
+            i += 8;
+            j += k;
+        }
+        // The rest one byte at a time, the same way.
+        let rest = bytes.get(i..).unwrap_or_default();
+        for (&c, &d) in rest.iter().zip(rest.get(1..).unwrap_or_default()) {
+            let ascii = u8::from(c < 0x80).wrapping_neg();
+            let v = (c & ascii) | ((((c & 0x03) << 6) | (d & 0x3f)) & !ascii);
+            if let Some(slot) = dst.get_mut(j) {
+                *slot = v;
+            }
+            j += usize::from(c & 0xc0 != 0x80);
+        }
+        // The last byte ends a character: ASCII (written here) or a continuation (its
+        // character written above).
+        if let (Some(&c), Some(slot)) = (bytes.last(), dst.last_mut()) {
+            if c < 0x80 {
+                *slot = c;
+            }
+        }
+        Some(PyStr(Repr::Latin1(Arc::new(Latin1 {
+            bytes: out,
+            utf8: OnceLock::new(),
+        }))))
     }
 
     /// The address of the shared storage (identity, for caches that keep a clone alive);
@@ -146,6 +251,7 @@ impl PyStr {
             Repr::Inline(..) => None,
             Repr::Text(s) => Some(Arc::as_ptr(s) as *const u8 as usize),
             Repr::Wide(b) => Some(Arc::as_ptr(b) as usize),
+            Repr::Latin1(l) => Some(Arc::as_ptr(l) as usize),
         }
     }
 
@@ -166,6 +272,11 @@ impl PyStr {
                 if is_ascii_inline(&buf) {
                     return Ok(PyStr(Repr::Inline(len, buf)));
                 }
+            }
+        }
+        if bytes.len() >= LATIN1_MIN {
+            if let Some(s) = PyStr::latin1_from_utf8(bytes) {
+                return Ok(s);
             }
         }
         match utf8(bytes) {
@@ -202,6 +313,58 @@ pub(crate) fn utf8(bytes: &[u8]) -> Option<&str> {
     {
         std::str::from_utf8(bytes).ok()
     }
+}
+
+/// The number of code points in `b` if it is valid UTF-8 made only of ASCII and 2-byte
+/// characters U+0080–U+00FF (lead byte 0xC2 or 0xC3), at least one of those; else `None`.
+///
+/// Eight bytes at a time without a branch per character (std's validator takes one per
+/// non-ASCII character, which mispredicts half the time on the random bytes that protocols
+/// 0–2 pickle as Latin-1 text): `lead` marks the bytes 0xC2/0xC3, `cont` the bytes
+/// 0x80–0xBF; the text is valid exactly when every byte with the high bit set is one of the
+/// two and the continuation bytes are exactly the bytes after a lead (`lead << 8 == cont`,
+/// a lead in a word's last byte carried into the next word).
+fn latin1_len(b: &[u8]) -> Option<usize> {
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let mut carry = 0u64;
+    let mut bad = 0u64;
+    let mut leads = 0usize;
+    let (body, tail) = b.split_at_checked(b.len() / 8 * 8)?;
+    // Leads are counted per byte lane, summed every 255 words.
+    for group in body.chunks(8 * 255) {
+        let mut lanes = 0u64;
+        for w in group.chunks_exact(8) {
+            let w = u64::from_le_bytes(<[u8; 8]>::try_from(w).ok()?);
+            let high = w & HIGH;
+            // Bit 7 of each byte: the byte is `10xxxxxx`.
+            let cont = high & !(w << 1);
+            // `1100001x`: the bytes where `(w & 0xfe) ^ 0xc2` is zero (bit 7 of the sum is
+            // set exactly when the low seven bits are not all zero; no carry leaves a byte).
+            let x = (w & (ONES * 0xfe)) ^ (ONES * 0xc2);
+            let lead = !(((x & (ONES * 0x7f)) + ONES * 0x7f) | x) & HIGH;
+            bad |= (high & !cont & !lead) | (((lead << 8) | carry) ^ cont);
+            carry = lead >> 56;
+            lanes += lead >> 7;
+        }
+        let pairs = (lanes & 0x00ff_00ff_00ff_00ff) + ((lanes >> 8) & 0x00ff_00ff_00ff_00ff);
+        leads += (pairs.wrapping_mul(0x0001_0001_0001_0001) >> 48) as usize;
+    }
+    // The last bytes (fewer than eight), one at a time.
+    let mut pending = carry != 0;
+    for &c in tail {
+        let is_cont = c & 0xc0 == 0x80;
+        let is_lead = c == 0xc2 || c == 0xc3;
+        if is_cont != pending || (c >= 0x80 && !is_cont && !is_lead) {
+            return None;
+        }
+        pending = is_lead;
+        leads += usize::from(is_lead);
+    }
+    if bad != 0 || pending || leads == 0 {
+        return None;
+    }
+    Some(b.len() - leads)
 }
 
 /// Whether an inline buffer (zero-padded) holds only ASCII: three overlapping words.
@@ -247,6 +410,7 @@ impl PartialEq for PyStr {
         match (&self.0, &other.0) {
             // Zero-padded buffers: equal text is equal words.
             (Repr::Inline(a, x), Repr::Inline(b, y)) => a == b && x == y,
+            (Repr::Latin1(a), Repr::Latin1(b)) => a.bytes == b.bytes,
             _ => {
                 (self.addr().is_some() && self.addr() == other.addr())
                     || self.as_encoded_bytes() == other.as_encoded_bytes()
@@ -605,5 +769,161 @@ mod tests {
             s.code_points().collect::<Vec<_>>(),
             vec![0x61, 0xdc80, 0x1f600]
         );
+    }
+
+    /// What the Latin-1 form must be: the code points one byte each, exactly when `b` is
+    /// valid UTF-8 of code points below U+0100, at least one of them not ASCII.
+    fn latin1_reference(b: &[u8]) -> Option<Vec<u8>> {
+        let s = std::str::from_utf8(b).ok()?;
+        if s.is_ascii() {
+            return None;
+        }
+        s.chars().map(|c| u8::try_from(u32::from(c)).ok()).collect()
+    }
+
+    fn check_latin1(b: &[u8]) {
+        let got = PyStr::latin1_from_utf8(b);
+        let want = latin1_reference(b);
+        assert_eq!(
+            got.as_ref()
+                .and_then(|s| s.latin1_bytes())
+                .map(|a| a.to_vec()),
+            want,
+            "{b:02x?}"
+        );
+    }
+
+    /// The Latin-1 form is taken exactly when the text is Latin-1 (and not all ASCII), and
+    /// holds its code points: every input of up to 2 bytes, every 3-byte input over the bytes
+    /// that matter, and random text with one byte broken at every position of the first and
+    /// last words and around every word edge (a lead in a word's last byte needs the carry).
+    #[test]
+    fn latin1_form_is_taken_exactly_for_latin1_text() {
+        let interesting = [
+            0x00u8, 0x41, 0x7f, 0x80, 0xa9, 0xbf, 0xc0, 0xc1, 0xc2, 0xc3, 0xc4, 0xdf, 0xe0, 0xed,
+            0xf0, 0xff,
+        ];
+        check_latin1(b"");
+        for a in 0..=255u8 {
+            check_latin1(&[a]);
+            for b in 0..=255u8 {
+                check_latin1(&[a, b]);
+            }
+            for &b in &interesting {
+                for &c in &interesting {
+                    check_latin1(&[a, b, c]);
+                }
+            }
+        }
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut rand = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for round in 0..3000 {
+            let len = (rand() % 70) as usize + if round % 10 == 0 { 2000 } else { 0 };
+            let ascii_share = rand() % 4;
+            let mut text = String::new();
+            while text.len() < len {
+                let c = if rand() % 4 < ascii_share {
+                    char::from((rand() % 0x80) as u8)
+                } else {
+                    char::from((rand() % 0x80) as u8 + 0x80)
+                };
+                text.push(c);
+            }
+            let good = text.into_bytes();
+            check_latin1(&good);
+            let n = good.len();
+            let positions: Vec<usize> = (0..n.min(20))
+                .chain(n.saturating_sub(20)..n)
+                .chain((7..n).step_by(8).flat_map(|p| [p, p + 1]))
+                .filter(|&p| p < n)
+                .collect();
+            let breakers = [
+                0x41u8, 0x80, 0xbf, 0xc0, 0xc1, 0xc2, 0xc3, 0xc4, 0xdf, 0xe2, 0xf0, 0xff,
+            ];
+            for &p in positions.iter().step_by(1 + (rand() % 3) as usize) {
+                let mut bad = good.clone();
+                if let Some(byte) = bad.get_mut(p) {
+                    *byte = breakers[(rand() % breakers.len() as u64) as usize];
+                }
+                check_latin1(&bad);
+                // A wider character (U+0100, U+20AC, U+1F600) put in at `p`.
+                let mut wide = good.clone();
+                let ins: &[u8] = match rand() % 3 {
+                    0 => "\u{100}".as_bytes(),
+                    1 => "\u{20ac}".as_bytes(),
+                    _ => "\u{1f600}".as_bytes(),
+                };
+                if std::str::from_utf8(&good[..p]).is_ok() {
+                    wide.splice(p..p, ins.iter().copied());
+                    check_latin1(&wide);
+                }
+            }
+            // Cut short, and a stray byte added at the end.
+            check_latin1(&good[..n.saturating_sub(1)]);
+            for last in [0x80u8, 0xc2, 0xc3, 0x41] {
+                let mut longer = good.clone();
+                longer.push(last);
+                check_latin1(&longer);
+            }
+        }
+    }
+
+    /// A string in the Latin-1 form behaves exactly as the same text stored as UTF-8: equal
+    /// (both ways, and to `&str`), same hash, same order, same `as_str`, encoded bytes,
+    /// `len()`, code points, `repr()` and `str()`; and the encode shares its bytes.
+    #[test]
+    fn latin1_form_behaves_like_utf8_text() {
+        use std::collections::hash_map::DefaultHasher;
+        use std::hash::{Hash, Hasher};
+        fn hash(s: &PyStr) -> u64 {
+            let mut h = DefaultHasher::new();
+            s.hash(&mut h);
+            h.finish()
+        }
+        let mut text: String = (0..LATIN1_MIN)
+            .map(|i| char::from((i * 37 % 256) as u8))
+            .collect();
+        text.push('\'');
+        text.push('\n');
+        let latin = PyStr::from_utf8_surrogatepass(text.as_bytes()).unwrap();
+        assert!(latin.latin1_bytes().is_some(), "the Latin-1 form is used");
+        let plain = PyStr::from(text.as_str());
+        assert!(plain.latin1_bytes().is_none());
+        assert_eq!(latin, plain);
+        assert_eq!(plain, latin);
+        assert_eq!(latin, text.as_str());
+        assert_eq!(hash(&latin), hash(&plain));
+        assert_eq!(latin.cmp(&plain), std::cmp::Ordering::Equal);
+        let other = PyStr::from_utf8_surrogatepass(&text.as_bytes()[2..]).unwrap();
+        assert_eq!(latin.cmp(&other), plain.cmp(&other));
+        assert_ne!(latin, other);
+        assert_eq!(latin.char_len(), text.chars().count());
+        assert!(!latin.is_empty() && !latin.has_surrogates());
+        assert_eq!(latin.as_str(), Some(text.as_str()));
+        assert_eq!(latin.as_encoded_bytes(), text.as_bytes());
+        assert!(latin.code_points().eq(text.chars().map(u32::from)));
+        assert_eq!(format!("{latin:?}"), format!("{plain:?}"));
+        assert_eq!(latin.to_string(), text);
+        let copy = latin.clone();
+        assert_eq!(copy.addr(), latin.addr());
+        let expected: Vec<u8> = text.chars().map(|c| u32::from(c) as u8).collect();
+        assert_eq!(latin.latin1_bytes().map(|b| b.to_vec()), Some(expected));
+        // Text that is only ASCII, or has a wider character, is stored as UTF-8.
+        let ascii = "a".repeat(LATIN1_MIN);
+        assert!(
+            PyStr::from_utf8_surrogatepass(ascii.as_bytes())
+                .unwrap()
+                .latin1_bytes()
+                .is_none()
+        );
+        let euro = format!("{text}\u{20ac}");
+        let s = PyStr::from_utf8_surrogatepass(euro.as_bytes()).unwrap();
+        assert!(s.latin1_bytes().is_none());
+        assert_eq!(s.as_str(), Some(euro.as_str()));
     }
 }

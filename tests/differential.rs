@@ -149,34 +149,58 @@ fn json_quote(s: &str) -> String {
 /// stream sharing the memo), with what CPython's `Unpickler.load()` returns for each pickle.
 #[test]
 fn memo_programs_decode_like_cpython() {
+    let total: usize = seeds()
+        .into_iter()
+        .map(|seed| check_streams("gen_memo_programs.py", seed, count()))
+        .sum();
+    assert!(total >= 1000, "only {total} loads were checked");
+}
+
+/// Long strs and bytes around the Latin-1 threshold (`tests/differential/gen_long_text.py`):
+/// `bytes` pickled by protocols 0–2 as `_codecs.encode(str, 'latin1')`, Latin-1 text with and
+/// without one wider character, shared by memo `GET`s within and across pickles, used as dict
+/// keys and set members, and `BINUNICODE`s with one byte broken — each load equal to
+/// CPython's (or failing with CPython's exception).
+#[test]
+fn long_latin1_text_decodes_like_cpython() {
+    let total: usize = seeds()
+        .into_iter()
+        .map(|seed| check_streams("gen_long_text.py", seed, (count() / 25).max(20)))
+        .sum();
+    assert!(total >= 60, "only {total} loads were checked");
+}
+
+/// Runs a generator of pickle streams (`{"pickle": hex, "loads": [canon | "!Exception"]}`
+/// lines) and checks each load of each stream against CPython's; returns the number of loads.
+fn check_streams(script: &str, seed: u64, n: usize) -> usize {
     let mut total = 0;
-    for seed in seeds() {
-        let lines = generate("gen_memo_programs.py", seed, count());
-        for line in lines.lines() {
-            let pickle = unhex(&json_str(line, "pickle").expect("pickle field"));
-            // Canons hold no quote: the list is `["..", ".."]` at the end of the line.
-            let loads = line
-                .split("\"loads\": [")
-                .nth(1)
-                .and_then(|r| r.strip_suffix("]}"))
-                .expect("loads field");
-            let expected: Vec<&str> = loads.split(", ").map(|s| s.trim_matches('"')).collect();
-            let mut u = restricted_unpickler::Unpickler::from_slice(&pickle);
-            for (i, want) in expected.iter().enumerate() {
-                let got = match u.load() {
-                    Ok(v) => canon(&v),
-                    Err(e) => format!("!{}", e.py_exception().name()),
-                };
-                assert_eq!(
-                    &got,
-                    want,
-                    "seed {seed}, program {line:.40}…, load {i}: differs from CPython\npickle: {}",
-                    common::hex(&pickle)
-                );
-                total += 1;
-            }
+    let lines = generate(script, seed, n);
+    for line in lines.lines() {
+        let pickle = unhex(&json_str(line, "pickle").expect("pickle field"));
+        // Canons hold no quote: the list is `["..", ".."]` at the end of the line.
+        let loads = line
+            .split("\"loads\": [")
+            .nth(1)
+            .and_then(|r| r.strip_suffix("]}"))
+            .expect("loads field");
+        let expected: Vec<&str> = loads.split(", ").map(|s| s.trim_matches('"')).collect();
+        let mut u = restricted_unpickler::Unpickler::from_slice(&pickle);
+        for (i, want) in expected.iter().enumerate() {
+            let got = match u.load() {
+                Ok(v) => canon(&v),
+                Err(e) => format!("!{}", e.py_exception().name()),
+            };
+            assert!(
+                got == *want,
+                "{script} seed {seed}, program {line:.40}…, load {i}: differs from CPython\n\
+                 got {got:.200}\nwant {want:.200}\npickle: {:.400}",
+                common::hex(&pickle)
+            );
+            total += 1;
+        }
+        if !expected.last().is_some_and(|l| l.starts_with('!')) {
             assert_eq!(u.position(), pickle.len() as u64, "seed {seed}: {line:.40}");
         }
     }
-    assert!(total >= 1000, "only {total} loads were checked");
+    total
 }

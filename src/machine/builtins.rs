@@ -214,6 +214,12 @@ impl Machine {
                         "_codecs.encode() is only evaluated for 'latin1', not {enc:?}"
                     ))));
                 }
+                // Long Latin-1 text (how protocols 0–2 pickle `bytes`) already holds the
+                // encoded bytes: shared, not copied.
+                if let Some(shared) = s.latin1_bytes() {
+                    self.alloc(32 + shared.len() as u64, src, limits)?;
+                    return Ok(Slot::Val(Value::Bytes(Bytes::from_shared(shared.clone()))));
+                }
                 let out = encode_latin1(&s)?;
                 self.alloc(32 + out.len() as u64, src, limits)?;
                 Ok(Slot::Val(Value::Bytes(Bytes::from(out))))
@@ -623,6 +629,9 @@ fn is_latin1(enc: &PyStr) -> bool {
 /// UTF-8 (U+0000–U+00FF are one byte, or two starting 0xC2/0xC3), and the code-point loop only
 /// for what it cannot encode (to report it exactly).
 fn encode_latin1(s: &PyStr) -> Result<Vec<u8>> {
+    if let Some(bytes) = s.latin1_bytes() {
+        return Ok(bytes.to_vec());
+    }
     let Some(text) = s.as_str() else {
         return encode_latin1_slow(s);
     };

@@ -99,6 +99,11 @@ impl Bytes {
     pub fn as_slice(&self) -> &[u8] {
         &self.0
     }
+
+    /// Bytes already shared (no copy).
+    pub(crate) fn from_shared(b: Arc<[u8]>) -> Bytes {
+        Bytes(b)
+    }
 }
 
 impl std::ops::Deref for Bytes {
