@@ -10,6 +10,11 @@
 //! which each surrogate code point is encoded on its own as the 3-byte sequence `ED A0..=BF xx`,
 //! exactly as Python's `'surrogatepass'` error handler writes it. Two surrogates that form a pair
 //! stay two code points (`'\ud83d\ude00'` is not `'😀'`), as in Python.
+//!
+//! Long text whose code points are all below U+0100 (what protocols 0–2 pickle `bytes` as) is
+//! kept one byte per code point, as CPython keeps it, and its UTF-8 made only when asked for;
+//! this is invisible from the outside (equality, hashing, order and every accessor are those of
+//! the same text in UTF-8).
 
 use std::borrow::Cow;
 use std::fmt;
@@ -64,7 +69,13 @@ impl Latin1 {
 }
 
 /// `BINUNICODE` text at least this long is checked for the [`Latin1`] form.
+#[cfg(not(fuzzing))]
 pub(crate) const LATIN1_MIN: usize = 16 * 1024;
+/// Under `cargo fuzz`: short enough for fuzzed inputs to reach the [`Latin1`] form (but longer
+/// than any inline string, which stays inline).
+#[cfg(fuzzing)]
+pub(crate) const LATIN1_MIN: usize = 32;
+const _: () = assert!(LATIN1_MIN > INLINE_MAX);
 
 /// The longest string stored inline.
 pub(crate) const INLINE_MAX: usize = 22;
