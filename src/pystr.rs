@@ -49,6 +49,10 @@ enum Repr {
 /// Protocols 0–2 pickle `bytes` as `_codecs.encode(s, 'latin1')` of such a string, so a
 /// `BINUNICODE` this long is most often a byte string on its way to `_codecs.encode`: kept in
 /// this form it is decoded in one branch-free pass, and the encode shares its bytes.
+///
+/// The UTF-8 form costs one allocation of the length the str had in the pickle (so never more
+/// than the input it was read from), made at most once per str: when it is hashed or compared
+/// as a dict key or set member, printed, or read through [`PyStr::as_str`].
 struct Latin1 {
     /// The code points, one byte each (never empty).
     bytes: Arc<[u8]>,

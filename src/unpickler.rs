@@ -173,7 +173,7 @@ impl<'p, S: Source> Unpickler<'p, S> {
     /// global, malformed or truncated data (`Ran out of input` when the input ends exactly
     /// where a pickle would start), a missing hook, a limit, or I/O.
     pub fn load(&mut self) -> Result<Value> {
-        self.machine.0.load(&self.config, &mut self.source)
+        self.machine.get().load(&self.config, &mut self.source)
     }
 
     /// The offset of the next unread byte.
@@ -208,15 +208,16 @@ pub fn restricted_loads(data: &[u8]) -> Result<Value> {
 
 thread_local! {
     /// The emptied machine the next unpickler on this thread starts with.
-    static SPARE: RefCell<Option<Machine>> = const { RefCell::new(None) };
+    static SPARE: RefCell<Option<Box<Machine>>> = const { RefCell::new(None) };
 }
 
 /// An unpickler's machine: taken from its thread's spare when there is one, and given back,
-/// emptied, when the unpickler is dropped (see [`Machine::recycle`]). A stream of small pickles
+/// emptied, when the unpickler is dropped (see [`Machine::reset`]). A stream of small pickles
 /// (one [`restricted_loads`] or one [`Unpickler`] each) then does not allocate the decoder's
 /// state afresh each time, nor hash the keys of records of one shape again. Nothing of one
 /// pickle's values is kept; every unpickler starts with an empty memo and a fresh budget.
-struct PooledMachine(Machine);
+/// (Boxed, so taking it and giving it back moves a pointer, not the machine.)
+struct PooledMachine(Option<Box<Machine>>);
 
 impl PooledMachine {
     fn take() -> PooledMachine {
@@ -224,13 +225,21 @@ impl PooledMachine {
             .try_with(|s| s.try_borrow_mut().ok().and_then(|mut s| s.take()))
             .ok()
             .flatten();
-        PooledMachine(spare.unwrap_or_default())
+        PooledMachine(Some(spare.unwrap_or_default()))
+    }
+
+    /// The machine (there until the unpickler is dropped).
+    fn get(&mut self) -> &mut Machine {
+        self.0.get_or_insert_with(Box::default)
     }
 }
 
 impl Drop for PooledMachine {
     fn drop(&mut self) {
-        let spare = std::mem::take(&mut self.0).recycle();
+        let Some(mut spare) = self.0.take() else {
+            return;
+        };
+        spare.reset();
         let _ = SPARE.try_with(|s| {
             if let Ok(mut s) = s.try_borrow_mut() {
                 *s = Some(spare);

@@ -133,6 +133,59 @@ impl Machine {
         }
     }
 
+    /// Empties this machine for an unrelated pickle, as [`Machine::recycle`] does, in place
+    /// when the last pickle was small (every buffer within the room a recycled machine keeps:
+    /// nothing to free but values, no field moved), else by rebuilding it.
+    ///
+    /// In place, no field is moved and the spare stays boxed: small pickles take 12 % fewer
+    /// instructions per call. Large buffers are freed either way; the in-place path keeps the
+    /// rebuild's one small allocation per call (see [`Arena::reset`]), without which glibc
+    /// laid out its heap so that, in a loop of large pickles, each grew its list by copying.
+    pub(crate) fn reset(&mut self) {
+        let small = [
+            self.stack.capacity(),
+            self.marks.capacity(),
+            self.lazy.capacity(),
+            self.scratch.capacity(),
+            self.key_scratch.capacity(),
+        ]
+        .iter()
+        .all(|&c| c <= SPARE_ROOM)
+            && self.memo.is_small()
+            && self.arena.is_small();
+        if !small {
+            *self = std::mem::take(self).recycle();
+            return;
+        }
+        // Every field is named, so a new one cannot be forgotten.
+        let Machine {
+            stack,
+            marks,
+            memo,
+            lazy,
+            list_mark,
+            copy_scalars,
+            arena,
+            proto,
+            budget,
+            buffers_used,
+            scratch,
+            key_scratch,
+        } = self;
+        memo.clear();
+        stack.clear();
+        marks.clear();
+        lazy.clear();
+        scratch.clear();
+        key_scratch.clear();
+        arena.reset();
+        *list_mark = 0;
+        *copy_scalars = false;
+        *proto = 0;
+        *budget = Budget::default();
+        *buffers_used = 0;
+    }
+
     /// Runs one pickle to its `STOP`.
     pub(crate) fn load<S: Source>(&mut self, cfg: &Config<'_>, src: &mut S) -> Result<Value> {
         // (After a failed load, the memo may still point into the stack.)
@@ -893,6 +946,11 @@ impl Machine {
                 return Ok(());
             }
         };
+        // An object under construction: its reference, without the general clone.
+        if let &Slot::Node(id) = slot {
+            self.stack.push(Slot::Node(id));
+            return Ok(());
+        }
         // A short str (most `GET`s: the keys of records) is copied by its parts into a pushed
         // slot, without the general clone.
         if let Slot::Val(Value::Str(s)) = slot {
