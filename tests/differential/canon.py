@@ -5,6 +5,7 @@ This module writes no files.  It is imported by:
   * tests/fixtures/cpython_cases.py   (writes tests/fixtures/cpython_cases.json)
   * tests/differential/gen_values.py  (random differential corpus on stdout)
   * tests/differential/check_repr.py  (checks our decoder's repr against canon)
+  * tests/differential/streams.py     (the driver of gen_memo_programs.py and gen_long_text.py)
 Python 3.11, stdlib only.
 
 Grammar (type-exact, deterministic; the Rust side must produce byte-identical text):
