@@ -1,5 +1,6 @@
 //! Decode throughput: `restricted_loads` next to serde-pickle, a `to_vec` memcpy anchor and
-//! (on `records`) serde_json, on the standard payload set; plus the fixed cost of one call.
+//! (on `records`) serde_json, on the standard payload set; plus the fixed cost of one call, and
+//! the cost of 10,000 `Arc` clones (`shared_floor`: what `shared` cannot go below).
 //!
 //! ```text
 //! cargo bench --bench loads                  # everything but bigbytes: ~8 minutes on 2 cores
@@ -28,9 +29,13 @@
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::rc::Rc;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use criterion::{BenchmarkGroup, Criterion, SamplingMode, Throughput, measurement::WallTime};
+use criterion::{
+    BatchSize, BenchmarkGroup, Criterion, SamplingMode, Throughput, measurement::WallTime,
+};
 use restricted_unpickler::restricted_loads;
 
 /// Stack for the thread that runs every benchmark (see the crate docs above).
@@ -65,6 +70,7 @@ fn run(c: &mut Criterion) {
     ensure_payloads(&dir, big);
     let payloads = load_payloads(&dir, big);
     per_call(c, &payloads);
+    shared_floor(c);
     let json = payloads
         .iter()
         .find(|p| p.proto.is_none() && p.name == "records");
@@ -182,6 +188,38 @@ fn per_call(c: &mut Criterion, payloads: &[Payload]) {
             b.iter_with_large_drop(|| restricted_loads(black_box(data)))
         });
     }
+    g.finish();
+}
+
+/// What `shared` (10,000 `GET`s of one list) cannot go below while values are `Send`: 10,000
+/// clones of one `Arc` (an atomic increment each) and freeing them, next to the same with `Rc`.
+fn shared_floor(c: &mut Criterion) {
+    let mut g = c.benchmark_group("shared_floor");
+    g.warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+        .sample_size(50);
+    let arc = Arc::new(vec![0u64; 1000]);
+    let rc = Rc::new(vec![0u64; 1000]);
+    g.bench_function("arc_clone_10k", |b| {
+        b.iter_with_large_drop(|| {
+            (0..10_000)
+                .map(|_| Arc::clone(black_box(&arc)))
+                .collect::<Vec<_>>()
+        })
+    });
+    g.bench_function("arc_drop_10k", |b| {
+        b.iter_batched(|| vec![arc.clone(); 10_000], drop, BatchSize::LargeInput)
+    });
+    g.bench_function("rc_clone_10k", |b| {
+        b.iter_with_large_drop(|| {
+            (0..10_000)
+                .map(|_| Rc::clone(black_box(&rc)))
+                .collect::<Vec<_>>()
+        })
+    });
+    g.bench_function("rc_drop_10k", |b| {
+        b.iter_batched(|| vec![rc.clone(); 10_000], drop, BatchSize::LargeInput)
+    });
     g.finish();
 }
 
