@@ -56,6 +56,8 @@ enum Repr {
 struct Latin1 {
     /// The code points, one byte each (never empty).
     bytes: Arc<[u8]>,
+    /// The length of the UTF-8 form.
+    utf8_len: usize,
     /// The UTF-8 form, made on first use.
     utf8: OnceLock<Box<str>>,
 }
@@ -184,6 +186,15 @@ impl PyStr {
         }
     }
 
+    /// The length of [`PyStr::as_encoded_bytes`] (without making the UTF-8 form of a
+    /// string kept one byte per code point).
+    pub fn encoded_len(&self) -> usize {
+        match &self.0 {
+            Repr::Latin1(l) => l.utf8_len,
+            _ => self.as_encoded_bytes().len(),
+        }
+    }
+
     /// Whether the string is empty.
     pub fn is_empty(&self) -> bool {
         match &self.0 {
@@ -255,6 +266,7 @@ impl PyStr {
         }
         Some(PyStr(Repr::Latin1(Arc::new(Latin1 {
             bytes: out,
+            utf8_len: bytes.len(),
             utf8: OnceLock::new(),
         }))))
     }
@@ -920,6 +932,7 @@ mod tests {
         assert_eq!(latin.char_len(), text.chars().count());
         assert!(!latin.is_empty() && !latin.has_surrogates());
         assert_eq!(latin.as_str(), Some(text.as_str()));
+        assert_eq!(latin.encoded_len(), text.len());
         assert_eq!(latin.as_encoded_bytes(), text.as_bytes());
         assert!(latin.code_points().eq(text.chars().map(u32::from)));
         assert_eq!(format!("{latin:?}"), format!("{plain:?}"));

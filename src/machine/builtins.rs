@@ -125,7 +125,7 @@ impl Machine {
             Builtin::Str => {
                 at_most(3)?;
                 let s = self.str_arg(&args, cfg)?;
-                self.alloc(32 + s.as_encoded_bytes().len() as u64, src, limits)?;
+                self.alloc(32 + s.encoded_len() as u64, src, limits)?;
                 Ok(Slot::Val(Value::Str(s)))
             }
             Builtin::Int => {

@@ -634,7 +634,7 @@ impl Value {
     /// one unit per 64 bytes).
     pub(crate) fn weight(&self) -> u64 {
         let bytes = match self {
-            Value::Str(s) => s.as_encoded_bytes().len() as u64,
+            Value::Str(s) => s.encoded_len() as u64,
             Value::Bytes(b) | Value::ByteArray(b) => b.len() as u64,
             Value::Int(i) => i.bit_length() / 8,
             _ => 0,
