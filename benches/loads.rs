@@ -198,29 +198,23 @@ fn shared_floor(c: &mut Criterion) {
     g.warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2))
         .sample_size(50);
-    let arc = Arc::new(vec![0u64; 1000]);
-    let rc = Rc::new(vec![0u64; 1000]);
-    g.bench_function("arc_clone_10k", |b| {
-        b.iter_with_large_drop(|| {
-            (0..10_000)
-                .map(|_| Arc::clone(black_box(&arc)))
-                .collect::<Vec<_>>()
-        })
-    });
-    g.bench_function("arc_drop_10k", |b| {
-        b.iter_batched(|| vec![arc.clone(); 10_000], drop, BatchSize::LargeInput)
-    });
-    g.bench_function("rc_clone_10k", |b| {
-        b.iter_with_large_drop(|| {
-            (0..10_000)
-                .map(|_| Rc::clone(black_box(&rc)))
-                .collect::<Vec<_>>()
-        })
-    });
-    g.bench_function("rc_drop_10k", |b| {
-        b.iter_batched(|| vec![rc.clone(); 10_000], drop, BatchSize::LargeInput)
-    });
+    clones_of_one(&mut g, "arc", Arc::new(vec![0u64; 1000]));
+    clones_of_one(&mut g, "rc", Rc::new(vec![0u64; 1000]));
     g.finish();
+}
+
+/// `{name}_clone_10k`: collecting 10,000 clones of `p`; `{name}_drop_10k`: dropping them.
+fn clones_of_one<P: Clone>(g: &mut BenchmarkGroup<'_, WallTime>, name: &str, p: P) {
+    g.bench_function(format!("{name}_clone_10k"), |b| {
+        b.iter_with_large_drop(|| {
+            (0..10_000)
+                .map(|_| black_box(&p).clone())
+                .collect::<Vec<_>>()
+        })
+    });
+    g.bench_function(format!("{name}_drop_10k"), |b| {
+        b.iter_batched(|| vec![p.clone(); 10_000], drop, BatchSize::LargeInput)
+    });
 }
 
 /// One group per payload file: our decoder, serde-pickle, memcpy (and serde_json on records).
