@@ -14,7 +14,7 @@
 use std::mem;
 use std::sync::Arc;
 
-use super::{Slot, emptied};
+use super::{Slot, empty};
 use crate::error::{Error, ErrorKind, Result};
 use crate::pystr::INLINE_MAX;
 use crate::value::key::DigestMemo;
@@ -390,45 +390,11 @@ impl Default for Arena {
 }
 
 impl Arena {
-    /// This arena emptied for an unrelated pickle: the room of its first chunk and its small
-    /// buffers kept, and the caches that own nothing (recent key tables whose keys are all
-    /// short strs, small numbers, booleans or `None`; digests of short strs) kept too, so a
-    /// stream of pickles of one shape skips hashing their keys.
-    pub(crate) fn recycle(mut self) -> Arena {
-        let mut fresh = Arena::default();
-        if let Some(mut first) = self.nodes.into_iter().next() {
-            first.clear();
-            fresh.nodes.push(first);
-        }
-        fresh.walk_stack = emptied(self.walk_stack, CHUNK);
-        fresh.walk_children = emptied(self.walk_children, CHUNK);
-        fresh.patches = emptied(self.patches, CHUNK);
-        fresh.on_path = emptied(self.on_path, CHUNK);
-        self.digests.forget_shared();
-        fresh.digests = self.digests;
-        for (spare, table) in fresh.key_tables.iter_mut().zip(self.key_tables) {
-            *spare = table.filter(|t| t.iter().all(|k| k.value.owns_nothing()));
-        }
-        fresh.key_table_next = self.key_table_next;
-        fresh
-    }
-
-    /// Whether every buffer is within the room [`Arena::recycle`] keeps (at most one chunk of
-    /// nodes, small walk and patch buffers).
-    pub(crate) fn is_small(&self) -> bool {
-        self.nodes.len() <= 1
-            && [
-                self.walk_stack.capacity(),
-                self.walk_children.capacity(),
-                self.patches.capacity(),
-                self.on_path.capacity(),
-            ]
-            .iter()
-            .all(|&c| c <= CHUNK)
-    }
-
-    /// [`Arena::recycle`] in place, for a small arena ([`Arena::is_small`]). Every field is
-    /// named, so a new one cannot be forgotten.
+    /// Empties this arena, in place, for an unrelated pickle: the room of its first chunk and
+    /// its small buffers kept, and the caches that own nothing (recent key tables whose keys
+    /// are all short strs, small numbers, booleans or `None`; digests of short strs) kept too,
+    /// so a stream of pickles of one shape skips hashing their keys. Every field is named, so
+    /// a new one cannot be forgotten.
     pub(crate) fn reset(&mut self) {
         let Arena {
             nodes,
@@ -442,10 +408,10 @@ impl Arena {
             key_tables,
             key_table_next: _,
         } = self;
-        // The first chunk is kept, in a new outer vector: a small allocation and free per call,
-        // as the rebuild makes. Keeping the outer vector too measured the same on small pickles,
-        // but in a loop of million-int lists glibc then grew the next list by copying (ints p5
-        // 14.5 → 17 ms from the sixth run on).
+        // The first chunk is kept, in a new outer vector: one small allocation and free per
+        // call. Keeping the outer vector too measured the same on small pickles, but in a loop
+        // of million-int lists glibc then grew the next list by copying (ints p5 14.5 → 17 ms
+        // from the sixth run on).
         let mut fresh = Vec::new();
         if let Some(mut first) = mem::take(nodes).into_iter().next() {
             first.clear();
@@ -453,11 +419,11 @@ impl Arena {
         }
         *nodes = fresh;
         *len = 0;
-        walk_stack.clear();
-        walk_children.clear();
+        empty(walk_stack, CHUNK);
+        empty(walk_children, CHUNK);
         *indegree = None;
-        patches.clear();
-        on_path.clear();
+        empty(patches, CHUNK);
+        empty(on_path, CHUNK);
         digests.forget_shared();
         for table in key_tables.iter_mut() {
             if table

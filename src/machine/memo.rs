@@ -169,11 +169,6 @@ impl Memo {
 }
 
 impl Memo {
-    /// Whether the memo holds at most one chunk and no sparse entry (nothing large to free).
-    pub(crate) fn is_small(&self) -> bool {
-        self.chunks.len() <= 1 && self.sparse.is_empty()
-    }
-
     /// Empties the memo for an unrelated pickle, keeping the room of its first chunk.
     pub(crate) fn clear(&mut self) {
         self.drop_entries();

@@ -98,66 +98,23 @@ fn stack_limit(limits: &Limits) -> Error {
 /// The most items a recycled machine keeps room for in each of its stack-like buffers.
 const SPARE_ROOM: usize = 4096;
 
-/// `v` emptied, with its room kept if it is for at most `max` items (else a new, empty vector:
-/// a recycled machine does not hold on to one pickle's large buffers).
-pub(crate) fn emptied<T>(mut v: Vec<T>, max: usize) -> Vec<T> {
-    v.clear();
-    if v.capacity() <= max { v } else { Vec::new() }
+/// Empties `v` in place, keeping its room only if it is for at most `max` items (a recycled
+/// machine does not hold on to one pickle's large buffers).
+pub(crate) fn empty<T>(v: &mut Vec<T>, max: usize) {
+    if v.capacity() <= max {
+        v.clear();
+    } else {
+        *v = Vec::new();
+    }
 }
 
 impl Machine {
-    /// This machine emptied for an unrelated pickle (no memo, no objects, a fresh budget), with
-    /// the room of its buffers kept when small and its caches that own nothing (see
-    /// [`Arena::recycle`]): what each thread keeps for its next `Unpickler`.
-    pub(crate) fn recycle(self) -> Machine {
-        let Machine {
-            stack,
-            marks,
-            mut memo,
-            lazy,
-            arena,
-            scratch,
-            key_scratch,
-            ..
-        } = self;
-        memo.clear();
-        Machine {
-            stack: emptied(stack, SPARE_ROOM),
-            marks: emptied(marks, SPARE_ROOM),
-            memo,
-            lazy: emptied(lazy, SPARE_ROOM),
-            arena: arena.recycle(),
-            scratch: emptied(scratch, SPARE_ROOM),
-            key_scratch: emptied(key_scratch, SPARE_ROOM),
-            ..Machine::default()
-        }
-    }
-
-    /// Empties this machine for an unrelated pickle, as [`Machine::recycle`] does, in place
-    /// when the last pickle was small (every buffer within the room a recycled machine keeps:
-    /// nothing to free but values, no field moved), else by rebuilding it.
-    ///
-    /// In place, no field is moved and the spare stays boxed: small pickles take 12 % fewer
-    /// instructions per call. Large buffers are freed either way; the in-place path keeps the
-    /// rebuild's one small allocation per call (see [`Arena::reset`]), without which glibc
-    /// laid out its heap so that, in a loop of large pickles, each grew its list by copying.
+    /// Empties this machine, in place, for an unrelated pickle (no memo, no objects, a fresh
+    /// budget), keeping the room of its buffers when small and its caches that own nothing
+    /// (see [`Arena::reset`]): what each thread keeps for its next `Unpickler`. In place, no
+    /// field moves and the spare stays boxed (small pickles: 12 % fewer instructions per call
+    /// than rebuilding it). Every field is named, so a new one cannot be forgotten.
     pub(crate) fn reset(&mut self) {
-        let small = [
-            self.stack.capacity(),
-            self.marks.capacity(),
-            self.lazy.capacity(),
-            self.scratch.capacity(),
-            self.key_scratch.capacity(),
-        ]
-        .iter()
-        .all(|&c| c <= SPARE_ROOM)
-            && self.memo.is_small()
-            && self.arena.is_small();
-        if !small {
-            *self = std::mem::take(self).recycle();
-            return;
-        }
-        // Every field is named, so a new one cannot be forgotten.
         let Machine {
             stack,
             marks,
@@ -173,11 +130,11 @@ impl Machine {
             key_scratch,
         } = self;
         memo.clear();
-        stack.clear();
-        marks.clear();
-        lazy.clear();
-        scratch.clear();
-        key_scratch.clear();
+        empty(stack, SPARE_ROOM);
+        empty(marks, SPARE_ROOM);
+        empty(lazy, SPARE_ROOM);
+        empty(scratch, SPARE_ROOM);
+        empty(key_scratch, SPARE_ROOM);
         arena.reset();
         *list_mark = 0;
         *copy_scalars = false;
