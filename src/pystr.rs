@@ -213,9 +213,17 @@ impl PyStr {
     }
 
     /// The string `bytes` decode to, in the [`Latin1`] form, if they are UTF-8 of ASCII and
-    /// U+0080–U+00FF only, with at least one of the latter (else `None`: decode them the
-    /// usual way). Callers pass at least [`LATIN1_MIN`] bytes.
+    /// U+0080–U+00FF only, with at least one of the latter, and at least [`LATIN1_MIN`] bytes
+    /// long (else `None`: decode them the usual way).
     pub(crate) fn latin1_from_utf8(bytes: &[u8]) -> Option<PyStr> {
+        if bytes.len() < LATIN1_MIN {
+            return None;
+        }
+        PyStr::latin1_form(bytes)
+    }
+
+    /// [`PyStr::latin1_from_utf8`] at any length.
+    fn latin1_form(bytes: &[u8]) -> Option<PyStr> {
         let n = latin1_len(bytes)?;
         let mut out: Arc<[u8]> = std::iter::repeat_n(0u8, n).collect();
         let dst = Arc::get_mut(&mut out)?;
@@ -301,10 +309,8 @@ impl PyStr {
                 }
             }
         }
-        if bytes.len() >= LATIN1_MIN {
-            if let Some(s) = PyStr::latin1_from_utf8(bytes) {
-                return Ok(s);
-            }
+        if let Some(s) = PyStr::latin1_from_utf8(bytes) {
+            return Ok(s);
         }
         match utf8(bytes) {
             Some(s) => Ok(PyStr::text(s)),
@@ -809,7 +815,7 @@ mod tests {
     }
 
     fn check_latin1(b: &[u8]) {
-        let got = PyStr::latin1_from_utf8(b);
+        let got = PyStr::latin1_form(b);
         let want = latin1_reference(b);
         assert_eq!(
             got.as_ref()

@@ -30,22 +30,13 @@ fn count() -> usize {
 
 /// Runs a generator script of `tests/differential/` for one seed: its JSON lines.
 fn generate(script: &str, seed: u64, n: usize) -> String {
-    let out = Command::new("python3")
-        .args([
-            &format!("tests/differential/{script}"),
-            "--seed",
-            &seed.to_string(),
-            "--count",
-            &n.to_string(),
-        ])
-        .output()
-        .expect("python3 must be installed to run the differential test");
-    assert!(
-        out.status.success(),
-        "{script} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("ASCII JSON lines")
+    common::python3(&[
+        &format!("tests/differential/{script}"),
+        "--seed",
+        &seed.to_string(),
+        "--count",
+        &n.to_string(),
+    ])
 }
 
 #[test]

@@ -1,5 +1,5 @@
 //! Every `Unpickler` (and so `restricted_loads`) starts from its thread's spare decoder, emptied
-//! in place after a small pickle and rebuilt after a large one. Nothing of one pickle may reach
+//! in place (its large buffers released) after each pickle. Nothing of one pickle may reach
 //! the next: not its memo, its objects, its budget, its key tables, nor what a failed pickle
 //! left half done. Each check runs after small, large and failed pickles, in every order.
 

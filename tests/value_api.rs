@@ -926,16 +926,7 @@ for p in (0, 2, 5):
 x = []; y = [x]; x.append(y)
 print(pickle.dumps([y], 2).hex())
 ";
-    let out = std::process::Command::new("python3")
-        .args(["-c", script])
-        .output()
-        .expect("python3 must be installed to run this test");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).expect("ASCII");
+    let text = common::python3(&["-c", script]);
     let mut lines = text.lines();
     let list = |v: &Value| v.as_list().expect("a list").clone();
     for _ in 0..3 {

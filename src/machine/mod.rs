@@ -1067,11 +1067,9 @@ impl Machine {
         // stack limit (in that order, as below), then allocated and written straight into its
         // stack slot (a `PyStr` returned from a call is copied from the callee's smaller
         // stores, which the CPU cannot forward).
-        if bytes.len() >= pystr::LATIN1_MIN {
-            if let Some(s) = PyStr::latin1_from_utf8(bytes) {
-                self.budget.alloc(limits, end, 32 + n)?;
-                return self.push(Slot::Val(Value::Str(s)), limits);
-            }
+        if let Some(s) = PyStr::latin1_from_utf8(bytes) {
+            self.budget.alloc(limits, end, 32 + n)?;
+            return self.push(Slot::Val(Value::Str(s)), limits);
         }
         if let (Some(text), true) = (pystr::utf8(bytes), bytes.len() > INLINE_MAX) {
             self.budget.alloc(limits, end, 32 + n)?;

@@ -1,5 +1,6 @@
 //! Shared helpers for the integration tests: the canonical form shared with the Python
-//! generators (`tests/differential/canon.py`), hex decoding, and a tiny JSON-lines reader.
+//! generators (`tests/differential/canon.py`), hex decoding, a tiny JSON-lines reader, and
+//! running `python3`.
 
 #![allow(dead_code)]
 
@@ -143,4 +144,19 @@ pub fn json_str(line: &str, key: &str) -> Option<String> {
         }
     }
     None
+}
+
+/// Runs `python3` with `args` and returns what it printed; fails the test (with Python's
+/// stderr) if it cannot run or exits with an error.
+pub fn python3(args: &[&str]) -> String {
+    let out = std::process::Command::new("python3")
+        .args(args)
+        .output()
+        .expect("python3 must be installed to run this test");
+    assert!(
+        out.status.success(),
+        "python3 {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("python3 prints ASCII")
 }
