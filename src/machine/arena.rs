@@ -55,10 +55,37 @@ pub(crate) struct Items {
 /// The part of [`Items`] most lists never need.
 #[derive(Default)]
 struct ItemsExtra {
-    /// `(position, node)` for each item that is an object under construction.
-    patches: Vec<(usize, u32)>,
+    /// The items that are objects under construction, in order of position.
+    patches: Vec<Run>,
     /// The depth of the deepest finished item ([`Value::shallow_depth`]).
     val_depth: u32,
+}
+
+/// Items `pos..pos + len` of a list or tuple under construction, all the object under
+/// construction `id`: a list of one object repeated (`[x] * n`: `n` memo `GET`s of `x`) is one
+/// run, not `n` patches.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Run {
+    pos: usize,
+    id: u32,
+    len: u32,
+}
+
+impl Run {
+    /// The positions of the run.
+    fn positions(self) -> std::ops::Range<usize> {
+        self.pos..self.pos.saturating_add(self.len as usize)
+    }
+
+    /// Takes in the item at `pos`, the object `id`, if it continues the run.
+    #[inline]
+    fn grow(&mut self, pos: usize, id: u32) -> bool {
+        let grows = self.id == id && self.positions().end == pos && self.len < u32::MAX;
+        if grows {
+            self.len += 1;
+        }
+        grows
+    }
 }
 
 /// Where the values of [`Items`] are.
@@ -178,18 +205,28 @@ impl Items {
         let extra = self.extra.get_or_insert_with(Box::default);
         if let Some(id) = first {
             // (`first` is only ever set while there is no `extra`: nothing comes before it.)
-            extra.patches.insert(0, (0, id));
+            extra.patches.insert(0, Run { pos: 0, id, len: 1 });
         }
         extra
     }
 
-    /// Notes that the item at `pos` is the object under construction `id`.
+    /// Notes that the item at `pos` (after every item noted so far) is the object under
+    /// construction `id`.
     #[inline]
     fn note_patch(&mut self, pos: usize, id: u32) {
         if pos == 0 && self.extra.is_none() {
             self.first = Some(id);
-        } else {
-            self.extra().patches.push((pos, id));
+            return;
+        }
+        // The next item of the last run (`[x] * n`) just lengthens it.
+        if let Some(run) = self.extra.as_deref_mut().and_then(|e| e.patches.last_mut()) {
+            if run.grow(pos, id) {
+                return;
+            }
+        }
+        let patches = &mut self.extra().patches;
+        if !patches.last_mut().is_some_and(|run| run.grow(pos, id)) {
+            patches.push(Run { pos, id, len: 1 });
         }
     }
 
@@ -203,13 +240,13 @@ impl Items {
         }
     }
 
-    /// Calls `f(position, node)` for each item that is an object under construction.
-    fn for_each_patch(&self, mut f: impl FnMut(usize, u32)) {
+    /// Calls `f(run)` for each run of items that are one object under construction, in order.
+    fn for_each_run(&self, mut f: impl FnMut(Run)) {
         if let Some(id) = self.first {
-            f(0, id);
+            f(Run { pos: 0, id, len: 1 });
         }
-        for &(i, id) in self.extra.as_deref().map_or(&[][..], |e| &e.patches) {
-            f(i, id);
+        for &run in self.extra.as_deref().map_or(&[][..], |e| &e.patches) {
+            f(run);
         }
     }
 
@@ -234,9 +271,9 @@ impl Items {
     /// The items as stack slots (values cloned, objects under construction by reference).
     pub(crate) fn to_slots(&self) -> Vec<Slot> {
         let mut out: Vec<Slot> = self.values().iter().cloned().map(Slot::Val).collect();
-        self.for_each_patch(|i, id| {
-            if let Some(slot) = out.get_mut(i) {
-                *slot = Slot::Node(id);
+        self.for_each_run(|run| {
+            for slot in out.get_mut(run.positions()).unwrap_or_default() {
+                *slot = Slot::Node(run.id);
             }
         });
         out
@@ -305,33 +342,35 @@ impl Node {
         }
     }
 
-    /// Calls `f` on every child slot (`patches`: the arena's, for sealed dicts).
-    fn for_each_child(&self, patches: &[(u32, u32)], mut f: impl FnMut(&Slot)) {
+    /// Calls `f(slot, n)` for the child slots, `n` being how many times the child occurs there
+    /// (a run of one object in a list counts once, with its length; `patches`: the arena's,
+    /// for sealed dicts).
+    fn for_each_child(&self, patches: &[(u32, u32)], mut f: impl FnMut(&Slot, u32)) {
         match self {
             Node::SealedDict {
                 patches: (start, len),
                 ..
             } => {
                 for &(_, id) in patch_range(patches, *start, *len) {
-                    f(&Slot::Node(id));
+                    f(&Slot::Node(id), 1);
                 }
             }
             Node::List(items) | Node::Tuple(items) => {
-                items.for_each_patch(|_, id| f(&Slot::Node(id)));
+                items.for_each_run(|run| f(&Slot::Node(run.id), run.len));
             }
-            Node::Dict { values, .. } => values.iter().for_each(f),
+            Node::Dict { values, .. } => values.iter().for_each(|s| f(s, 1)),
             Node::Object(o) => {
-                f(&o.args);
+                f(&o.args, 1);
                 if let Some(k) = &o.kwargs {
-                    f(k);
+                    f(k, 1);
                 }
                 if let Some(s) = &o.state {
-                    f(s);
+                    f(s, 1);
                 }
-                o.list_items.iter().for_each(&mut f);
+                o.list_items.iter().for_each(|s| f(s, 1));
                 for (k, v) in &o.dict_items {
-                    f(k);
-                    f(v);
+                    f(k, 1);
+                    f(v, 1);
                 }
             }
             Node::Set { .. } | Node::Done(..) | Node::Taken => {}
@@ -531,10 +570,10 @@ impl Arena {
     fn count_indegrees(&self) -> Vec<u32> {
         let mut counts = vec![0u32; self.len];
         for node in self.nodes.iter().flatten() {
-            node.for_each_child(&self.patches, |s| {
+            node.for_each_child(&self.patches, |s, refs| {
                 if let Slot::Node(c) = s {
                     if let Some(n) = counts.get_mut(*c as usize) {
-                        *n = n.saturating_add(1);
+                        *n = n.saturating_add(refs);
                     }
                 }
             });
@@ -637,12 +676,14 @@ impl Arena {
                 }
                 let node = self.get(id).ok_or_else(internal)?;
                 children.clear();
-                node.for_each_child(&self.patches, |s| {
+                let mut refs = 1u64;
+                node.for_each_child(&self.patches, |s, n| {
                     if let Slot::Node(c) = s {
+                        refs += u64::from(n);
                         children.push(*c);
                     }
                 });
-                *work += children.len() as u64 + 1;
+                *work += refs;
                 let mut last = None;
                 for &c in children.iter().rev() {
                     // Repeats of one shared child (`[x] * n`) are queued once.
@@ -778,9 +819,9 @@ impl Arena {
         } = extra.map(|e| *e).unwrap_or_default();
         *depth = (*depth).max(val_depth);
         let one;
-        let patches: &[(usize, u32)] = match first {
+        let patches: &[Run] = match first {
             Some(id) => {
-                one = [(0, id)];
+                one = [Run { pos: 0, id, len: 1 }];
                 &one
             }
             None => &many,
@@ -805,24 +846,32 @@ impl Arena {
     }
 
     /// Fills in the items that were objects under construction.
-    fn apply_patches(&mut self, items: &mut [Value], patches: &[(usize, u32)], depth: &mut u32) {
+    fn apply_patches(&mut self, items: &mut [Value], patches: &[Run], depth: &mut u32) {
         let mut rest = patches;
-        while let Some(&(_, id)) = rest.first() {
-            // A run of references to one object (`[x] * n`) fetches it once.
-            let run = rest.iter().take_while(|p| p.1 == id).count();
-            let group = rest.get(..run).unwrap_or_default();
-            rest = rest.get(run..).unwrap_or_default();
-            let (v, d) = self.child_values(id, run);
+        while let Some(&Run { id, .. }) = rest.first() {
+            // Consecutive runs of one object (`[x] * n` over several `APPENDS`) fetch it once.
+            let runs = rest.iter().take_while(|r| r.id == id).count();
+            let group = rest.get(..runs).unwrap_or_default();
+            rest = rest.get(runs..).unwrap_or_default();
+            let refs = group.iter().map(|r| r.len as usize).sum::<usize>();
+            let (v, d) = self.child_values(id, refs);
             *depth = (*depth).max(d);
-            if let Some((&(last, _), init)) = group.split_last() {
-                for &(i, _) in init {
-                    if let Some(slot) = items.get_mut(i) {
-                        *slot = v.clone();
-                    }
+            // Every position gets a clone but the last, which gets the value itself.
+            let Some((last, init)) = group.split_last() else {
+                continue;
+            };
+            let end = last.positions().end;
+            let clones = init
+                .iter()
+                .map(|r| r.positions())
+                .chain(std::iter::once(last.pos..end.saturating_sub(1)));
+            for range in clones {
+                for slot in items.get_mut(range).unwrap_or_default() {
+                    *slot = v.clone();
                 }
-                if let Some(slot) = items.get_mut(last) {
-                    *slot = v;
-                }
+            }
+            if let Some(slot) = end.checked_sub(1).and_then(|i| items.get_mut(i)) {
+                *slot = v;
             }
         }
     }
@@ -1050,6 +1099,75 @@ fn same_key(a: &Value, b: &Value) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use super::{Items, Run, Slot};
+    use crate::value::Value;
+
+    /// What a slot is, comparably: `Ok(int)` for a value, `Err(id)` for a node.
+    fn shape(s: &Slot) -> Result<i64, u32> {
+        match s {
+            Slot::Val(v) => Ok(v.as_i64().unwrap_or(-1)),
+            Slot::Node(id) => Err(*id),
+        }
+    }
+
+    #[test]
+    fn repeated_objects_are_noted_as_maximal_runs() {
+        // Items arriving by APPEND and APPENDS batches of every size, drawn from few nodes so
+        // repeats (`[x] * n`, split across batches or not) are common.
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        for _ in 0..2000 {
+            let len = next(40) as usize;
+            let want: Vec<Result<i64, u32>> = (0..len)
+                .map(|i| match next(4) {
+                    0 => Ok(i as i64),
+                    _ => Err(next(3) as u32),
+                })
+                .collect();
+            let slot = |w: &Result<i64, u32>| match *w {
+                Ok(v) => Slot::Val(Value::from(v)),
+                Err(id) => Slot::Node(id),
+            };
+            let mut items = Items::default();
+            let mut at = 0;
+            while at < len {
+                let n = (1 + next(6) as usize).min(len - at);
+                if n == 1 && next(2) == 0 {
+                    items.push(slot(&want[at]));
+                } else {
+                    let mut stack: Vec<Slot> = vec![Slot::Val(Value::None)];
+                    stack.extend(want[at..at + n].iter().map(slot));
+                    items.extend_from(&mut stack, 1);
+                    assert_eq!(stack.len(), 1);
+                }
+                at += n;
+            }
+            let got: Vec<_> = items.to_slots().iter().map(shape).collect();
+            assert_eq!(got, want);
+            let mut runs: Vec<Run> = Vec::new();
+            items.for_each_run(|r| runs.push(r));
+            for r in &runs {
+                assert!(r.len >= 1);
+                assert!(want[r.positions()].iter().all(|w| *w == Err(r.id)));
+            }
+            for pair in runs.windows(2) {
+                let (a, b) = (pair[0], pair[1]);
+                assert!(a.positions().end <= b.pos, "{runs:?}");
+                assert!(
+                    a.id != b.id || a.positions().end != b.pos,
+                    "not merged: {runs:?}"
+                );
+            }
+            let noted: u32 = runs.iter().map(|r| r.len).sum();
+            assert_eq!(noted as usize, want.iter().filter(|w| w.is_err()).count());
+        }
+    }
+
     #[test]
     fn node_stays_small() {
         // The arena holds one node per container of the pickle: keep it compact.

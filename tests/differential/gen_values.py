@@ -299,11 +299,20 @@ class Gen:
             key = (lambda: self.key(depth + 1, kind == "D" or n == 1))
         if kind in "LT":
             items = []
-            for _ in range(n):
+            if big and r.random() < 0.6:
+                # Runs of a few shared objects (`[x] * n`), across APPENDS batches of 1000.
+                few = [self.value(self.max_depth - 1) for _ in range(r.randrange(1, 3))]
+                while len(items) < n:
+                    items += [r.choice(few)] * r.randrange(1, 700)
+                del items[n:]
+            for _ in range(n - len(items)):
                 if items and r.random() < 0.05:
                     items.append(items[-1])            # same object twice in a row
+                elif items and r.random() < 0.02:
+                    items += [items[-1]] * r.randrange(2, 9)
                 else:
                     items.append(elem())
+            del items[n:]
             v = items if kind == "L" else tuple(items)
         elif kind == "D":
             v = {}
