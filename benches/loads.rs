@@ -1,5 +1,7 @@
 //! Decode throughput: `restricted_loads` next to serde-pickle, a `to_vec` memcpy anchor and
-//! (on `records`) serde_json, on the standard payload set; plus the fixed cost of one call, and
+//! (on `records`) serde_json, on the standard payload set (on `bigbytes`, also
+//! `restricted_loads_shared`, which lends the payloads instead of copying); plus the fixed cost
+//! of one call, and
 //! the cost of 10,000 `Arc` clones (`shared_floor`: what `shared` cannot go below).
 //!
 //! ```text
@@ -36,7 +38,7 @@ use std::time::{Duration, Instant};
 use criterion::{
     BatchSize, BenchmarkGroup, Criterion, SamplingMode, Throughput, measurement::WallTime,
 };
-use restricted_unpickler::restricted_loads;
+use restricted_unpickler::{SharedInput, restricted_loads, restricted_loads_shared};
 
 /// Stack for the thread that runs every benchmark (see the crate docs above).
 const BENCH_STACK: usize = 256 << 20;
@@ -232,6 +234,17 @@ fn payload_group(c: &mut Criterion, p: &Payload, json: Option<&Payload>) {
             });
         }
         Err(e) => eprintln!("note: {}: restricted_loads fails ({e}); skipped", p.file),
+    }
+
+    if p.name == "bigbytes" {
+        // The same bytes as a shared input: the payloads are lent, not copied.
+        let input = SharedInput::from(p.data.clone());
+        if let Ok(t) = probe(|| restricted_loads_shared(input.clone())) {
+            configure(&mut g, t);
+            g.bench_function("restricted_unpickler_shared", |b| {
+                b.iter_with_large_drop(|| restricted_loads_shared(black_box(input.clone())))
+            });
+        }
     }
 
     let serde_pickle_loads =

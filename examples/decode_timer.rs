@@ -5,6 +5,7 @@
 //! cargo run --release --example decode_timer -- [TOOL] [MODE] [OPTIONS] FILE...
 //!
 //! TOOL     (default) restricted_unpickler::restricted_loads
+//!          --shared        restricted_loads_shared: bytes payloads lent as windows of the input
 //!          --memcpy        data.to_vec(): the cost of writing the input's size into new memory
 //!          --serde-pickle  serde_pickle::value_from_slice(data, DeOptions::new())
 //!          --serde-json    serde_json::from_slice::<serde_json::Value> (for records.json)
@@ -33,6 +34,7 @@ use serde_json::json;
 #[derive(Clone, Copy, PartialEq)]
 enum Tool {
     Ours,
+    OursShared,
     Memcpy,
     SerdePickle,
     SerdeJson,
@@ -42,6 +44,7 @@ impl Tool {
     fn name(self) -> &'static str {
         match self {
             Tool::Ours => "restricted_unpickler",
+            Tool::OursShared => "restricted_unpickler_shared",
             Tool::Memcpy => "memcpy",
             Tool::SerdePickle => "serde_pickle",
             Tool::SerdeJson => "serde_json",
@@ -74,7 +77,7 @@ struct Timing {
     drops_s: Vec<f64>,
 }
 
-const USAGE: &str = "usage: decode_timer [--memcpy|--serde-pickle|--serde-json] [--once|--read-only] \
+const USAGE: &str = "usage: decode_timer [--shared|--memcpy|--serde-pickle|--serde-json] [--once|--read-only] \
                      [--budget S] [--min-runs N] [--max-runs N] [--target-batch S] [--big-stack] FILE...";
 
 fn main() -> ExitCode {
@@ -96,6 +99,7 @@ fn main() -> ExitCode {
                 .map_err(|_| format!("{name}: not a number: {v:?}"))
         };
         let parsed = match arg.as_str() {
+            "--shared" => set(&mut opts.tool, Tool::OursShared),
             "--memcpy" => set(&mut opts.tool, Tool::Memcpy),
             "--serde-pickle" => set(&mut opts.tool, Tool::SerdePickle),
             "--serde-json" => set(&mut opts.tool, Tool::SerdeJson),
@@ -149,7 +153,7 @@ fn run_all(opts: &Options, files: &[String]) -> bool {
             Err(e) => {
                 json!({"tool": opts.tool.name(), "file": file, "ok": false, "error": e.to_string()})
             }
-            Ok(data) => run_one(opts, file, &data),
+            Ok(data) => run_one(opts, file, data),
         };
         ok &= line["ok"] != false;
         println!("{line}");
@@ -157,7 +161,10 @@ fn run_all(opts: &Options, files: &[String]) -> bool {
     ok
 }
 
-fn run_one(opts: &Options, file: &str, data: &[u8]) -> serde_json::Value {
+fn run_one(opts: &Options, file: &str, data: Vec<u8>) -> serde_json::Value {
+    // (A `Vec` becomes a shared input without a copy; the other tools read the same bytes.)
+    let input = restricted_unpickler::SharedInput::from(data);
+    let data = input.as_slice();
     let tool = opts.tool.name();
     let bytes = data.len();
     match opts.mode {
@@ -170,6 +177,9 @@ fn run_one(opts: &Options, file: &str, data: &[u8]) -> serde_json::Value {
             let start = Instant::now();
             let result = match opts.tool {
                 Tool::Ours => keep(restricted_unpickler::restricted_loads(data)),
+                Tool::OursShared => {
+                    keep(restricted_unpickler::restricted_loads_shared(input.clone()))
+                }
                 Tool::Memcpy => keep(Ok::<_, std::convert::Infallible>(data.to_vec())),
                 Tool::SerdePickle => keep(serde_pickle::value_from_slice(
                     data,
@@ -191,6 +201,9 @@ fn run_one(opts: &Options, file: &str, data: &[u8]) -> serde_json::Value {
         Mode::Timed => {
             let timing = match opts.tool {
                 Tool::Ours => measure(opts, || restricted_unpickler::restricted_loads(data)),
+                Tool::OursShared => measure(opts, || {
+                    restricted_unpickler::restricted_loads_shared(input.clone())
+                }),
                 Tool::Memcpy => measure(opts, || Ok::<_, std::convert::Infallible>(data.to_vec())),
                 Tool::SerdePickle => measure(opts, || {
                     serde_pickle::value_from_slice(data, serde_pickle::DeOptions::new())

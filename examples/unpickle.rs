@@ -10,6 +10,10 @@
 //!   else at the last `.` (`--allow datetime.datetime`). Calls to it are recorded, not run.
 //! * `--quiet` decodes and drops the value, printing nothing.
 //!
+//! The input is decoded as a shared input ([`Unpickler::from_shared`]): `bytes` payloads of
+//! 1 KiB or more are windows of it, not copies (the input stays in memory while the value
+//! lives, as it would here anyway).
+//!
 //! On success the repr and a newline go to stdout and the exit status is 0. On error the message
 //! goes to stderr and the exit status is 1 for a forbidden global, 2 for any other invalid or
 //! unsupported pickle (and for bad usage), 3 when a limit is exceeded, 4 for an I/O error (such
@@ -18,7 +22,7 @@
 use std::io::{Read, Write};
 use std::process::ExitCode;
 
-use restricted_unpickler::{Allowlist, Category, Unpickler};
+use restricted_unpickler::{Allowlist, Category, SharedInput, Unpickler};
 
 const USAGE: &str = "usage: unpickle [--allow MODULE.NAME]... [--quiet] FILE";
 
@@ -72,7 +76,8 @@ fn main() -> ExitCode {
             return ExitCode::from(4);
         }
     };
-    match Unpickler::from_slice(&data).find_class(allow).load() {
+    let input = SharedInput::from(data);
+    match Unpickler::from_shared(&input).find_class(allow).load() {
         Ok(value) => {
             if !quiet {
                 let mut out = std::io::BufWriter::new(std::io::stdout().lock());

@@ -29,6 +29,8 @@ The host is noisy (+-30 % between minutes), so ratios are taken inside a round (
 back to back on the same bytes) and the median of the per-round ratios is reported; MB/s
 columns are input MB (10^6 bytes) over the median of all timed runs pooled over rounds.
 records.json is timed with serde_json (in the "ours" columns) against CPython's json.loads.
+With --shared, "ours" is `restricted_loads_shared` (bytes payloads of 1 KiB or more lent as
+windows of the input; `decode_timer --shared`) and the rows are labelled "(shared input)".
 """
 
 import argparse
@@ -44,6 +46,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIG_STACK_NOTE = "†"
+SHARED = False  # --shared: set by main()
 
 
 # --- the CPython timer (runs in a child process: `bench_compare.py --cpython-timer FILE`) -------
@@ -141,6 +144,7 @@ class Runner:
         self.decode_timer = os.path.join(target, "release", "examples", "decode_timer")
         self.unpickle = os.path.join(target, "release", "examples", "unpickle")
         self.budget = args.budget
+        self.shared = args.shared
         self.time_bin = shutil.which("time", path="/usr/bin:/bin") if not args.vm_hwm else None
         self.memcpy_env = dict(os.environ, GLIBC_TUNABLES="glibc.malloc.mmap_threshold=131072")
 
@@ -148,7 +152,8 @@ class Runner:
         if tool == "cpython":
             json_loads = ["--json-loads"] if path.endswith(".json") else []
             return [sys.executable, os.path.abspath(__file__), "--cpython-timer", path] + json_loads + extra
-        flag = {"ours": [], "serde_pickle": ["--serde-pickle"], "memcpy": ["--memcpy"],
+        flag = {"ours": ["--shared"] if self.shared else [],
+                "serde_pickle": ["--serde-pickle"], "memcpy": ["--memcpy"],
                 "serde_json": ["--serde-json"], "serde_pickle_big_stack": ["--serde-pickle", "--big-stack"]}[tool]
         return [self.decode_timer] + flag + extra + [path]
 
@@ -324,7 +329,7 @@ def fmt_mib(kib):
 def row_label(entry):
     if entry["kind"] == "json":
         return "records.json ‡"
-    return "%s p%d" % (entry["name"], entry["proto"])
+    return "%s p%d%s" % (entry["name"], entry["proto"], " (shared input)" if SHARED else "")
 
 
 def summarise(results):
@@ -415,9 +420,13 @@ def main(argv):
     ap.add_argument("--no-rss", action="store_true", help="skip the peak-RSS probes")
     ap.add_argument("--vm-hwm", action="store_true",
                     help="peak RSS from the process's own VmHWM, not /usr/bin/time")
+    ap.add_argument("--shared", action="store_true",
+                    help="time restricted_loads_shared (decode_timer --shared) as ours")
     ap.add_argument("--no-build", action="store_true")
     ap.add_argument("--json-out", help="also write every raw measurement to this file")
     args = ap.parse_args(argv)
+    global SHARED
+    SHARED = args.shared
 
     if not os.path.exists(os.path.join(args.dir, "manifest.json")):
         subprocess.run([sys.executable, os.path.join(ROOT, "benches", "payloads.py"), args.dir,

@@ -93,10 +93,10 @@ pub use crate::limits::Limits;
 pub use crate::opcode::Opcode;
 pub use crate::pystr::{CodePoints, PyStr, Utf8Error};
 pub use crate::reader::{SliceSource, StreamSource};
-pub use crate::unpickler::{Unpickler, restricted_loads};
+pub use crate::unpickler::{Unpickler, restricted_loads, restricted_loads_shared};
 pub use crate::value::{
-    Bytes, Complex, Construct, Dict, DictIter, Global, Int, List, Object, Set, Tuple, Value,
-    ValueIndex,
+    Bytes, Complex, Construct, Dict, DictIter, Global, Int, List, Object, Set, SharedInput, Tuple,
+    Value, ValueIndex,
 };
 
 /// The README's examples, run as doctests.

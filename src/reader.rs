@@ -13,6 +13,7 @@ use std::io::BufRead;
 
 use crate::error::{Error, ErrorKind, PyException, Result};
 use crate::opcode::{INT_SIGNED, Opcode, SMALL_INT_ARG};
+use crate::value::{Bytes, SharedInput};
 
 /// A cursor over pickle bytes (sealed: not nameable outside the crate).
 pub trait Source {
@@ -82,6 +83,15 @@ pub trait Source {
     ) -> std::result::Result<(), E> {
         let _ = f;
         Ok(())
+    }
+
+    /// The `len` bytes at offset `start` (already read) as a window of the input, when the
+    /// input is shared ([`Unpickler::from_shared`](crate::Unpickler::from_shared)): no copy.
+    /// `None` for other inputs.
+    #[inline]
+    fn window(&self, start: u64, len: usize) -> Option<Bytes> {
+        let _ = (start, len);
+        None
     }
 
     /// Reads `N` bytes as an array.
@@ -176,6 +186,8 @@ pub struct SliceSource<'a> {
     pos: usize,
     /// Whether `window` ends at a frame end.
     in_frame: bool,
+    /// The input that `data` is, when it is shared: large payloads become windows of it.
+    shared: Option<SharedInput>,
 }
 
 impl<'a> SliceSource<'a> {
@@ -186,6 +198,18 @@ impl<'a> SliceSource<'a> {
             window: data,
             pos: 0,
             in_frame: false,
+            shared: None,
+        }
+    }
+
+    /// A cursor at the start of `data`, which is the whole of `input`: large payloads become
+    /// windows of `input` rather than copies. (An `input` whose bytes are not `data` is not
+    /// shared.)
+    pub(crate) fn shared(data: &'a [u8], input: SharedInput) -> Self {
+        let same = std::ptr::eq(input.as_slice(), data);
+        SliceSource {
+            shared: same.then_some(input),
+            ..SliceSource::new(data)
         }
     }
 
@@ -220,6 +244,11 @@ impl Source for SliceSource<'_> {
     #[inline(always)]
     fn position(&self) -> u64 {
         self.pos as u64
+    }
+
+    #[inline]
+    fn window(&self, start: u64, len: usize) -> Option<Bytes> {
+        Bytes::window(self.shared.as_ref()?, usize::try_from(start).ok()?, len)
     }
 
     #[inline(always)]

@@ -10,7 +10,7 @@ use crate::find_class::{DefaultPolicy, FindClass, PersistentLoad};
 use crate::limits::Limits;
 use crate::machine::{Config, Machine};
 use crate::reader::{SliceSource, Source, StreamSource};
-use crate::value::Value;
+use crate::value::{SharedInput, Value};
 
 /// Decodes pickles from a byte slice or a stream, under a [`FindClass`] policy and [`Limits`].
 ///
@@ -46,6 +46,30 @@ impl<'a> Unpickler<'a, SliceSource<'a>> {
     /// An unpickler over bytes in memory (the fastest input).
     pub fn from_slice(data: &'a [u8]) -> Self {
         Unpickler::with_source(SliceSource::new(data))
+    }
+
+    /// An unpickler over a shared input whose large `bytes` and `bytearray` payloads (1 KiB or
+    /// more) become windows of `input` instead of copies: a pickle of large arrays or blobs
+    /// decodes without copying them, and each such value keeps the whole input alive for as
+    /// long as it lives ([`Bytes::is_window`](crate::Bytes::is_window),
+    /// [`Bytes::detach`](crate::Bytes::detach)). Otherwise the same as
+    /// [`Unpickler::from_slice`].
+    ///
+    /// ```
+    /// use restricted_unpickler::{SharedInput, Unpickler, Value};
+    /// // pickle.dumps(bytes(4096), protocol=4)
+    /// let mut pickle = b"\x80\x04\x95\x07\x10\x00\x00\x00\x00\x00\x00B\x00\x10\x00\x00".to_vec();
+    /// pickle.extend_from_slice(&[0; 4096]);
+    /// pickle.extend_from_slice(b"\x94.");
+    /// let input = SharedInput::from(pickle);
+    /// let v = Unpickler::from_shared(&input).load()?;
+    /// let Value::Bytes(b) = &v else { unreachable!() };
+    /// assert!(b.is_window() && b.len() == 4096);
+    /// assert_eq!(b.as_ptr(), input.as_slice()[16..].as_ptr());
+    /// # Ok::<(), restricted_unpickler::Error>(())
+    /// ```
+    pub fn from_shared(input: &'a SharedInput) -> Self {
+        Unpickler::with_source(SliceSource::shared(input.as_slice(), input.clone()))
     }
 }
 
@@ -204,6 +228,29 @@ impl<'p, S: Source> Unpickler<'p, S> {
 /// See [`Unpickler::load`].
 pub fn restricted_loads(data: &[u8]) -> Result<Value> {
     Unpickler::from_slice(data).load()
+}
+
+/// [`restricted_loads`] over a shared input: `bytes` and `bytearray` payloads of 1 KiB or more
+/// become windows of `input` instead of copies (see [`Unpickler::from_shared`]). The input can
+/// be a `Vec<u8>` (not copied), an `Arc<[u8]>`, or an `Arc` of any byte container.
+///
+/// ```
+/// use restricted_unpickler::{restricted_loads_shared, Value};
+/// // pickle.dumps({'blob': bytes(2048)}, protocol=5)
+/// let mut pickle = b"\x80\x05\x95\x11\x08\x00\x00\x00\x00\x00\x00}\x94\x8c\x04blob\x94B\x00\x08\x00\x00".to_vec();
+/// pickle.extend_from_slice(&[0; 2048]);
+/// pickle.extend_from_slice(b"\x94s.");
+/// let v = restricted_loads_shared(pickle)?;
+/// let Value::Bytes(blob) = &v["blob"] else { unreachable!() };
+/// assert!(blob.is_window() && blob.iter().all(|&b| b == 0));
+/// # Ok::<(), restricted_unpickler::Error>(())
+/// ```
+///
+/// # Errors
+/// See [`Unpickler::load`].
+pub fn restricted_loads_shared(input: impl Into<SharedInput>) -> Result<Value> {
+    let input = input.into();
+    Unpickler::from_shared(&input).load()
 }
 
 thread_local! {

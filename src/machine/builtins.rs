@@ -115,7 +115,6 @@ impl Machine {
             Builtin::ByteArray | Builtin::Bytes => {
                 at_most(3)?;
                 let data = self.bytes_arg(&args, name, src, limits)?;
-                let data = Bytes::from(data);
                 Ok(Slot::Val(if b == Builtin::Bytes {
                     Value::Bytes(data)
                 } else {
@@ -381,9 +380,9 @@ impl Machine {
         name: &str,
         src: &S,
         limits: &crate::Limits,
-    ) -> Result<Vec<u8>> {
+    ) -> Result<Bytes> {
         let first = match args.first() {
-            None => return Ok(Vec::new()),
+            None => return Ok(Bytes::from(Vec::new())),
             Some(a) => a,
         };
         match (self.scalar(first), args.len()) {
@@ -398,15 +397,16 @@ impl Machine {
                 };
                 let out = encode_str(&s, &enc)?;
                 self.alloc(32 + out.len() as u64, src, limits)?;
-                Ok(out)
+                Ok(Bytes::from(out))
             }
             (Some(Value::Str(_)), _) => Err(type_error("string argument without an encoding")),
             (_, n) if n > 1 => Err(type_error(format!(
                 "{name}() takes encoding arguments only with a str"
             ))),
             (Some(Value::Bytes(b) | Value::ByteArray(b)), _) => {
+                // Charged as the copy CPython makes, but shared: both are immutable here.
                 self.alloc(32 + b.len() as u64, src, limits)?;
-                Ok(b.to_vec())
+                Ok(b)
             }
             (Some(Value::Int(i)), _) => {
                 let n = i.as_i64().ok_or_else(|| {
@@ -421,7 +421,7 @@ impl Machine {
                 }
                 self.alloc(32 + n, src, limits)?;
                 let n = usize::try_from(n).map_err(|_| Error::limit("max_payload_len", n))?;
-                Ok(vec![0u8; n])
+                Ok(Bytes::from(vec![0u8; n]))
             }
             _ => {
                 let items = self.iterate(first)?;
@@ -449,7 +449,7 @@ impl Machine {
                     };
                     out.push(byte);
                 }
-                Ok(out)
+                Ok(Bytes::from(out))
             }
         }
     }

@@ -1085,6 +1085,7 @@ impl Machine {
         self.push(Slot::Val(Value::Str(s)), limits)
     }
 
+    /// `BINBYTES`, `SHORT_BINBYTES`, `BINBYTES8`, `BYTEARRAY8`.
     fn op_bytes<S: Source>(
         &mut self,
         n: u64,
@@ -1092,7 +1093,17 @@ impl Machine {
         src: &mut S,
         limits: &Limits,
     ) -> Result<()> {
-        let bytes = Bytes::from(read_payload(src, n, limits)?);
+        // From a shared input, a large payload is a window of it (no copy). The window only
+        // exists if the input holds the bytes; reading them still checks limits and framing.
+        let window = match usize::try_from(n) {
+            Ok(len) if len >= SHARE_MIN => src.window(src.position(), len),
+            _ => None,
+        };
+        let payload = read_payload(src, n, limits)?;
+        let bytes = match window {
+            Some(window) => window,
+            None => Bytes::from(payload),
+        };
         let v = if bytearray {
             Value::ByteArray(bytes)
         } else {
@@ -1700,6 +1711,14 @@ impl Machine {
 
 /// Reads a length-prefixed payload after checking the claimed length against the limit and the
 /// bytes left, so nothing is allocated for a length that is not backed by input.
+/// The smallest `bytes`/`bytearray` payload that a shared input lends as a window rather than a
+/// copy (below it, a copy costs less than the window's own allocation).
+#[cfg(not(fuzzing))]
+pub(crate) const SHARE_MIN: usize = 1024;
+/// Under `cargo fuzz`, small payloads are lent too, so the fuzzers reach windows.
+#[cfg(fuzzing)]
+pub(crate) const SHARE_MIN: usize = 16;
+
 fn read_payload<'s, S: Source>(src: &'s mut S, n: u64, limits: &Limits) -> Result<&'s [u8]> {
     check_payload(n, limits)?;
     let n = usize::try_from(n).map_err(|_| Error::bare(ErrorKind::Truncated))?;

@@ -11,6 +11,7 @@
 //! objects compare by identity, as Python's default `object.__eq__` does. Use
 //! [`Value::strict_eq`] for a type-exact, bit-exact comparison.
 
+mod bytes;
 mod dict;
 mod display;
 mod drop;
@@ -23,6 +24,7 @@ mod siphash;
 
 use std::sync::Arc;
 
+pub use self::bytes::{Bytes, SharedInput};
 pub use self::dict::{Dict, DictIter};
 pub(crate) use self::dict::{DictRepr, SmallDict};
 pub use self::index::ValueIndex;
@@ -88,47 +90,6 @@ pub struct Complex {
     pub re: f64,
     /// The imaginary part.
     pub im: f64,
-}
-
-/// The bytes of a `bytes` or `bytearray`, shared.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Bytes(Arc<[u8]>);
-
-impl Bytes {
-    /// The bytes.
-    pub fn as_slice(&self) -> &[u8] {
-        &self.0
-    }
-
-    /// Bytes already shared (no copy).
-    pub(crate) fn from_shared(b: Arc<[u8]>) -> Bytes {
-        Bytes(b)
-    }
-}
-
-impl std::ops::Deref for Bytes {
-    type Target = [u8];
-    fn deref(&self) -> &[u8] {
-        &self.0
-    }
-}
-
-impl From<&[u8]> for Bytes {
-    fn from(b: &[u8]) -> Self {
-        Bytes(Arc::from(b))
-    }
-}
-
-impl From<Vec<u8>> for Bytes {
-    fn from(b: Vec<u8>) -> Self {
-        Bytes(Arc::from(b))
-    }
-}
-
-impl std::fmt::Debug for Bytes {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        crate::repr::write_bytes_repr(f, "b", &self.0)
-    }
 }
 
 /// The items of a `list`, shared.
@@ -620,7 +581,7 @@ impl Value {
     pub(crate) fn shared_addr(&self) -> Option<usize> {
         match self {
             Value::Str(s) => s.addr(),
-            Value::Bytes(b) => Some(Arc::as_ptr(&b.0) as *const u8 as usize),
+            Value::Bytes(b) => Some(b.addr()),
             Value::Int(i) => i.big_addr(),
             Value::Tuple(t) => Some(t.0.addr()),
             Value::List(l) => Some(l.0.addr()),

@@ -1,0 +1,182 @@
+//! Decoding from a shared input (`restricted_loads_shared`, `Unpickler::from_shared`): the same
+//! values as from a slice (and as CPython), with `bytes`/`bytearray` payloads of 1 KiB or more
+//! lent as windows of the input instead of copied.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use restricted_unpickler::{
+    Bytes, Limits, SharedInput, Unpickler, Value, restricted_loads, restricted_loads_shared,
+};
+
+/// The smallest payload lent as a window.
+const SHARE_MIN: usize = 1024;
+
+/// `(protocol, pickle, CPython's canon)` from `tests/shared/gen_blobs.py`.
+fn corpus() -> Vec<(u8, Vec<u8>, String)> {
+    common::python3(&["tests/shared/gen_blobs.py"])
+        .lines()
+        .map(|line| {
+            let (head, canon) = line.split_once('\t').expect("tab");
+            let (proto, hex) = head.split_once(' ').expect("space");
+            (
+                proto.parse().expect("protocol"),
+                common::unhex(hex),
+                canon.to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Every `bytes`/`bytearray` in `v`.
+fn blobs(v: &Value) -> Vec<Bytes> {
+    let mut out = Vec::new();
+    let mut stack = vec![v.clone()];
+    while let Some(v) = stack.pop() {
+        match &v {
+            Value::Bytes(b) | Value::ByteArray(b) => out.push(b.clone()),
+            Value::List(l) => stack.extend(l.iter().cloned()),
+            Value::Tuple(t) => stack.extend(t.iter().cloned()),
+            Value::Dict(d) => {
+                for (k, v) in d.iter() {
+                    stack.push(k.clone());
+                    stack.push(v.clone());
+                }
+            }
+            Value::Set(s) | Value::FrozenSet(s) => stack.extend(s.iter().cloned()),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Whether `b` lies inside `input`.
+fn inside(b: &[u8], input: &[u8]) -> bool {
+    let (start, end) = (
+        input.as_ptr() as usize,
+        input.as_ptr() as usize + input.len(),
+    );
+    let p = b.as_ptr() as usize;
+    p >= start && p + b.len() <= end
+}
+
+#[test]
+fn shared_input_decodes_like_cpython_and_lends_large_payloads() {
+    let cases = corpus();
+    assert!(cases.len() > 100, "{}", cases.len());
+    let mut windows = 0;
+    for (proto, data, want) in cases {
+        let plain = restricted_loads(&data).expect("decodes");
+        let input = SharedInput::from(data.clone());
+        let shared = Unpickler::from_shared(&input)
+            .load()
+            .expect("decodes shared");
+        assert_eq!(common::canon(&shared), want, "protocol {proto}");
+        assert!(shared.strict_eq(&plain), "protocol {proto}");
+        assert!(shared == plain);
+        for b in blobs(&shared) {
+            if b.len() >= SHARE_MIN {
+                assert!(
+                    b.is_window(),
+                    "protocol {proto}: {} bytes copied in {}",
+                    b.len(),
+                    &want[..want.len().min(80)]
+                );
+                assert!(inside(&b, input.as_slice()));
+                windows += 1;
+            } else {
+                assert!(!b.is_window(), "protocol {proto}: {} bytes lent", b.len());
+                assert!(!inside(&b, input.as_slice()));
+            }
+        }
+        // A slice decode never lends.
+        assert!(blobs(&plain).iter().all(|b| !b.is_window()));
+        // The convenience function does the same.
+        let again = restricted_loads_shared(data).expect("decodes shared");
+        assert!(again.strict_eq(&plain));
+    }
+    assert!(windows > 100, "{windows}");
+}
+
+#[test]
+fn windows_outlive_the_callers_input_and_detach() {
+    // pickle.dumps([bytes(range(256)) * 8] * 2, protocol=5): one payload, fetched twice.
+    let data = common::python3(&[
+        "-c",
+        "import pickle,sys; sys.stdout.write(pickle.dumps([bytes(range(256)) * 8] * 2, 5).hex())",
+    ]);
+    let data = common::unhex(data.trim());
+    let input = SharedInput::from(Arc::new(data));
+    let v = Unpickler::from_shared(&input).load().expect("decodes");
+    drop(input);
+    let mut b = match &v[0] {
+        Value::Bytes(b) => b.clone(),
+        other => panic!("{other:?}"),
+    };
+    let expect: Vec<u8> = (0..2048).map(|i| i as u8).collect();
+    assert!(b.is_window() && b.as_slice() == expect.as_slice());
+    // The memo GET shares the same window.
+    match &v[1] {
+        Value::Bytes(c) => assert_eq!(c.as_ptr(), b.as_ptr()),
+        other => panic!("{other:?}"),
+    }
+    b.detach();
+    assert!(!b.is_window() && b.as_slice() == expect.as_slice());
+    assert!(matches!(&v[1], Value::Bytes(c) if c.is_window()));
+}
+
+#[test]
+fn errors_and_limits_are_those_of_a_slice() {
+    for (_, data, _) in corpus().into_iter().filter(|c| c.1.len() > 2 * SHARE_MIN) {
+        let input = SharedInput::from(data.clone());
+        // Cut anywhere: the same error, at the same offset.
+        for cut in [data.len() / 3, data.len() / 2, data.len() - 3] {
+            let short = SharedInput::from(data[..cut].to_vec());
+            let a = restricted_loads(&data[..cut]).map(|_| ());
+            let b = Unpickler::from_shared(&short).load().map(|_| ());
+            assert_eq!(a.map_err(|e| e.to_string()), b.map_err(|e| e.to_string()));
+        }
+        // A payload limit below the blob's size refuses it, lent or not.
+        let mut limits = Limits::default();
+        limits.max_payload_len = SHARE_MIN as u64;
+        let a = Unpickler::from_slice(&data).limits(limits.clone()).load();
+        let b = Unpickler::from_shared(&input).limits(limits).load();
+        assert_eq!(
+            a.map(|_| ()).map_err(|e| e.to_string()),
+            b.map(|_| ()).map_err(|e| e.to_string())
+        );
+    }
+}
+
+/// A container whose `as_ref` does not give the same bytes twice (two copies, alternately).
+struct Fickle {
+    copies: [Vec<u8>; 2],
+    flip: AtomicBool,
+}
+
+impl AsRef<[u8]> for Fickle {
+    fn as_ref(&self) -> &[u8] {
+        let i = usize::from(self.flip.fetch_xor(true, Ordering::Relaxed));
+        &self.copies[i]
+    }
+}
+
+#[test]
+fn an_input_that_changes_under_us_is_not_lent() {
+    let data = common::python3(&[
+        "-c",
+        "import pickle,sys; sys.stdout.write(pickle.dumps(bytes(5000), 4).hex())",
+    ]);
+    let data = common::unhex(data.trim());
+    let input = SharedInput::from(Arc::new(Fickle {
+        copies: [data.clone(), data],
+        flip: AtomicBool::new(false),
+    }));
+    let v = Unpickler::from_shared(&input).load().expect("decodes");
+    match v {
+        Value::Bytes(b) => assert!(!b.is_window() && b.len() == 5000),
+        other => panic!("{other:?}"),
+    }
+}
