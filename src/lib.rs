@@ -31,6 +31,9 @@
 //!
 //! * [`restricted_loads`] decodes with the [`DefaultPolicy`] (the builtin types CPython itself
 //!   needs to pickle `set`, `bytes`, `complex`, … at protocols 0–5).
+//! * [`restricted_loads_shared`] and [`Unpickler::from_shared`] take a [`SharedInput`] and lend
+//!   `bytes`/`bytearray` payloads of 1 KiB or more as windows of it ([`Bytes::is_window`])
+//!   instead of copying them: large arrays and blobs decode without a copy.
 //! * [`Unpickler`] takes a byte slice or any `std::io::Read`, a custom policy ([`Allowlist`] or a
 //!   closure), a [`PersistentLoad`] hook, out-of-band buffers, an extension registry, the Python
 //!   2 string `encoding`/`errors`, `fix_imports` and [`Limits`].
