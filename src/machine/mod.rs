@@ -1709,8 +1709,6 @@ impl Machine {
 
 // ---- helpers shared by the opcodes -------------------------------------------------------
 
-/// Reads a length-prefixed payload after checking the claimed length against the limit and the
-/// bytes left, so nothing is allocated for a length that is not backed by input.
 /// The smallest `bytes`/`bytearray` payload that a shared input lends as a window rather than a
 /// copy (below it, a copy costs less than the window's own allocation).
 #[cfg(not(fuzzing))]
@@ -1719,6 +1717,8 @@ pub(crate) const SHARE_MIN: usize = 1024;
 #[cfg(fuzzing)]
 pub(crate) const SHARE_MIN: usize = 16;
 
+/// Reads a length-prefixed payload after checking the claimed length against the limit and the
+/// bytes left, so nothing is allocated for a length that is not backed by input.
 fn read_payload<'s, S: Source>(src: &'s mut S, n: u64, limits: &Limits) -> Result<&'s [u8]> {
     check_payload(n, limits)?;
     let n = usize::try_from(n).map_err(|_| Error::bare(ErrorKind::Truncated))?;
