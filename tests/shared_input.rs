@@ -30,6 +30,13 @@ fn corpus() -> Vec<(u8, Vec<u8>, String)> {
         .collect()
 }
 
+/// `pickle.dumps(expr, protocol)`, by CPython.
+fn cpython_dumps(expr: &str, protocol: u8) -> Vec<u8> {
+    let code =
+        format!("import pickle,sys; sys.stdout.write(pickle.dumps({expr}, {protocol}).hex())");
+    common::unhex(common::python3(&["-c", &code]).trim())
+}
+
 /// Every `bytes`/`bytearray` in `v`.
 fn blobs(v: &Value) -> Vec<Bytes> {
     let mut out = Vec::new();
@@ -102,12 +109,8 @@ fn shared_input_decodes_like_cpython_and_lends_large_payloads() {
 
 #[test]
 fn windows_outlive_the_callers_input_and_detach() {
-    // pickle.dumps([bytes(range(256)) * 8] * 2, protocol=5): one payload, fetched twice.
-    let data = common::python3(&[
-        "-c",
-        "import pickle,sys; sys.stdout.write(pickle.dumps([bytes(range(256)) * 8] * 2, 5).hex())",
-    ]);
-    let data = common::unhex(data.trim());
+    // One payload, fetched twice.
+    let data = cpython_dumps("[bytes(range(256)) * 8] * 2", 5);
     let input = SharedInput::from(Arc::new(data));
     let v = Unpickler::from_shared(&input).load().expect("decodes");
     drop(input);
@@ -165,11 +168,7 @@ impl AsRef<[u8]> for Fickle {
 
 #[test]
 fn an_input_that_changes_under_us_is_not_lent() {
-    let data = common::python3(&[
-        "-c",
-        "import pickle,sys; sys.stdout.write(pickle.dumps(bytes(5000), 4).hex())",
-    ]);
-    let data = common::unhex(data.trim());
+    let data = cpython_dumps("bytes(5000)", 4);
     let input = SharedInput::from(Arc::new(Fickle {
         copies: [data.clone(), data],
         flip: AtomicBool::new(false),
