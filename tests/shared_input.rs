@@ -179,3 +179,25 @@ fn an_input_that_changes_under_us_is_not_lent() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn every_pickle_of_a_stream_lends_from_the_same_input() {
+    // Two pickles back to back, read by one unpickler (the memo carries over, as in CPython).
+    let first = cpython_dumps("bytes(range(256)) * 5", 5);
+    let second = cpython_dumps("[bytearray(b'x' * 3000), b'y' * 10]", 4);
+    let input = SharedInput::from([first.clone(), second].concat());
+    let mut u = Unpickler::from_shared(&input);
+    let a = u.load().expect("first");
+    let b = u.load().expect("second");
+    assert!(u.load().expect_err("end").is_eof());
+    let data = input.as_slice();
+    match (&a, &b[0], &b[1]) {
+        (Value::Bytes(a), Value::ByteArray(x), Value::Bytes(y)) => {
+            assert!(a.is_window() && x.is_window() && !y.is_window());
+            assert!(inside(a, &data[..first.len()]) && inside(x, &data[first.len()..]));
+            assert!(a.iter().copied().eq((0..1280).map(|i| i as u8)));
+            assert!(x.iter().all(|&c| c == b'x') && x.len() == 3000);
+        }
+        other => panic!("{other:?}"),
+    }
+}
