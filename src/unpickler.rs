@@ -232,7 +232,8 @@ pub fn restricted_loads(data: &[u8]) -> Result<Value> {
 
 /// [`restricted_loads`] over a shared input: `bytes` and `bytearray` payloads of 1 KiB or more
 /// become windows of `input` instead of copies (see [`Unpickler::from_shared`]). The input can
-/// be a `Vec<u8>` (not copied), an `Arc<[u8]>`, or an `Arc` of any byte container.
+/// be anything a [`SharedInput`] is made from: a `Vec<u8>` (not copied), an `Arc<[u8]>`, an
+/// `Arc` of any byte container…
 ///
 /// ```
 /// use restricted_unpickler::{restricted_loads_shared, Value};

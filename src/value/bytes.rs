@@ -9,9 +9,9 @@ use std::sync::Arc;
 /// [`restricted_loads_shared`](crate::restricted_loads_shared) and
 /// [`Unpickler::from_shared`](crate::Unpickler::from_shared). Cloning is O(1).
 ///
-/// Made from a `Vec<u8>` (no copy), an `Arc<[u8]>`, or an `Arc` of any byte container
-/// (`Arc<Vec<u8>>`, `Arc<Box<[u8]>>`, a memory map…), whose `as_ref()` must give the same bytes
-/// every time it is called (every type of the standard library does).
+/// Made from a `Vec<u8>` or a `Box<[u8]>` (no copy), a `&'static [u8]`, an `Arc<[u8]>`, or an
+/// `Arc` of any byte container (`Arc<Vec<u8>>`, a memory map…), whose `as_ref()` must give the
+/// same bytes every time it is called (every type of the standard library does).
 ///
 /// ```
 /// use std::sync::Arc;
@@ -55,6 +55,18 @@ impl<T: AsRef<[u8]> + Send + Sync + 'static> From<Arc<T>> for SharedInput {
 impl From<Vec<u8>> for SharedInput {
     fn from(v: Vec<u8>) -> Self {
         SharedInput::from(Arc::new(v))
+    }
+}
+
+impl From<Box<[u8]>> for SharedInput {
+    fn from(b: Box<[u8]>) -> Self {
+        SharedInput::from(Arc::new(b))
+    }
+}
+
+impl From<&'static [u8]> for SharedInput {
+    fn from(b: &'static [u8]) -> Self {
+        SharedInput::from(Arc::new(b))
     }
 }
 
@@ -238,6 +250,30 @@ mod tests {
         assert_eq!(w.as_slice(), b"23456");
         w.detach();
         assert!(!w.is_window() && w.as_slice() == b"23456");
+    }
+
+    #[test]
+    fn every_kind_of_input_is_its_bytes_without_a_copy() {
+        static STATIC: [u8; 3] = [1, 2, 3];
+        let vec = vec![1u8, 2, 3];
+        let at = vec.as_ptr();
+        assert_eq!(SharedInput::from(vec).as_slice().as_ptr(), at);
+        let boxed: Box<[u8]> = Box::new([1, 2, 3]);
+        let at = boxed.as_ptr();
+        assert_eq!(SharedInput::from(boxed).as_slice().as_ptr(), at);
+        assert_eq!(
+            SharedInput::from(&STATIC[..]).as_slice().as_ptr(),
+            STATIC.as_ptr()
+        );
+        let arc: Arc<[u8]> = Arc::from(&STATIC[..]);
+        assert_eq!(
+            SharedInput::from(Arc::clone(&arc)).as_slice().as_ptr(),
+            arc.as_ptr()
+        );
+        assert_eq!(
+            format!("{:?}", SharedInput::from(arc)),
+            "SharedInput(3 bytes)"
+        );
     }
 
     #[test]
