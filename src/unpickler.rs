@@ -53,7 +53,8 @@ impl<'a> Unpickler<'a, SliceSource<'a>> {
     /// decodes without copying them, and each such value keeps the whole input alive for as
     /// long as it lives ([`Bytes::is_window`](crate::Bytes::is_window),
     /// [`Bytes::detach`](crate::Bytes::detach)). Otherwise the same as
-    /// [`Unpickler::from_slice`].
+    /// [`Unpickler::from_slice`], which copies every payload: use that when a few small parts
+    /// of a large input are kept long after it.
     ///
     /// ```
     /// use restricted_unpickler::{SharedInput, Unpickler, Value};
