@@ -46,7 +46,6 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIG_STACK_NOTE = "†"
-SHARED = False  # --shared: set by main()
 
 
 # --- the CPython timer (runs in a child process: `bench_compare.py --cpython-timer FILE`) -------
@@ -329,7 +328,7 @@ def fmt_mib(kib):
 def row_label(entry):
     if entry["kind"] == "json":
         return "records.json ‡"
-    return "%s p%d%s" % (entry["name"], entry["proto"], " (shared input)" if SHARED else "")
+    return "%s p%d%s" % (entry["name"], entry["proto"], " (shared input)" if entry.get("shared") else "")
 
 
 def summarise(results):
@@ -425,8 +424,6 @@ def main(argv):
     ap.add_argument("--no-build", action="store_true")
     ap.add_argument("--json-out", help="also write every raw measurement to this file")
     args = ap.parse_args(argv)
-    global SHARED
-    SHARED = args.shared
 
     if not os.path.exists(os.path.join(args.dir, "manifest.json")):
         subprocess.run([sys.executable, os.path.join(ROOT, "benches", "payloads.py"), args.dir,
@@ -442,6 +439,8 @@ def main(argv):
                if (not only or e["file"] in only) and not (args.skip_big and e["name"] == "bigbytes")]
     if only and len(entries) != len(only):
         sys.exit("unknown file(s) in --only: %s" % only)
+    for e in entries:
+        e["shared"] = args.shared  # labels the rows
 
     started = time.time()
     results = []

@@ -64,7 +64,7 @@ struct ItemsExtra {
 /// Items `pos..pos + len` of a list or tuple under construction, all the object under
 /// construction `id`: a list of one object repeated (`[x] * n`: `n` memo `GET`s of `x`) is one
 /// run, not `n` patches.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug)]
 struct Run {
     pos: usize,
     id: u32,
