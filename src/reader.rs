@@ -41,6 +41,11 @@ pub trait Source {
         0
     }
 
+    /// The rest of the input from the current position, when it is all in memory (a slice).
+    fn unread(&self) -> Option<&[u8]> {
+        None
+    }
+
     /// Whether the input is known to hold nothing more (a slice read to its end). A stream
     /// never is: more data may follow.
     fn at_end(&self) -> bool {
@@ -407,6 +412,10 @@ impl Source for SliceSource<'_> {
 
     fn remaining_hint(&self) -> usize {
         self.data.len().saturating_sub(self.pos)
+    }
+
+    fn unread(&self) -> Option<&[u8]> {
+        self.data.get(self.pos..)
     }
 }
 

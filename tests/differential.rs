@@ -161,6 +161,20 @@ fn long_latin1_text_decodes_like_cpython() {
     assert!(total >= 60, "only {total} loads were checked");
 }
 
+/// Memos past 2^18 entries (`tests/differential/gen_large_memo.py`), where the decoder scans
+/// the rest of the input for the indices it fetches and drops the other entries: fetches of
+/// early and late entries, of a container memoized before the scan, from a second pickle
+/// sharing the memo, and pickles whose `PUT`s replace dropped entries — each load equal to
+/// CPython's.
+#[test]
+fn large_memos_decode_like_cpython() {
+    let total: usize = seeds()
+        .into_iter()
+        .map(|seed| check_streams("gen_large_memo.py", seed, 2))
+        .sum();
+    assert!(total >= 6, "only {total} loads were checked");
+}
+
 /// Runs a generator of pickle streams (`{"pickle": hex, "loads": [canon | "!Exception"]}`
 /// lines) and checks each load of each stream against CPython's; returns the number of loads.
 fn check_streams(script: &str, seed: u64, n: usize) -> usize {

@@ -12,10 +12,19 @@
 //! dense indices (what every real pickler writes) live in fixed-size chunks whose total is tied to
 //! the number of entries, never to the largest index; the rest go to a hash map with a DoS-resistant
 //! hasher. `MEMOIZE` stores at `len(memo)`, the number of occupied entries, as CPython does.
+//!
+//! Once the pass over the rest of the input ([`super::scan`]) knows which indices it fetches,
+//! the entries of the others are dropped ([`Memo::forget_unfetched`]) and the next dense index
+//! of one it does not fetch is counted but not stored ([`Memo::skip`]): no cell, and no chunk
+//! for a run of them. Below `skipped_end`, an empty cell is such an entry: it exists for
+//! `len(memo)`, for `PUT` replacing it and for the `max_memo_entries` limit, but holds nothing.
+//! Only a load resumed after a failed one can `GET` it (it may read the input from mid-opcode,
+//! where the pass did not), and that fails with an error saying so.
 
 use std::collections::HashMap;
 
 use super::Slot;
+use super::scan::Fetched;
 use crate::pystr::PyStr;
 use crate::value::Value;
 
@@ -42,6 +51,8 @@ pub(crate) struct Memo {
     /// Entries `0..dense_len`, in chunks of `CHUNK` (the first may start smaller).
     chunks: Vec<Vec<Option<Entry>>>,
     dense_len: usize,
+    /// Empty dense cells below this index are entries counted but not kept ([`Memo::skip`]).
+    skipped_end: usize,
     sparse: HashMap<u64, Entry>,
     len: usize,
 }
@@ -60,13 +71,84 @@ impl Memo {
         }
     }
 
-    /// The dense cell at `i`.
+    /// The dense cell at `i` (`None` also for a cell in a chunk never made: see [`Memo::skip`]).
     #[inline]
     fn cell(&self, i: usize) -> Option<&Option<Entry>> {
         if i >= self.dense_len {
             return None;
         }
         self.chunks.get(i / CHUNK)?.get(i % CHUNK)
+    }
+
+    /// Counts `idx` as an entry without storing it, if it is the next dense index and every
+    /// index below it is an entry (no gap a crafted `PUT` left, which an empty cell below
+    /// `skipped_end` would then wrongly count): the pickle never fetches it. `false`: nothing
+    /// done (store it as usual).
+    #[inline]
+    pub(crate) fn skip(&mut self, idx: u64) -> bool {
+        if idx != self.dense_len as u64 || self.len != self.dense_len || !self.sparse.is_empty() {
+            return false;
+        }
+        self.dense_len += 1;
+        self.skipped_end = self.dense_len;
+        self.len += 1;
+        true
+    }
+
+    /// Drops the stored entries whose index `fetched` does not hold, leaving them counted as if
+    /// [`Memo::skip`]ped, and frees chunks left empty. Only for a memo of dense indices with
+    /// no gap (`false`, nothing done, otherwise). The caller drops its lazy entries of the
+    /// dropped cells.
+    pub(crate) fn forget_unfetched(&mut self, fetched: &Fetched) -> bool {
+        if self.len != self.dense_len || !self.sparse.is_empty() {
+            return false;
+        }
+        for (c, chunk) in self.chunks.iter_mut().enumerate() {
+            let mut kept = 0usize;
+            for (o, cell) in chunk.iter_mut().enumerate() {
+                if fetched.contains((c * CHUNK + o) as u64) {
+                    kept += 1;
+                } else {
+                    match cell.take() {
+                        Some(Entry::Slot(Slot::Val(v))) if v.owns_nothing() => std::mem::forget(v),
+                        other => drop(other),
+                    }
+                }
+            }
+            if kept == 0 {
+                *chunk = Vec::new();
+            }
+        }
+        self.skipped_end = self.dense_len;
+        true
+    }
+
+    /// Whether `idx` is an entry (stored, or counted by [`Memo::skip`]).
+    pub(crate) fn contains(&self, idx: u64) -> bool {
+        self.get(idx).is_some() || self.was_skipped(idx)
+    }
+
+    /// Whether `idx` was counted by [`Memo::skip`] and not stored since.
+    pub(crate) fn was_skipped(&self, idx: u64) -> bool {
+        usize::try_from(idx).is_ok_and(|i| i < self.skipped_end) && self.get(idx).is_none()
+    }
+
+    /// The dense cell at `i < dense_len`, making its chunk and the empty cells before it in
+    /// the chunk if [`Memo::skip`] left them unmade.
+    fn dense_cell_mut(&mut self, i: usize) -> Option<&mut Option<Entry>> {
+        if i >= self.dense_len {
+            return None;
+        }
+        let (c, o) = (i / CHUNK, i % CHUNK);
+        while self.chunks.len() <= c {
+            self.chunks.push(Vec::new());
+        }
+        let chunk = self.chunks.get_mut(c)?;
+        if chunk.len() <= o {
+            chunk.reserve_exact(CHUNK - chunk.len());
+            chunk.resize_with(o + 1, || None);
+        }
+        chunk.get_mut(o)
     }
 
     /// The dense cell at `i`, to settle or move a lazy entry.
@@ -81,19 +163,36 @@ impl Memo {
     /// Appends a dense cell.
     #[inline(always)]
     fn push_dense(&mut self, cell: Option<Entry>) {
+        // The last cell of the last chunk is the last dense index unless entries were skipped.
+        let next_in_last = self.chunks.len() == self.dense_len / CHUNK + 1;
         match self.chunks.last_mut() {
-            Some(chunk) if chunk.len() < CHUNK => chunk.push(cell),
+            Some(chunk) if next_in_last && chunk.len() == self.dense_len % CHUNK => {
+                chunk.push(cell)
+            }
             _ => self.push_chunk(cell),
         }
         self.dense_len += 1;
     }
 
-    /// Appends a dense cell in a new chunk.
+    /// Appends a dense cell in a new chunk, or after cells [`Memo::skip`] left unmade.
     #[inline(never)]
     fn push_chunk(&mut self, cell: Option<Entry>) {
-        let mut chunk = Vec::with_capacity(if self.chunks.is_empty() { 8 } else { CHUNK });
-        chunk.push(cell);
-        self.chunks.push(chunk);
+        let (c, o) = (self.dense_len / CHUNK, self.dense_len % CHUNK);
+        if self.chunks.len() <= c {
+            while self.chunks.len() < c {
+                self.chunks.push(Vec::new());
+            }
+            let first = self.chunks.is_empty() && o == 0;
+            self.chunks
+                .push(Vec::with_capacity(if first { 8 } else { CHUNK }));
+        }
+        if let Some(chunk) = self.chunks.get_mut(c) {
+            if chunk.len() < o {
+                chunk.reserve_exact(CHUNK - chunk.len());
+                chunk.resize_with(o, || None);
+            }
+            chunk.push(cell);
+        }
     }
 
     /// The entry at `idx`.
@@ -116,7 +215,7 @@ impl Memo {
         }
         self.push_dense(None);
         self.len += 1;
-        if let Some(cell) = self.chunks.last_mut().and_then(|c| c.last_mut()) {
+        if let Some(cell) = self.cell_mut(self.dense_len - 1) {
             copy_into(cell, slot);
         }
     }
@@ -144,8 +243,13 @@ impl Memo {
             self.len += 1;
             return;
         }
-        if let Some(cell) = usize::try_from(idx).ok().and_then(|i| self.cell_mut(i)) {
-            if cell.replace(slot).is_none() {
+        let skipped_end = self.skipped_end;
+        if let Some((i, cell)) = usize::try_from(idx)
+            .ok()
+            .and_then(|i| Some((i, self.dense_cell_mut(i)?)))
+        {
+            // (An empty cell below `skipped_end` is a skipped entry: already counted.)
+            if cell.replace(slot).is_none() && i >= skipped_end {
                 self.len += 1;
             }
             return;
@@ -174,6 +278,7 @@ impl Memo {
         self.drop_entries();
         self.chunks.truncate(1);
         self.dense_len = 0;
+        self.skipped_end = 0;
         self.sparse = HashMap::new();
         self.len = 0;
     }
@@ -287,6 +392,62 @@ mod tests {
         // Once there is a sparse entry, every entry is stored as a copy.
         assert_eq!(m.put_lazy(1, 9), None);
         assert!(matches!(m.get(0), Some(Entry::Stack(7))));
+    }
+
+    #[test]
+    fn skipped_entries_count_but_hold_nothing() {
+        let mut m = Memo::default();
+        m.put(0, Slot::Val(Value::from(1)));
+        assert!(m.skip(1) && m.skip(2));
+        assert!(!m.skip(5), "only the next dense index is skipped");
+        assert_eq!(m.len(), 3);
+        assert!(m.get(1).is_none() && m.was_skipped(1) && m.contains(1));
+        assert!(!m.contains(3) && !m.was_skipped(3));
+        // A PUT over a skipped entry stores it without counting it again.
+        m.put(2, Slot::Val(Value::from(5)));
+        assert_eq!(m.len(), 3);
+        assert!(m.get(2).is_some() && !m.was_skipped(2));
+        // A run of skipped entries makes no chunk; the next stored one makes only its own.
+        for i in 3..5000 {
+            assert!(m.skip(i));
+        }
+        m.put(5000, Slot::Val(Value::from(7)));
+        assert_eq!(m.len(), 5001);
+        assert!(m.chunks[1..4].iter().all(|c| c.capacity() == 0));
+        assert!(matches!(m.get(5000), Some(Entry::Slot(Slot::Val(v))) if v.as_i64() == Some(7)));
+        assert!(m.was_skipped(4999) && m.was_skipped(3000));
+        // A PUT into a chunk that was never made makes it.
+        m.put(3000, Slot::Val(Value::from(8)));
+        assert_eq!(m.len(), 5001);
+        assert!(m.get(3000).is_some() && m.get(2999).is_none() && m.was_skipped(2999));
+        // A gap a PUT leaves stops skipping (its empty cells are not entries).
+        m.put(5100, Slot::Val(Value::None));
+        assert_eq!(m.len(), 5002);
+        assert!(!m.contains(5050) && !m.skip(5101));
+        // Clearing forgets what was skipped.
+        m.clear();
+        assert!(!m.contains(1) && !m.was_skipped(1) && m.len() == 0);
+    }
+
+    #[test]
+    fn forgetting_keeps_only_fetched_entries() {
+        let fetched = super::super::scan::fetched(b"h\x02j\xd0\x07\x00\x00.").unwrap();
+        let mut m = Memo::default();
+        for i in 0..3000u64 {
+            m.put(i, Slot::Val(Value::from(i as i64)));
+        }
+        assert!(m.forget_unfetched(&fetched));
+        assert_eq!(m.len(), 3000);
+        assert!(m.get(2).is_some() && m.get(2000).is_some());
+        assert!(m.get(3).is_none() && m.was_skipped(3) && m.was_skipped(2999));
+        // Chunks left with no entry are freed.
+        assert_eq!(m.chunks[2].capacity(), 0);
+        // Not for a memo with a gap.
+        let mut g = Memo::default();
+        g.put(0, Slot::Val(Value::None));
+        g.put(5, Slot::Val(Value::None));
+        assert!(!g.forget_unfetched(&fetched));
+        assert!(g.get(0).is_some() && !g.was_skipped(1));
     }
 
     #[test]

@@ -10,6 +10,7 @@
 mod arena;
 mod builtins;
 mod memo;
+mod scan;
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -55,6 +56,13 @@ pub(crate) struct Machine {
     stack: Vec<Slot>,
     marks: Vec<usize>,
     memo: Memo,
+    /// Once the memo is large ([`PLAN_AT`] entries) and the input is in memory: the memo
+    /// indices the rest of the input fetches, from one pass over it ([`scan`]). Entries of the
+    /// others are then dropped, and counted rather than stored from there on. Dropped after a
+    /// failed load (the next load may read the input from mid-opcode, where the pass did not).
+    fetched: Option<scan::Fetched>,
+    /// Whether the pass was made (or tried), once per unpickler.
+    scanned: bool,
     /// `(stack position, memo cell)` of each memo entry that points at a value on the stack
     /// ([`Entry::Stack`]), in stack order: settled (copied into the memo) before any opcode
     /// that would move or drop those values, or moved along with them by `APPENDS`.
@@ -84,6 +92,16 @@ const PREALLOC_MAX: usize = 1 << 16;
 /// Bytes charged per container, measured: an empty dict costs about 220 bytes of peak memory
 /// in all, a list about 170 (arena node, stack slot, final allocation, result slot).
 const NODE_COST: u64 = 160;
+
+/// The memo size at which the rest of the input is scanned for the indices it fetches (see
+/// [`Machine::plan_memo`]): 6 MiB of memo cells. The pass costs about 2 ns per opcode, more
+/// than counting instead of storing saves in time on most pickles, so it is made only where
+/// the memo's memory is worth it.
+#[cfg(not(fuzzing))]
+const PLAN_AT: usize = 1 << 18;
+/// Under `cargo fuzz`, after a few entries, so fuzzers reach the pass and the dropped entries.
+#[cfg(fuzzing)]
+const PLAN_AT: usize = 4;
 
 /// Inside long loops, work is checked against the budget at least this often.
 const WORK_CHECK_EVERY: u64 = 1 << 14;
@@ -119,6 +137,8 @@ impl Machine {
             stack,
             marks,
             memo,
+            fetched,
+            scanned,
             lazy,
             list_mark,
             copy_scalars,
@@ -130,6 +150,8 @@ impl Machine {
             key_scratch,
         } = self;
         memo.clear();
+        *fetched = None;
+        *scanned = false;
         empty(stack, SPARE_ROOM);
         empty(marks, SPARE_ROOM);
         empty(lazy, SPARE_ROOM);
@@ -164,6 +186,7 @@ impl Machine {
         match self.run(cfg, src, &mut op_start, &mut op) {
             Ok(v) => Ok(v),
             Err(e) => {
+                self.fetched = None;
                 let offset = match e.kind() {
                     ErrorKind::Truncated | ErrorKind::RanOutOfInput => src.data_end(),
                     _ => op_start,
@@ -502,19 +525,39 @@ impl Machine {
                     let idx = parse_memo_index(line)?;
                     let idx = u64::try_from(idx)
                         .map_err(|_| Error::py(PyException::ValueError, "negative PUT argument"))?;
-                    self.op_put(idx, limits)?;
+                    if !self.skip_put(idx, limits) {
+                        self.op_put(idx, limits)?;
+                        if self.memo.len() == PLAN_AT {
+                            self.plan_memo(src.unread());
+                        }
+                    }
                 }
                 Opcode::BINPUT => {
-                    let idx = src.read_u8()?;
-                    self.op_put(u64::from(idx), limits)?;
+                    let idx = u64::from(src.read_u8()?);
+                    if !self.skip_put(idx, limits) {
+                        self.op_put(idx, limits)?;
+                        if self.memo.len() == PLAN_AT {
+                            self.plan_memo(src.unread());
+                        }
+                    }
                 }
                 Opcode::LONG_BINPUT => {
-                    let idx = u32::from_le_bytes(src.read_array()?);
-                    self.op_put(u64::from(idx), limits)?;
+                    let idx = u64::from(u32::from_le_bytes(src.read_array()?));
+                    if !self.skip_put(idx, limits) {
+                        self.op_put(idx, limits)?;
+                        if self.memo.len() == PLAN_AT {
+                            self.plan_memo(src.unread());
+                        }
+                    }
                 }
                 Opcode::MEMOIZE => {
                     let idx = self.memo.len() as u64;
-                    self.op_put(idx, limits)?;
+                    if !self.skip_put(idx, limits) {
+                        self.op_put(idx, limits)?;
+                        if self.memo.len() == PLAN_AT {
+                            self.plan_memo(src.unread());
+                        }
+                    }
                 }
                 Opcode::SETITEM => {
                     let value = self.pop()?;
@@ -880,10 +923,9 @@ impl Machine {
 
     #[inline]
     fn op_get(&mut self, idx: i64, limits: &Limits) -> Result<()> {
-        let entry = u64::try_from(idx)
-            .ok()
-            .and_then(|i| self.memo.get(i))
-            .ok_or_else(|| Error::bare(ErrorKind::MemoNotFound(idx)))?;
+        let Some(entry) = u64::try_from(idx).ok().and_then(|i| self.memo.get(i)) else {
+            return Err(self.memo_not_found(idx));
+        };
         if self.stack.len() >= limits.max_stack {
             return Err(stack_limit(limits));
         }
@@ -924,17 +966,73 @@ impl Machine {
         Ok(())
     }
 
+    /// The error of a `GET` of an index that is not in the memo.
+    #[cold]
+    #[inline(never)]
+    fn memo_not_found(&self, idx: i64) -> Error {
+        match u64::try_from(idx) {
+            Ok(i) if self.memo.was_skipped(i) => Error::bare(ErrorKind::Unsupported(format!(
+                "memo entry {idx} was not kept: this unpickler resumed after a failed load, and \
+                 the entry was not fetched by the pickles as read before it"
+            ))),
+            _ => Error::bare(ErrorKind::MemoNotFound(idx)),
+        }
+    }
+
+    /// The memo has [`PLAN_AT`] entries: if the rest of the input is in memory (`rest`), finds
+    /// the indices it fetches ([`scan`]), drops the entries of the others and from now on only
+    /// counts them. Once per unpickler; nothing changes if the pass gives up or the memo's
+    /// indices are not the dense run picklers write.
+    #[cold]
+    #[inline(never)]
+    fn plan_memo(&mut self, rest: Option<&[u8]>) {
+        if self.scanned {
+            return;
+        }
+        self.scanned = true;
+        let Some(fetched) = rest.and_then(scan::fetched) else {
+            return;
+        };
+        if self.memo.forget_unfetched(&fetched) {
+            self.lazy.retain(|&(_, cell)| fetched.contains(cell as u64));
+            self.fetched = Some(fetched);
+        }
+    }
+
+    /// The common `PUT`/`MEMOIZE` of an entry the input never fetches, inline: counts it if
+    /// that is all there is to do (something to memoize, within the limits, the next dense
+    /// index). `false`: nothing done ([`Machine::op_put`] does it, or fails).
+    #[inline(always)]
+    fn skip_put(&mut self, idx: u64, limits: &Limits) -> bool {
+        match &self.fetched {
+            Some(fetched) => {
+                !self.stack.is_empty()
+                    && idx <= limits.max_memo_index
+                    && self.memo.len() < limits.max_memo_entries
+                    && !fetched.contains(idx)
+                    && self.memo.skip(idx)
+            }
+            None => false,
+        }
+    }
+
     #[inline]
     fn op_put(&mut self, idx: u64, limits: &Limits) -> Result<()> {
         self.peek()?;
         if idx > limits.max_memo_index {
             return Err(Error::limit("max_memo_index", limits.max_memo_index));
         }
-        if self.memo.len() >= limits.max_memo_entries && self.memo.get(idx).is_none() {
+        if self.memo.len() >= limits.max_memo_entries && !self.memo.contains(idx) {
             return Err(Error::limit(
                 "max_memo_entries",
                 limits.max_memo_entries as u64,
             ));
+        }
+        // An entry the input never fetches: counted, not stored.
+        if let Some(fetched) = &self.fetched {
+            if !fetched.contains(idx) && self.memo.skip(idx) {
+                return Ok(());
+            }
         }
         // A finished value bound for a list: the memo notes where it is rather than copying it.
         if self.marks.last() == Some(&self.list_mark) {

@@ -1,0 +1,80 @@
+//! The memo plan (`src/machine/scan.rs`): once the memo holds 2^18 entries, the decoder scans
+//! the rest of an input in memory for the indices it fetches and drops the other entries.
+//! (Equality with CPython on such pickles: `large_memos_decode_like_cpython` in
+//! `tests/differential.rs`.) What is left to check here is the one case the plan cannot
+//! serve: a load resumed after a failed one, from mid-opcode, fetching an entry the pass did
+//! not see fetched. It fails, and says why, rather than fetching the wrong thing.
+
+use restricted_unpickler::{ErrorKind, Limits, Unpickler};
+
+const PLAN_AT: usize = 1 << 18;
+
+/// Protocol 4: a list of `n` memoized ints (memo index 0 is the list, `i + 1` the i-th int),
+/// then `tail` before the `STOP`.
+fn big_memo_pickle(n: usize, tail: &[u8]) -> Vec<u8> {
+    let mut p = b"\x80\x04]\x94(".to_vec();
+    for i in 0..n {
+        p.extend_from_slice(&[b'K', (i % 251) as u8, 0x94]);
+    }
+    p.push(b'e');
+    p.extend_from_slice(tail);
+    p.push(b'.');
+    p
+}
+
+#[test]
+fn fetches_of_entries_before_and_after_the_scan_are_served() {
+    // BINGET 7 and LONG_BINGET PLAN_AT + 5 (memoized before and after the scan), appended.
+    let mut tail = b"h\x07a".to_vec();
+    tail.push(b'j');
+    tail.extend_from_slice(&((PLAN_AT + 5) as u32).to_le_bytes());
+    tail.push(b'a');
+    let p = big_memo_pickle(PLAN_AT + 10, &tail);
+    let v = restricted_unpickler::restricted_loads(&p).unwrap();
+    let items = v.as_list().unwrap();
+    assert_eq!(items.len(), PLAN_AT + 12);
+    assert_eq!(items[PLAN_AT + 10], 6);
+    assert_eq!(items[PLAN_AT + 11], ((PLAN_AT + 4) % 251) as i64);
+}
+
+#[test]
+fn a_load_resumed_mid_opcode_cannot_fetch_a_dropped_entry() {
+    // The first pickle fails at a BINBYTES longer than the payload limit, before its payload:
+    // the next load reads that payload as opcodes, among them a BINGET of an entry the pass
+    // (which skipped the payload) did not see fetched, and that was dropped.
+    let mut p = big_memo_pickle(PLAN_AT + 10, b"");
+    p.pop(); // no STOP: the BINBYTES comes before it
+    p.extend_from_slice(b"B\x05\x00\x00\x00h\x07.\x00\x00");
+    let mut limits = Limits::default();
+    limits.max_payload_len = 4;
+    let mut u = Unpickler::from_slice(&p).limits(limits);
+    let err = u.load().unwrap_err();
+    assert!(
+        matches!(err.kind(), ErrorKind::LimitExceeded { .. }),
+        "{err}"
+    );
+    let err = u.load().unwrap_err();
+    assert!(matches!(err.kind(), ErrorKind::Unsupported(_)), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("memo entry 7 was not kept: this unpickler resumed after a failed load"),
+        "{err}"
+    );
+}
+
+#[test]
+fn entries_stay_fetchable_when_every_load_succeeds() {
+    // Two pickles sharing the memo: the second fetches the first's entries, early and late.
+    let mut p = big_memo_pickle(PLAN_AT + 10, b"");
+    p.extend_from_slice(b"\x80\x04h\x09.");
+    p.extend_from_slice(b"\x80\x04j");
+    p.extend_from_slice(&((PLAN_AT + 9) as u32).to_le_bytes());
+    p.push(b'.');
+    let mut u = Unpickler::from_slice(&p);
+    assert_eq!(
+        u.load().unwrap().as_list().map(|l| l.len()),
+        Some(PLAN_AT + 10)
+    );
+    assert_eq!(u.load().unwrap(), 8);
+    assert_eq!(u.load().unwrap(), ((PLAN_AT + 8) % 251) as i64);
+}
