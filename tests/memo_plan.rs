@@ -78,3 +78,43 @@ fn entries_stay_fetchable_when_every_load_succeeds() {
     assert_eq!(u.load().unwrap(), 8);
     assert_eq!(u.load().unwrap(), ((PLAN_AT + 8) % 251) as i64);
 }
+
+/// Decodes `p` from a slice (which scans once the memo is large) and from a stream (which never
+/// does): every load must give the same value or the same error.
+fn same_as_stream(p: &[u8]) {
+    let mut slice = Unpickler::from_slice(p);
+    let mut stream = Unpickler::new(std::io::Cursor::new(p));
+    for i in 0..4 {
+        let (a, b) = (slice.load(), stream.load());
+        match (&a, &b) {
+            (Ok(x), Ok(y)) => assert!(x.strict_eq(y), "load {i}: {x} vs {y}"),
+            (Err(x), Err(y)) => assert_eq!(x.to_string(), y.to_string(), "load {i}"),
+            _ => panic!("load {i}: {a:?} vs {b:?}"),
+        }
+        if a.is_err() {
+            break;
+        }
+    }
+}
+
+#[test]
+fn dropped_entries_fail_like_kept_ones() {
+    // After the scan: MEMOIZE above a MARK (stack underflow), a GET of an index never stored,
+    // a PUT beyond the limit, each failing as without the scan; a PUT over a dropped entry
+    // and a GET of it.
+    for tail in [
+        &b"(\x94"[..],
+        b"j\x00\x00\x00\x01",
+        b"K\x05r\x00\x00\x00\x01",
+        b"K\x05r\x03\x00\x00\x00h\x03a",
+        b"0(\x94",
+    ] {
+        let mut p = big_memo_pickle(PLAN_AT + 3, tail);
+        same_as_stream(&p);
+        // And as a second pickle sharing the memo.
+        p.extend_from_slice(b"\x80\x04]");
+        p.extend_from_slice(tail);
+        p.push(b'.');
+        same_as_stream(&p);
+    }
+}

@@ -1000,13 +1000,14 @@ impl Machine {
     }
 
     /// The common `PUT`/`MEMOIZE` of an entry the input never fetches, inline: counts it if
-    /// that is all there is to do (something to memoize, within the limits, the next dense
-    /// index). `false`: nothing done ([`Machine::op_put`] does it, or fails).
+    /// that is all there is to do (something to memoize above the topmost MARK, within the
+    /// limits, the next dense index). `false`: nothing done ([`Machine::op_put`] does it, or
+    /// fails).
     #[inline(always)]
     fn skip_put(&mut self, idx: u64, limits: &Limits) -> bool {
         match &self.fetched {
             Some(fetched) => {
-                !self.stack.is_empty()
+                self.stack.len() > self.fence()
                     && idx <= limits.max_memo_index
                     && self.memo.len() < limits.max_memo_entries
                     && !fetched.contains(idx)
