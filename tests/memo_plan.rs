@@ -118,3 +118,72 @@ fn dropped_entries_fail_like_kept_ones() {
         same_as_stream(&p);
     }
 }
+
+/// `same_as_stream` under `limits`.
+fn same_as_stream_with(p: &[u8], limits: &Limits) -> Result<(), String> {
+    let mut slice = Unpickler::from_slice(p).limits(limits.clone());
+    let mut stream = Unpickler::new(std::io::Cursor::new(p)).limits(limits.clone());
+    let (a, b) = (slice.load(), stream.load());
+    match (&a, &b) {
+        (Ok(x), Ok(y)) if x.strict_eq(y) => Ok(()),
+        (Err(x), Err(y)) if x.to_string() == y.to_string() => Err(x.to_string()),
+        _ => panic!("{a:?} vs {b:?}"),
+    }
+}
+
+#[test]
+fn containers_converted_early_count_their_depth() {
+    // After the scan, `[{'k': [[[1]]]}]`-like nests, built by APPENDS/APPEND/SETITEMS into
+    // containers that are converted as they move into their parent: the depth limit must
+    // count them in full. Depth of the whole: the big list (1) + `nest` levels.
+    fn nest(levels: usize, via_append: bool) -> Vec<u8> {
+        // levels of `[...]` / `{'k': ...}` alternating, innermost `[1]`.
+        let mut inner = b"]\x94K\x01a".to_vec(); // [1]
+        for level in 1..levels {
+            let mut outer = Vec::new();
+            if level % 2 == 1 {
+                outer.extend_from_slice(b"}\x94(\x8c\x01k\x94");
+                outer.extend_from_slice(&inner);
+                outer.push(b'u');
+            } else if via_append {
+                outer.extend_from_slice(b"]\x94");
+                outer.extend_from_slice(&inner);
+                outer.push(b'a');
+            } else {
+                outer.extend_from_slice(b"]\x94(");
+                outer.extend_from_slice(&inner);
+                outer.push(b'e');
+            }
+            inner = outer;
+        }
+        inner
+    }
+    for via_append in [false, true] {
+        for levels in [2, 5, 6, 7] {
+            let mut tail = b"(".to_vec();
+            tail.extend_from_slice(&nest(levels, via_append));
+            tail.push(b'e');
+            let p = big_memo_pickle(PLAN_AT + 3, &tail);
+            let mut limits = Limits::default();
+            limits.max_depth = 6;
+            let got = same_as_stream_with(&p, &limits);
+            assert_eq!(got.is_ok(), levels < 6, "{levels} levels: {got:?}");
+        }
+    }
+}
+
+#[test]
+fn a_container_fetched_again_is_not_converted_early() {
+    // After the scan: `l = []` memoized, appended to the big list, fetched back and given a 5
+    // — the list in the big list must show the 5 (CPython: the same object).
+    let l_index = (PLAN_AT + 4) as u32; // the big list, then PLAN_AT + 3 ints, then l
+    let mut tail = b"]\x94a".to_vec();
+    tail.push(b'j');
+    tail.extend_from_slice(&l_index.to_le_bytes());
+    tail.extend_from_slice(b"K\x05a0");
+    let p = big_memo_pickle(PLAN_AT + 3, &tail);
+    same_as_stream(&p);
+    let v = restricted_unpickler::restricted_loads(&p).unwrap();
+    let items = v.as_list().unwrap();
+    assert_eq!(items.last().unwrap().to_string(), "[5]");
+}

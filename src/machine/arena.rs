@@ -240,6 +240,20 @@ impl Items {
         }
     }
 
+    /// Notes that some finished item nests `d` deep (a value converted before its list was:
+    /// see [`Arena::take_final`]), where [`Value::shallow_depth`] would count 1.
+    pub(crate) fn note_value_depth(&mut self, d: u32) {
+        if d > 1 {
+            let extra = self.extra();
+            extra.val_depth = extra.val_depth.max(d);
+        }
+    }
+
+    /// Whether every item is a finished value (no object under construction among them).
+    fn is_flat(&self) -> bool {
+        self.first.is_none() && self.extra.as_ref().is_none_or(|e| e.patches.is_empty())
+    }
+
     /// Calls `f(run)` for each run of items that are one object under construction, in order.
     fn for_each_run(&self, mut f: impl FnMut(Run)) {
         if let Some(id) = self.first {
@@ -329,6 +343,19 @@ impl Node {
         }
     }
 
+    /// Whether the node is a list, tuple or dict holding only finished values: converting it
+    /// needs no other node (see [`Arena::take_final`]).
+    fn is_flat(&self) -> bool {
+        match self {
+            Node::List(items) | Node::Tuple(items) => items.is_flat(),
+            Node::SealedDict {
+                patches: (_, len), ..
+            } => *len == 0,
+            Node::Dict { values, .. } => values.iter().all(|s| matches!(s, Slot::Val(_))),
+            _ => false,
+        }
+    }
+
     /// Python's type name of the node.
     pub(crate) fn type_name(&self) -> &'static str {
         match self {
@@ -392,6 +419,11 @@ pub(crate) struct Arena {
     walk_children: Vec<u32>,
     /// While [`Arena::finalize_owned`] runs: per node, the references not yet taken.
     indegree: Option<Vec<u32>>,
+    /// Per node: whether something besides its one stack slot may refer to it (a memo entry,
+    /// a `DUP`, a memo entry of one of its items), so [`Arena::take_final`] must leave it.
+    pinned: Vec<bool>,
+    /// Slots of nodes converted early ([`Arena::take_final`]), for new nodes to reuse.
+    free: Vec<u32>,
     /// `(position, node)` of the values of sealed dicts that are objects under construction;
     /// each sealed dict owns one contiguous range.
     pub(crate) patches: Vec<(u32, u32)>,
@@ -419,6 +451,8 @@ impl Default for Arena {
             walk_stack: Vec::new(),
             walk_children: Vec::new(),
             indegree: None,
+            pinned: Vec::new(),
+            free: Vec::new(),
             patches: Vec::new(),
             on_path: Vec::new(),
             digests: DigestMemo::persistent(),
@@ -441,6 +475,8 @@ impl Arena {
             walk_stack,
             walk_children,
             indegree,
+            pinned,
+            free,
             patches,
             on_path,
             digests,
@@ -461,6 +497,8 @@ impl Arena {
         empty(walk_stack, CHUNK);
         empty(walk_children, CHUNK);
         *indegree = None;
+        empty(pinned, CHUNK);
+        empty(free, CHUNK);
         empty(patches, CHUNK);
         empty(on_path, CHUNK);
         digests.forget_shared();
@@ -477,6 +515,16 @@ impl Arena {
     /// Adds a node, returning its slot.
     #[inline]
     pub(crate) fn push(&mut self, node: Node) -> Result<Slot> {
+        if let Some(id) = self.free.pop() {
+            if let Some(slot) = self.get_mut(id) {
+                *slot = node;
+                if let Some(p) = self.pinned.get_mut(id as usize) {
+                    *p = false;
+                }
+                return Ok(Slot::Node(id));
+            }
+            return Err(internal());
+        }
         let id = u32::try_from(self.len)
             .map_err(|_| Error::limit("max_objects", u64::from(u32::MAX)))?;
         match self.nodes.last_mut() {
@@ -495,7 +543,51 @@ impl Arena {
         }
         self.len += 1;
         self.on_path.push(false);
+        self.pinned.push(false);
         Ok(Slot::Node(id))
+    }
+
+    /// Notes that something besides its stack slot refers to node `id` (see `pinned`).
+    #[inline]
+    pub(crate) fn pin(&mut self, id: u32) {
+        if let Some(p) = self.pinned.get_mut(id as usize) {
+            *p = true;
+        }
+    }
+
+    /// Converts node `id` now, as its one stack slot moves into a parent, if nothing else
+    /// refers to it (not pinned) and it holds only finished values (so nothing can change it
+    /// any more): the value and its depth, the node's slot freed for reuse. A list of records
+    /// then holds finished records rather than a node each until `STOP`. `None`: left as it
+    /// is (also when deeper than `max_depth`: converted, but left for `STOP`'s conversion to
+    /// fail on, as it would have).
+    pub(crate) fn take_final(&mut self, id: u32, max_depth: usize) -> Option<(Value, u32)> {
+        if self.pinned.get(id as usize).is_none_or(|&p| p) {
+            return None;
+        }
+        let node = self.get_mut(id)?;
+        if !node.is_flat() {
+            return None;
+        }
+        let node = mem::replace(node, Node::Taken);
+        // (A flat list, tuple or dict converts without fail.)
+        let converted = self.convert(node);
+        let slot = self.get_mut(id)?;
+        match converted {
+            Ok((v, d)) if d as usize <= max_depth => {
+                self.free.push(id);
+                Some((v, d))
+            }
+            Ok((v, d)) => {
+                *slot = Node::Done(v, d);
+                None
+            }
+            Err(_) => {
+                debug_assert!(false, "a flat node failed to convert");
+                *slot = Node::Done(Value::None, 0);
+                None
+            }
+        }
     }
 
     /// The node at `id`.

@@ -253,6 +253,9 @@ impl Machine {
                 }
                 Opcode::DUP => {
                     let top = self.peek()?.clone();
+                    if let Slot::Node(id) = top {
+                        self.arena.pin(id);
+                    }
                     self.push(top, limits)?;
                 }
                 Opcode::FLOAT => {
@@ -412,16 +415,20 @@ impl Machine {
                     self.op_bytes(n, op == Opcode::BYTEARRAY8, src, limits)?;
                 }
                 Opcode::APPEND => {
-                    let item = self.pop()?;
-                    if let Some(Slot::Node(id)) = self
+                    let mut item = self.pop()?;
+                    if let Some(&Slot::Node(id)) = self
                         .stack
                         .last()
                         .filter(|_| self.stack.len() > self.fence())
                     {
-                        if let Some(Node::List(list)) = self.arena.get_mut(*id) {
+                        if let Some(Node::List(_)) = self.arena.get(id) {
                             self.budget.work(limits, src.position(), 1)?;
                             self.budget.alloc(limits, src.position(), 24)?;
-                            list.push(item);
+                            let depth = self.take_final(std::slice::from_mut(&mut item), limits);
+                            if let Some(Node::List(list)) = self.arena.get_mut(id) {
+                                list.push(item);
+                                list.note_value_depth(depth);
+                            }
                             continue;
                         }
                     }
@@ -577,7 +584,21 @@ impl Machine {
                         let n = self.stack.len() - k;
                         self.work(n as u64, src, limits)?;
                         self.alloc(32 * n as u64, src, limits)?;
+                        let depth = match self.stack.get_mut(k + 1..) {
+                            Some(values) if self.fetched.is_some() => {
+                                take_finals(&mut self.arena, values, 2, limits)
+                            }
+                            _ => 0,
+                        };
                         self.seal_dict(id, k, src, limits)?;
+                        if depth > 1 {
+                            if let Some(
+                                Node::SealedDict { key_depth, .. } | Node::Dict { key_depth, .. },
+                            ) = self.arena.get_mut(id)
+                            {
+                                *key_depth = (*key_depth).max(depth);
+                            }
+                        }
                         continue;
                     }
                     // The items move through a reused buffer: no allocation per SETITEMS.
@@ -979,6 +1000,16 @@ impl Machine {
         }
     }
 
+    /// [`take_finals`] for one slot, once the memo plan is on (before it, every container a
+    /// pickler writes is memoized, and so pinned).
+    #[inline]
+    fn take_final(&mut self, slots: &mut [Slot], limits: &Limits) -> u32 {
+        if self.fetched.is_none() {
+            return 0;
+        }
+        take_finals(&mut self.arena, slots, 1, limits)
+    }
+
     /// The memo has [`PLAN_AT`] entries: if the rest of the input is in memory (`rest`), finds
     /// the indices it fetches ([`scan`]), drops the entries of the others and from now on only
     /// counts them. Once per unpickler; nothing changes if the pass gives up or the memo's
@@ -1051,6 +1082,9 @@ impl Machine {
             }
         }
         if let Some(top) = self.stack.last() {
+            if let &Slot::Node(id) = top {
+                self.arena.pin(id);
+            }
             self.memo.put_clone(idx, top);
         }
         Ok(())
@@ -1112,6 +1146,7 @@ impl Machine {
             if let Some(cell) = self.memo.cell_mut(cell) {
                 if matches!(cell, Some(Entry::Stack(p)) if *p == pos) {
                     *cell = Some(Entry::Item(node, base + (pos - k)));
+                    self.arena.pin(node);
                 }
             }
         }
@@ -1349,11 +1384,21 @@ impl Machine {
         if k > self.fence() {
             if let Some(Slot::Node(id)) = k.checked_sub(1).and_then(|t| self.stack.get(t)) {
                 let id = *id;
-                if let Some(Node::List(list)) = self.arena.get_mut(id) {
+                if let Some(Node::List(_)) = self.arena.get(id) {
                     self.budget.work(limits, src.position(), n as u64)?;
                     self.budget.alloc(limits, src.position(), 24 * n as u64)?;
+                    let depth = match self.stack.get_mut(k..) {
+                        Some(items) if self.fetched.is_some() => {
+                            take_finals(&mut self.arena, items, 1, limits)
+                        }
+                        _ => 0,
+                    };
+                    let Some(Node::List(list)) = self.arena.get_mut(id) else {
+                        return Err(arena::internal());
+                    };
                     let base = list.len();
                     list.extend_from(&mut self.stack, k);
+                    list.note_value_depth(depth);
                     if !self.lazy.is_empty() {
                         self.relocate_lazy(k, id, base);
                     }
@@ -2032,6 +2077,23 @@ fn build_on_builtin(type_name: &str, state: &Slot, state_is_dict: bool) -> Resul
             "state is not a dictionary",
         )),
     }
+}
+
+/// Converts the objects under construction among `slots` (every `step`-th one, from the first)
+/// that are final ([`Arena::take_final`]) into their values, in place, as they are about to move
+/// into a list or dict: returns the deepest nesting among them (0 if none), for the parent to
+/// count (a finished value otherwise counts 1).
+fn take_finals(arena: &mut Arena, slots: &mut [Slot], step: usize, limits: &Limits) -> u32 {
+    let mut depth = 0;
+    for slot in slots.iter_mut().step_by(step) {
+        if let &mut Slot::Node(id) = slot {
+            if let Some((v, d)) = arena.take_final(id, limits.max_depth) {
+                *slot = Slot::Val(v);
+                depth = depth.max(d);
+            }
+        }
+    }
+    depth
 }
 
 /// Seals the dict node `id` with the key table `table` and the values of the `(key, value)`
