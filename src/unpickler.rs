@@ -19,6 +19,13 @@ use crate::value::{SharedInput, Value};
 /// called again to read the next pickle of the same input; the memo persists across loads, as in
 /// CPython.
 ///
+/// Over an input in memory, once the memo holds 2¹⁸ entries, the unpickler finds which memo
+/// indices the rest of the input (every pickle in it) ever fetches, and drops the entries of the
+/// others (less memory, and containers are finished as they are filled). The one thing this
+/// changes: after a `load()` that failed, a later `load()` reads on from wherever the failure
+/// left the input, possibly mid-opcode; if it then fetches an entry that was dropped, it fails
+/// with `memo entry N was not kept` where CPython would fetch it.
+///
 /// Each thread keeps one emptied decoder: a new unpickler starts from it and gives it back when
 /// dropped, so a stream of small pickles does not set up the decoder's state afresh for each.
 /// What is kept: buffers while they stay small (up to 4,096 entries each), and caches that own

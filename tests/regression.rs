@@ -85,6 +85,9 @@ regressions! {
     stream_frame_overrun_matches_slice => "stream-frame-overrun-vs-truncated",
     stream_frame_past_eof_matches_slice => "stream-frame-past-eof-ok",
     shared_tuple_inside_many_keys_is_hashed_once => "loads-hash-shared-tuple-keys",
+    // (Reproduces only under `cargo fuzz`, where the memo plan starts at 4 entries; with the
+    // real threshold the case is `dropped_entries_fail_like_kept_ones` in tests/memo_plan.rs.)
+    stream_memoize_above_mark_after_plan => "stream-memoize-above-mark-after-plan",
 }
 
 #[test]
