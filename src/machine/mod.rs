@@ -1384,21 +1384,15 @@ impl Machine {
         if k > self.fence() {
             if let Some(Slot::Node(id)) = k.checked_sub(1).and_then(|t| self.stack.get(t)) {
                 let id = *id;
-                if let Some(Node::List(_)) = self.arena.get(id) {
+                let eager = self.fetched.is_some();
+                if let Some(Node::List(list)) = self.arena.get_mut(id) {
                     self.budget.work(limits, src.position(), n as u64)?;
                     self.budget.alloc(limits, src.position(), 24 * n as u64)?;
-                    let depth = match self.stack.get_mut(k..) {
-                        Some(items) if self.fetched.is_some() => {
-                            take_finals(&mut self.arena, items, 1, limits)
-                        }
-                        _ => 0,
-                    };
-                    let Some(Node::List(list)) = self.arena.get_mut(id) else {
-                        return Err(arena::internal());
-                    };
+                    if eager {
+                        return self.appends_converting(id, k, limits);
+                    }
                     let base = list.len();
                     list.extend_from(&mut self.stack, k);
-                    list.note_value_depth(depth);
                     if !self.lazy.is_empty() {
                         self.relocate_lazy(k, id, base);
                     }
@@ -1409,6 +1403,26 @@ impl Machine {
         self.settle_lazy();
         let items = self.stack.split_off(k);
         self.extend_target(items, "append", src, limits)
+    }
+
+    /// `APPENDS` of `stack[k..]` to the list node `id` once the memo plan is on: the items that
+    /// are final objects under construction are converted first ([`take_finals`]).
+    #[inline(never)]
+    fn appends_converting(&mut self, id: u32, k: usize, limits: &Limits) -> Result<()> {
+        let depth = match self.stack.get_mut(k..) {
+            Some(items) => take_finals(&mut self.arena, items, 1, limits),
+            None => 0,
+        };
+        let Some(Node::List(list)) = self.arena.get_mut(id) else {
+            return Err(arena::internal());
+        };
+        let base = list.len();
+        list.extend_from(&mut self.stack, k);
+        list.note_value_depth(depth);
+        if !self.lazy.is_empty() {
+            self.relocate_lazy(k, id, base);
+        }
+        Ok(())
     }
 
     /// Adds `items` to the set node `target`.
