@@ -532,39 +532,19 @@ impl Machine {
                     let idx = parse_memo_index(line)?;
                     let idx = u64::try_from(idx)
                         .map_err(|_| Error::py(PyException::ValueError, "negative PUT argument"))?;
-                    if !self.skip_put(idx, limits) {
-                        self.op_put(idx, limits)?;
-                        if self.memo.len() == PLAN_AT {
-                            self.plan_memo(src.unread());
-                        }
-                    }
+                    self.memo_put(idx, src, limits)?;
                 }
                 Opcode::BINPUT => {
                     let idx = u64::from(src.read_u8()?);
-                    if !self.skip_put(idx, limits) {
-                        self.op_put(idx, limits)?;
-                        if self.memo.len() == PLAN_AT {
-                            self.plan_memo(src.unread());
-                        }
-                    }
+                    self.memo_put(idx, src, limits)?;
                 }
                 Opcode::LONG_BINPUT => {
                     let idx = u64::from(u32::from_le_bytes(src.read_array()?));
-                    if !self.skip_put(idx, limits) {
-                        self.op_put(idx, limits)?;
-                        if self.memo.len() == PLAN_AT {
-                            self.plan_memo(src.unread());
-                        }
-                    }
+                    self.memo_put(idx, src, limits)?;
                 }
                 Opcode::MEMOIZE => {
                     let idx = self.memo.len() as u64;
-                    if !self.skip_put(idx, limits) {
-                        self.op_put(idx, limits)?;
-                        if self.memo.len() == PLAN_AT {
-                            self.plan_memo(src.unread());
-                        }
-                    }
+                    self.memo_put(idx, src, limits)?;
                 }
                 Opcode::SETITEM => {
                     let value = self.pop()?;
@@ -1030,10 +1010,24 @@ impl Machine {
         }
     }
 
+    /// `PUT`/`BINPUT`/`LONG_BINPUT`/`MEMOIZE` at `idx`: counted only, if the input never
+    /// fetches it ([`Machine::skip_put`]), else stored ([`Machine::op_put`]); the memo plan is
+    /// made when the memo reaches [`PLAN_AT`] entries.
+    #[inline(always)]
+    fn memo_put<S: Source>(&mut self, idx: u64, src: &S, limits: &Limits) -> Result<()> {
+        if !self.skip_put(idx, limits) {
+            self.op_put(idx, limits)?;
+            if self.memo.len() == PLAN_AT {
+                self.plan_memo(src.unread());
+            }
+        }
+        Ok(())
+    }
+
     /// The common `PUT`/`MEMOIZE` of an entry the input never fetches, inline: counts it if
     /// that is all there is to do (something to memoize above the topmost MARK, within the
-    /// limits, the next dense index). `false`: nothing done ([`Machine::op_put`] does it, or
-    /// fails).
+    /// limits, the next dense index). `false`: nothing done ([`Machine::op_put`] stores it, or
+    /// fails, as every case this leaves is one where counting alone would be wrong).
     #[inline(always)]
     fn skip_put(&mut self, idx: u64, limits: &Limits) -> bool {
         match &self.fetched {
@@ -1059,12 +1053,6 @@ impl Machine {
                 "max_memo_entries",
                 limits.max_memo_entries as u64,
             ));
-        }
-        // An entry the input never fetches: counted, not stored.
-        if let Some(fetched) = &self.fetched {
-            if !fetched.contains(idx) && self.memo.skip(idx) {
-                return Ok(());
-            }
         }
         // A finished value bound for a list: the memo notes where it is rather than copying it.
         if self.marks.last() == Some(&self.list_mark) {
