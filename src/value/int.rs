@@ -1,15 +1,18 @@
 //! [`Int`]: a Python `int` with a machine-word fast path.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use num_bigint::{BigInt, Sign};
 use num_traits::ToPrimitive;
 
 /// A Python `int` of any size.
 ///
-/// Values that fit in an `i64` are stored inline; larger ones as a shared [`BigInt`]. The
-/// representation is normalised, so one number has exactly one form.
+/// Values that fit in an `i64` are stored inline; larger ones that fit in an `i128` (64-bit
+/// ids, hashes and nanosecond timestamps: most big ints in pickles) as a shared `i128`, one
+/// allocation, whose [`BigInt`] form is made the first time [`Int::as_bigint`] asks for it;
+/// the rest as a shared [`BigInt`]. The representation is normalised, so one number has exactly
+/// one form.
 ///
 /// ```
 /// use restricted_unpickler::Int;
@@ -24,8 +27,42 @@ pub struct Int(Repr);
 #[derive(Clone)]
 enum Repr {
     Small(i64),
-    /// Always outside the `i64` range.
+    /// Always outside the `i64` range, inside the `i128` range.
+    Wide(Arc<Wide>),
+    /// Always outside the `i128` range.
     Big(Arc<BigInt>),
+}
+
+/// An `int` outside the `i64` range that fits in an `i128`.
+struct Wide {
+    value: i128,
+    /// The [`BigInt`] form, made on first use (by [`Int::as_bigint`]); boxed, so that the
+    /// allocation of a wide int that never needs it is 48 bytes.
+    big: OnceLock<Box<BigInt>>,
+}
+
+impl Int {
+    /// The normal form of an `i128`.
+    #[inline]
+    fn from_i128(v: i128) -> Int {
+        match i64::try_from(v) {
+            Ok(s) => Int(Repr::Small(s)),
+            Err(_) => Int(Repr::Wide(Arc::new(Wide {
+                value: v,
+                big: OnceLock::new(),
+            }))),
+        }
+    }
+
+    /// The value as `i128` when it is stored as one (inline or wide).
+    #[inline]
+    fn narrow(&self) -> Option<i128> {
+        match &self.0 {
+            Repr::Small(v) => Some(i128::from(*v)),
+            Repr::Wide(w) => Some(w.value),
+            Repr::Big(_) => None,
+        }
+    }
 }
 
 impl Int {
@@ -34,7 +71,7 @@ impl Int {
     pub fn as_i64(&self) -> Option<i64> {
         match &self.0 {
             Repr::Small(v) => Some(*v),
-            Repr::Big(_) => None,
+            Repr::Wide(_) | Repr::Big(_) => None,
         }
     }
 
@@ -42,30 +79,31 @@ impl Int {
     pub fn as_u64(&self) -> Option<u64> {
         match &self.0 {
             Repr::Small(v) => u64::try_from(*v).ok(),
+            Repr::Wide(w) => u64::try_from(w.value).ok(),
             Repr::Big(b) => b.to_u64(),
         }
     }
 
     /// The value as `i128`, if it fits.
     pub fn as_i128(&self) -> Option<i128> {
-        match &self.0 {
-            Repr::Small(v) => Some(i128::from(*v)),
-            Repr::Big(b) => b.to_i128(),
-        }
+        self.narrow()
     }
 
     /// The value as a [`BigInt`].
     pub fn to_bigint(&self) -> BigInt {
         match &self.0 {
             Repr::Small(v) => BigInt::from(*v),
+            Repr::Wide(w) => BigInt::from(w.value),
             Repr::Big(b) => (**b).clone(),
         }
     }
 
-    /// The shared [`BigInt`], when the value does not fit in an `i64`.
+    /// The shared [`BigInt`], when the value does not fit in an `i64` (for a value that fits in
+    /// an `i128`, made on the first call and kept).
     pub fn as_bigint(&self) -> Option<&BigInt> {
         match &self.0 {
             Repr::Small(_) => None,
+            Repr::Wide(w) => Some(w.big.get_or_init(|| Box::new(BigInt::from(w.value)))),
             Repr::Big(b) => Some(b),
         }
     }
@@ -75,6 +113,8 @@ impl Int {
     pub fn to_f64(&self) -> f64 {
         match &self.0 {
             Repr::Small(v) => *v as f64,
+            // Rounds to nearest, ties to even, as Python's `float(i)` does.
+            Repr::Wide(w) => w.value as f64,
             Repr::Big(b) => b.to_f64().unwrap_or(f64::NAN),
         }
     }
@@ -88,6 +128,7 @@ impl Int {
     pub fn is_negative(&self) -> bool {
         match &self.0 {
             Repr::Small(v) => *v < 0,
+            Repr::Wide(w) => w.value < 0,
             Repr::Big(b) => b.sign() == Sign::Minus,
         }
     }
@@ -96,6 +137,7 @@ impl Int {
     pub fn bit_length(&self) -> u64 {
         match &self.0 {
             Repr::Small(v) => u64::from(64 - v.unsigned_abs().leading_zeros()),
+            Repr::Wide(w) => u64::from(128 - w.value.unsigned_abs().leading_zeros()),
             Repr::Big(b) => b.bits(),
         }
     }
@@ -106,11 +148,10 @@ impl Int {
         if let Some(buf) = sign_extended::<8>(bytes) {
             return Int(Repr::Small(i64::from_le_bytes(buf)));
         }
-        // Up to 16 bytes (most big ints in pickles: 64-bit ids, hashes, timestamps in ns) go
-        // through `i128`, which builds the digits directly (the general conversion works bit
-        // group by bit group).
+        // Up to 16 bytes (most big ints in pickles: 64-bit ids, hashes, timestamps in ns):
+        // an `i128`, one allocation.
         if let Some(buf) = sign_extended::<16>(bytes) {
-            return Int::from(BigInt::from(i128::from_le_bytes(buf)));
+            return Int::from_i128(i128::from_le_bytes(buf));
         }
         Int::from(BigInt::from_signed_bytes_le(bytes))
     }
@@ -135,6 +176,7 @@ impl Int {
     pub(crate) fn big_addr(&self) -> Option<usize> {
         match &self.0 {
             Repr::Small(_) => None,
+            Repr::Wide(w) => Some(Arc::as_ptr(w) as usize),
             Repr::Big(b) => Some(Arc::as_ptr(b) as usize),
         }
     }
@@ -142,8 +184,8 @@ impl Int {
 
 impl From<BigInt> for Int {
     fn from(b: BigInt) -> Self {
-        match b.to_i64() {
-            Some(v) => Int(Repr::Small(v)),
+        match b.to_i128() {
+            Some(v) => Int::from_i128(v),
             None => Int(Repr::Big(Arc::new(b))),
         }
     }
@@ -164,20 +206,40 @@ macro_rules! int_from_wide {
     ($($t:ty),*) => {$(
         impl From<$t> for Int {
             fn from(v: $t) -> Self {
-                match i64::try_from(v) {
-                    Ok(s) => Int(Repr::Small(s)),
-                    Err(_) => Int(Repr::Big(Arc::new(BigInt::from(v)))),
-                }
+                Int::from_i128(i128::from(v))
             }
         }
     )*};
 }
-int_from_wide!(u64, i128, u128, isize, usize);
+int_from_wide!(u64, i128);
+
+impl From<u128> for Int {
+    fn from(v: u128) -> Self {
+        match i128::try_from(v) {
+            Ok(w) => Int::from_i128(w),
+            Err(_) => Int(Repr::Big(Arc::new(BigInt::from(v)))),
+        }
+    }
+}
+
+impl From<isize> for Int {
+    fn from(v: isize) -> Self {
+        // `isize` is at most 64 bits on every target Rust supports.
+        Int::from_i128(v as i128)
+    }
+}
+
+impl From<usize> for Int {
+    fn from(v: usize) -> Self {
+        Int::from_i128(v as i128)
+    }
+}
 
 impl PartialEq for Int {
     fn eq(&self, other: &Self) -> bool {
         match (&self.0, &other.0) {
             (Repr::Small(a), Repr::Small(b)) => a == b,
+            (Repr::Wide(a), Repr::Wide(b)) => a.value == b.value,
             (Repr::Big(a), Repr::Big(b)) => a == b,
             _ => false,
         }
@@ -190,6 +252,7 @@ impl std::hash::Hash for Int {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
         match &self.0 {
             Repr::Small(v) => v.hash(state),
+            Repr::Wide(w) => w.value.hash(state),
             Repr::Big(b) => b.hash(state),
         }
     }
@@ -205,7 +268,10 @@ impl Ord for Int {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
         match (&self.0, &other.0) {
             (Repr::Small(a), Repr::Small(b)) => a.cmp(b),
-            _ => self.to_bigint().cmp(&other.to_bigint()),
+            _ => match (self.narrow(), other.narrow()) {
+                (Some(a), Some(b)) => a.cmp(&b),
+                _ => self.to_bigint().cmp(&other.to_bigint()),
+            },
         }
     }
 }
@@ -220,6 +286,7 @@ impl fmt::Display for Int {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.0 {
             Repr::Small(v) => write!(f, "{v}"),
+            Repr::Wide(w) => write!(f, "{}", w.value),
             Repr::Big(b) if b.bits() > DECIMAL_DISPLAY_MAX_BITS => {
                 let sign = if b.sign() == Sign::Minus { "-" } else { "" };
                 write!(f, "{sign}0x{}", b.magnitude().to_str_radix(16))
@@ -249,12 +316,21 @@ pub(crate) fn int_eq_float(i: &Int, f: f64) -> bool {
                 false
             }
         }
+        // Below 2**127 in magnitude the float converts to `i128` exactly.
+        Repr::Wide(w) if f.abs() < I128_BOUND => w.value == f as i128,
+        Repr::Wide(w) => {
+            use num_traits::FromPrimitive;
+            BigInt::from_f64(f).is_some_and(|fb| fb == BigInt::from(w.value))
+        }
         Repr::Big(b) => {
             use num_traits::FromPrimitive;
             BigInt::from_f64(f).is_some_and(|fb| fb == **b)
         }
     }
 }
+
+/// 2**127 as a float.
+const I128_BOUND: f64 = 170_141_183_460_469_231_731_687_303_715_884_105_728.0;
 
 /// The exact big value of an integral float outside the `i64` range, for hashing.
 pub(crate) fn integral_float_bigint(f: f64) -> Option<BigInt> {
@@ -299,6 +375,83 @@ mod tests {
         // Non-minimal encodings normalise to the inline form.
         let small = Int::from_signed_bytes_le(&[5, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
         assert_eq!(small.as_i64(), Some(5));
+    }
+
+    /// Every form against the `BigInt` arithmetic it stands for, across the `i64` and `i128`
+    /// edges.
+    #[test]
+    fn the_three_forms_agree_with_bigint() {
+        let mut values: Vec<BigInt> = Vec::new();
+        for v in [
+            i64::MIN as i128,
+            i64::MAX as i128,
+            i128::MIN,
+            i128::MAX,
+            0,
+            -1,
+        ] {
+            for d in -2..=2 {
+                values.push(BigInt::from(v) + d);
+            }
+        }
+        for shift in [63u32, 64, 65, 100, 126, 127, 128, 200] {
+            let p = BigInt::from(1) << shift;
+            values.push(p.clone() + 7);
+            values.push(-p);
+        }
+        let ints: Vec<Int> = values.iter().map(|b| Int::from(b.clone())).collect();
+        for (b, i) in values.iter().zip(&ints) {
+            assert_eq!(i.to_bigint(), *b);
+            assert_eq!(i.to_string(), b.to_string());
+            assert_eq!(i.as_i64(), b.to_i64(), "{b}");
+            assert_eq!(i.as_i128(), b.to_i128(), "{b}");
+            assert_eq!(i.as_u64(), b.to_u64(), "{b}");
+            assert_eq!(i.as_bigint().is_some(), b.to_i64().is_none(), "{b}");
+            if let Some(big) = i.as_bigint() {
+                assert_eq!(big, b);
+            }
+            assert_eq!(
+                i.to_f64().to_bits(),
+                b.to_f64().unwrap_or(0.0).to_bits(),
+                "{b}"
+            );
+            assert_eq!(i.bit_length(), b.bits(), "{b}");
+            assert_eq!(i.is_negative(), b.sign() == Sign::Minus, "{b}");
+            assert_eq!(i.big_addr().is_none(), b.to_i64().is_some(), "{b}");
+            // Normal forms: the same number built another way is equal (and hashes equal).
+            if let Some(w) = b.to_i128() {
+                assert!(Int::from(w) == *i, "{b}");
+                assert!(Int::from_signed_bytes_le(&w.to_le_bytes()) == *i, "{b}");
+            }
+            assert!(
+                Int::from_signed_bytes_le(&b.to_signed_bytes_le()) == *i,
+                "{b}"
+            );
+        }
+        for (a, x) in values.iter().zip(&ints) {
+            for (b, y) in values.iter().zip(&ints) {
+                assert_eq!(x == y, a == b, "{a} == {b}");
+                assert_eq!(x.cmp(y), a.cmp(b), "{a} cmp {b}");
+            }
+        }
+        assert_eq!(Int::from(u128::MAX).to_string(), u128::MAX.to_string());
+        assert_eq!(Int::from(u64::MAX).as_i128(), Some(i128::from(u64::MAX)));
+        assert_eq!(Int::from(usize::MAX).as_u64(), Some(usize::MAX as u64));
+        assert_eq!(Int::from(isize::MIN).as_i64(), Some(isize::MIN as i64));
+    }
+
+    #[test]
+    fn wide_float_equality_is_exact_at_the_edges() {
+        let two127 = 2f64.powi(127);
+        assert!(int_eq_float(&Int::from(i128::MIN), -two127));
+        assert!(!int_eq_float(&Int::from(i128::MAX), two127));
+        assert!(int_eq_float(&Int::from(1u128 << 127), two127));
+        assert!(int_eq_float(&Int::from(-(1i128 << 100)), -(2f64.powi(100))));
+        assert!(!int_eq_float(
+            &Int::from((1i128 << 100) + 1),
+            2f64.powi(100)
+        ));
+        assert!(int_eq_float(&Int::from(1i128 << 63), 2f64.powi(63)));
     }
 
     #[test]

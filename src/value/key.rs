@@ -332,10 +332,35 @@ fn bigint_digest(b: &BigInt) -> u64 {
     h.finish()
 }
 
+/// 2**63 as a float.
+const TWO_63: f64 = 9_223_372_036_854_775_808.0;
+/// 2**127 as a float.
+const TWO_127: f64 = 170_141_183_460_469_231_731_687_303_715_884_105_728.0;
+
+/// [`bigint_digest`] of an `i128`, without making the `BigInt`.
+fn wide_digest(v: i128) -> u64 {
+    let mut h = hasher(TAG_BIGINT);
+    h.write_u8(u8::from(v < 0));
+    let magnitude = v.unsigned_abs();
+    // `iter_u64_digits`: little-endian, no zero digit at the top (the value is never zero).
+    h.write_u64(magnitude as u64);
+    let high = (magnitude >> 64) as u64;
+    if high != 0 {
+        h.write_u64(high);
+    }
+    h.finish()
+}
+
 fn float_digest(f: f64) -> u64 {
+    // An integral float hashes as the int it equals (Python: `hash(2.0**70) == hash(2**70)`),
+    // whatever form that int takes: inline in the `i64` range [-2**63, 2**63), wide up to
+    // 2**127 (both conversions below are exact there), big above.
     if f.is_finite() && f.fract() == 0.0 {
-        if f.abs() < 9.2e18 {
+        if (-TWO_63..TWO_63).contains(&f) {
             return int_digest(f as i64);
+        }
+        if (-TWO_127..TWO_127).contains(&f) {
+            return wide_digest(f as i128);
         }
         if let Some(b) = integral_float_bigint(f) {
             return bigint_digest(&b);
@@ -374,10 +399,10 @@ fn leaf_digest(v: &Value, mode: Mode) -> Option<Result<u64, &'static str>> {
     Some(Ok(match v {
         Value::None => hasher(TAG_NONE).finish(),
         Value::Bool(b) => int_digest(i64::from(*b)),
-        Value::Int(i) => match (i.as_i64(), i.as_bigint()) {
+        Value::Int(i) => match (i.as_i64(), i.as_i128()) {
             (Some(s), _) => int_digest(s),
-            (None, Some(b)) => bigint_digest(b),
-            (None, None) => int_digest(0),
+            (None, Some(w)) => wide_digest(w),
+            (None, None) => i.as_bigint().map_or_else(|| int_digest(0), bigint_digest),
         },
         Value::Float(f) => float_digest(*f),
         Value::Complex(c) => {
@@ -839,5 +864,37 @@ fn container_addr(v: &Value) -> Option<usize> {
         Value::Set(s) | Value::FrozenSet(s) => Some(Arc::as_ptr(&s.0) as usize),
         Value::Object(o) => Some(Arc::as_ptr(&o.0) as usize),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Wide ints (and the floats equal to them) hash as their `BigInt` form would, so a key
+    /// stays one key whichever form computed its digest.
+    #[test]
+    fn wide_digest_is_the_bigint_digest() {
+        let mut values = vec![i128::MIN, i128::MAX, i128::MIN + 1, -(1 << 64), 1 << 64];
+        for shift in 63..127 {
+            values.push(1i128 << shift);
+            values.push(-(1i128 << shift));
+            values.push((1i128 << shift) + 12345);
+            values.push(-(1i128 << shift) - 1);
+        }
+        for v in values {
+            assert_eq!(wide_digest(v), bigint_digest(&BigInt::from(v)), "{v}");
+        }
+        for f in [
+            2f64.powi(63),
+            -2f64.powi(64),
+            2f64.powi(100),
+            -2f64.powi(127),
+        ] {
+            let b = integral_float_bigint(f).unwrap_or_default();
+            assert_eq!(float_digest(f), bigint_digest(&b), "{f}");
+        }
+        assert_eq!(float_digest(-(2f64.powi(63))), int_digest(i64::MIN));
+        assert_eq!(float_digest(9.21e18), int_digest(9_210_000_000_000_000_000));
     }
 }
