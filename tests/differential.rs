@@ -175,6 +175,19 @@ fn large_memos_decode_like_cpython() {
     assert!(total >= 6, "only {total} loads were checked");
 }
 
+/// Dicts, sets and frozensets whose keys are equal numbers of different types
+/// (`tests/differential/gen_numeric_keys.py`): an int and the float equal to it (or `True`
+/// and `1`) are one key, on every edge where the int changes form (`i64`, `i128`, big) or
+/// the float's hash changes path — each load equal to CPython's.
+#[test]
+fn equal_numbers_are_one_key_like_cpython() {
+    let total: usize = seeds()
+        .into_iter()
+        .map(|seed| check_streams("gen_numeric_keys.py", seed, count()))
+        .sum();
+    assert!(total >= 1000, "only {total} loads were checked");
+}
+
 /// Runs a generator of pickle streams (`{"pickle": hex, "loads": [canon | "!Exception"]}`
 /// lines) and checks each load of each stream against CPython's; returns the number of loads.
 fn check_streams(script: &str, seed: u64, n: usize) -> usize {
