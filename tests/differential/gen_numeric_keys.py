@@ -4,14 +4,14 @@ Usage: python3 gen_numeric_keys.py --seed S --count N   (writes JSON lines to st
 
     {"index": i, "pickle": "<hex>", "loads": ["<canon>" | "!<ExceptionName>", ...]}
 
-Python treats `2**70`, `2.0**70` and (for 0 and 1) `False`/`True` as one dict key or set
-member, so a pickle whose `SETITEMS`/`SETITEM`/`ADDITEMS`/`FROZENSET` name the same number
+Python treats `2**70`, `2.0**70`, `complex(2**70)` and (for 0 and 1) `False`/`True` as one
+dict key or set member (and tuples and frozensets of such numbers alike), so a pickle whose `SETITEMS`/`SETITEM`/`ADDITEMS`/`FROZENSET` name the same number
 twice in different types keeps the first key with the last value (a set: the first member).
 No pickler writes such a pickle (the dict merged the keys before pickling); a hand-made one
 can. The keys here sit on every edge where the decoder's int changes form or its float-to-int
 hashing changes path: around 2**31, 2**53, 2**63, 2**64, 2**127, 2**128 and far above, both
-signs, written as BININT1/BININT2/BININT, LONG1, LONG4, the text INT and LONG opcodes, and
-BINFLOAT (or the text FLOAT). Each load is compared with CPython's `Unpickler.load()`.
+signs, written as BININT1/BININT2/BININT, LONG1, LONG4, the text INT and LONG opcodes,
+BINFLOAT (or the text FLOAT) and `complex(x, 0.0)` by REDUCE. Each load is compared with CPython's `Unpickler.load()`.
 
 Deterministic for a given seed. Python 3.11, stdlib only; writes no files.
 """
@@ -76,21 +76,35 @@ def float_op(r, n):
 
 
 def key(r, n):
-    """`n` as an int, a float or (0 and 1) a bool."""
+    """`n` as an int, a float, a complex or (0 and 1) a bool."""
     k = r.random()
-    if k < 0.45:
+    if k < 0.4:
         return int_op(r, n)
-    if k < 0.9:
+    if k < 0.8:
         return float_op(r, n)
+    if k < 0.9:
+        # complex(n, 0) equals n: builtins.complex called by REDUCE on a float real part.
+        return b"cbuiltins\ncomplex\n(" + float_op(r, n) + b"G" + struct.pack(">d", 0.0) + b"tR"
     if n in (0, 1):
         return b"\x88" if n else b"\x89"
     return int_op(r, n)
 
 
+def compound_key(r, numbers):
+    """A number, or a tuple / frozenset of numbers (equal when their members are)."""
+    k = r.random()
+    if k < 0.7:
+        return key(r, r.choice(numbers))
+    members = [key(r, r.choice(numbers)) for _ in range(r.randrange(1, 4))]
+    if k < 0.9:
+        return b"(" + b"".join(members) + b"t"
+    return b"(" + b"".join(members) + b"\x91"
+
+
 def make(r):
     """One pickle: a dict, set or frozenset whose keys come in groups of equal numbers."""
     numbers = [number(r) for _ in range(r.randrange(1, 5))]
-    keys = [key(r, r.choice(numbers)) for _ in range(r.randrange(2, 9))]
+    keys = [compound_key(r, numbers) for _ in range(r.randrange(2, 9))]
     kind = r.choice("dDsf")
     out = b"\x80\x04" if r.random() < 0.5 else b""
     if kind == "d":                       # one SETITEMS
