@@ -113,3 +113,8 @@ const _: () = {
     assert_send_sync::<Value>();
     assert_send_sync::<Error>();
 };
+
+/// Compile-time check: a `Value` is three words (a list of a million ints is 24 MB of items). A
+/// new variant or a wider payload (an inline `i128`, a longer inline str) must not grow it.
+#[cfg(target_pointer_width = "64")]
+const _: () = assert!(std::mem::size_of::<Value>() == 24);
