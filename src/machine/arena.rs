@@ -14,6 +14,7 @@
 use std::mem;
 use std::sync::Arc;
 
+use super::stack::Stack;
 use super::{Slot, empty};
 use crate::error::{Error, ErrorKind, Result};
 use crate::pystr::INLINE_MAX;
@@ -108,9 +109,9 @@ impl Default for Items {
 
 impl Items {
     /// Items from stack slots, sealed in their final form.
-    pub(crate) fn from_slots(mut slots: Vec<Slot>) -> Items {
+    pub(crate) fn from_slots(slots: Vec<Slot>) -> Items {
         let mut items = Items::default();
-        items.extend_from(&mut slots, 0);
+        items.extend_from(&mut Stack::from_slots(slots), 0);
         items
     }
 
@@ -132,22 +133,24 @@ impl Items {
 
     /// Moves the slots `stack[k..]` to the end of the items and truncates `stack` to `k`.
     #[inline]
-    pub(crate) fn extend_from(&mut self, stack: &mut Vec<Slot>, k: usize) {
-        let Some(slots) = stack.get_mut(k..) else {
-            return;
-        };
+    pub(crate) fn extend_from(&mut self, stack: &mut Stack, k: usize) {
+        let (slots, plain) = stack.moving_from(k);
         if slots.is_empty() {
             return;
         }
-        // Two tight passes: note the objects under construction, then move the values. Each
-        // value is taken out of its slot where it lies and written straight to its place (a
-        // by-value `Slot -> Value` conversion goes through a temporary that the CPU cannot
-        // forward to the next load: a stall per item), leaving `None` to drop for free.
+        // Two tight passes: note the objects under construction and the depth of nested values
+        // (none to note when the stack knows the slots are plain: numbers, strs, `None`), then
+        // move the values. Each value is taken out of its slot where it lies and written
+        // straight to its place (a by-value `Slot -> Value` conversion goes through a temporary
+        // that the CPU cannot forward to the next load: a stall per item), leaving `None` to
+        // drop for free.
         let base = self.values().len();
-        for (i, s) in slots.iter().enumerate() {
-            match s {
-                Slot::Node(id) => self.note_patch(base + i, *id),
-                Slot::Val(v) => self.note_depth(v),
+        if !plain {
+            for (i, s) in slots.iter().enumerate() {
+                match s {
+                    Slot::Node(id) => self.note_patch(base + i, *id),
+                    Slot::Val(v) => self.note_depth(v),
+                }
             }
         }
         if base == 0 {
@@ -162,7 +165,7 @@ impl Items {
             move_values(vals.get_mut(base..).unwrap_or_default(), slots);
             self.vals = Vals::Open(vals);
         }
-        discard_moved(stack, k);
+        stack.discard_moved(k);
     }
 
     /// Appends one slot.
@@ -1140,19 +1143,6 @@ pub(crate) fn move_values(dst: &mut [Value], slots: &mut [Slot]) {
     }
 }
 
-/// Shortens `stack` to `k` slots, the slots after it having had their values moved out by
-/// [`move_values`] (each is now `None` or a node reference: nothing to free). They are
-/// forgotten rather than dropped: the drop glue per slot was a fifth of moving a batch of
-/// floats into a list.
-#[inline]
-pub(crate) fn discard_moved(stack: &mut Vec<Slot>, k: usize) {
-    debug_assert!(stack.get(k..).unwrap_or_default().iter().all(|s| match s {
-        Slot::Val(v) => v.owns_nothing(),
-        Slot::Node(_) => true,
-    }));
-    stack.drain(k..).for_each(mem::forget);
-}
-
 /// The patches `start..start + len` (empty if out of range).
 fn patch_range(patches: &[(u32, u32)], start: u32, len: u32) -> &[(u32, u32)] {
     let start = start as usize;
@@ -1191,7 +1181,7 @@ fn same_key(a: &Value, b: &Value) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::{Items, Run, Slot};
+    use super::{Items, Run, Slot, Stack};
     use crate::value::Value;
 
     /// What a slot is, comparably: `Ok(int)` for a value, `Err(id)` for a node.
@@ -1232,8 +1222,13 @@ mod tests {
                 if n == 1 && next(2) == 0 {
                     items.push(slot(&want[at]));
                 } else {
-                    let mut stack: Vec<Slot> = vec![Slot::Val(Value::None)];
-                    stack.extend(want[at..at + n].iter().map(slot));
+                    // Pushed one by one, so that batches of plain values take the stack's
+                    // word for it, and mixed ones are looked at.
+                    let mut stack = Stack::default();
+                    stack.push(Slot::Node(7));
+                    for w in &want[at..at + n] {
+                        stack.push(slot(w));
+                    }
                     items.extend_from(&mut stack, 1);
                     assert_eq!(stack.len(), 1);
                 }

@@ -11,6 +11,7 @@ mod arena;
 mod builtins;
 mod memo;
 mod scan;
+mod stack;
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -18,6 +19,7 @@ use std::sync::Arc;
 
 use self::arena::{Arena, Items, Node, ObjNode};
 use self::memo::{Entry, Memo};
+use self::stack::Stack;
 use crate::codec;
 use crate::compat;
 use crate::error::{Error, ErrorKind, PyException, Result};
@@ -53,7 +55,7 @@ pub(crate) struct Config<'p> {
 /// as in CPython; the stack, marks and protocol are reset for each pickle.
 #[derive(Default)]
 pub(crate) struct Machine {
-    stack: Vec<Slot>,
+    stack: Stack,
     marks: Vec<usize>,
     memo: Memo,
     /// Once the memo is large ([`PLAN_AT`] entries) and the input is in memory: the memo
@@ -152,7 +154,7 @@ impl Machine {
         memo.clear();
         *fetched = None;
         *scanned = false;
-        empty(stack, SPARE_ROOM);
+        stack.empty(SPARE_ROOM);
         empty(marks, SPARE_ROOM);
         empty(lazy, SPARE_ROOM);
         empty(scratch, SPARE_ROOM);
@@ -564,11 +566,10 @@ impl Machine {
                         let n = self.stack.len() - k;
                         self.work(n as u64, src, limits)?;
                         self.alloc(32 * n as u64, src, limits)?;
-                        let depth = match self.stack.get_mut(k + 1..) {
-                            Some(values) if self.fetched.is_some() => {
-                                take_finals(&mut self.arena, values, 2, limits)
-                            }
-                            _ => 0,
+                        let depth = if self.fetched.is_some() {
+                            take_finals(&mut self.arena, self.stack.region_mut(k + 1), 2, limits)
+                        } else {
+                            0
                         };
                         self.seal_dict(id, k, src, limits)?;
                         if depth > 1 {
@@ -583,7 +584,7 @@ impl Machine {
                     }
                     // The items move through a reused buffer: no allocation per SETITEMS.
                     let mut items = std::mem::take(&mut self.scratch);
-                    items.extend(self.stack.drain(k..));
+                    items.extend(self.stack.drain_from(k));
                     let result = match self.peek() {
                         Ok(target) => {
                             let target = target.clone();
@@ -725,8 +726,8 @@ impl Machine {
                             ));
                         }
                     };
-                    if let (Some(v), Some(top)) = (replacement, self.stack.last_mut()) {
-                        *top = Slot::Val(v);
+                    if let Some(v) = replacement {
+                        self.stack.set_top(Slot::Val(v));
                     }
                 }
             }
@@ -767,21 +768,13 @@ impl Machine {
     /// of the time of a list of floats).
     #[inline(always)]
     fn push_float(&mut self, f: f64, limits: &Limits) -> Result<()> {
-        self.push_in_place(limits)?;
-        if let Some(top) = self.stack.last_mut() {
-            *top = Slot::Val(Value::Float(f));
-        }
-        Ok(())
+        self.push_made(limits, || Slot::Val(Value::Float(f)))
     }
 
     /// Pushes an int that fits in 64 bits (see [`Machine::push_float`]).
     #[inline(always)]
     fn push_int(&mut self, i: i64, limits: &Limits) -> Result<()> {
-        self.push_in_place(limits)?;
-        if let Some(top) = self.stack.last_mut() {
-            *top = Slot::Val(Value::Int(Int::from(i)));
-        }
-        Ok(())
+        self.push_made(limits, || Slot::Val(Value::Int(Int::from(i))))
     }
 
     /// The ints that follow an int, for as long as the reader hands them over whole
@@ -816,13 +809,13 @@ impl Machine {
         )
     }
 
-    /// Pushes a placeholder slot, for the caller to write its value into.
+    /// Pushes the slot `make` returns, written in place ([`Stack::push_made`]).
     #[inline(always)]
-    fn push_in_place(&mut self, limits: &Limits) -> Result<()> {
+    fn push_made(&mut self, limits: &Limits, make: impl FnOnce() -> Slot) -> Result<()> {
         if self.stack.len() >= limits.max_stack {
             return Err(stack_limit(limits));
         }
-        self.stack.push(Slot::Node(0));
+        self.stack.push_made(make);
         Ok(())
     }
 
@@ -934,10 +927,9 @@ impl Machine {
             Entry::Slot(slot) => slot,
             &Entry::Stack(pos) => {
                 // Cloned straight into the stack's memory (no temporary to copy from).
-                if pos >= self.stack.len() {
+                if !self.stack.push_copy_of(pos) {
                     return Err(arena::internal());
                 }
-                self.stack.extend_from_within(pos..pos + 1);
                 return Ok(());
             }
             &Entry::Item(node, i) => {
@@ -955,15 +947,13 @@ impl Machine {
         // slot, without the general clone.
         if let Slot::Val(Value::Str(s)) = slot {
             if let Some((len, &buf)) = s.inline_parts() {
-                self.stack.push(Slot::Node(0));
-                if let Some(top) = self.stack.last_mut() {
-                    *top = Slot::Val(Value::Str(PyStr::from_inline_parts(len, buf)));
-                }
+                self.stack
+                    .push_made(|| Slot::Val(Value::Str(PyStr::from_inline_parts(len, buf))));
                 return Ok(());
             }
         }
         // Cloned straight into the stack's memory (no temporary to copy from).
-        self.stack.extend_from_slice(std::slice::from_ref(slot));
+        self.stack.push_clone(slot);
         Ok(())
     }
 
@@ -1172,11 +1162,9 @@ impl Machine {
                 // ASCII, or other valid UTF-8 (no surrogate), goes inline as it was read.
                 if let (true, Some(&buf)) = (ascii || std::str::from_utf8(bytes).is_ok(), text) {
                     self.alloc(32 + n, src, limits)?;
-                    self.push_in_place(limits)?;
-                    if let Some(top) = self.stack.last_mut() {
-                        *top = Slot::Val(Value::Str(PyStr::from_inline_parts(n as u8, buf)));
-                    }
-                    return Ok(());
+                    return self.push_made(limits, || {
+                        Slot::Val(Value::Str(PyStr::from_inline_parts(n as u8, buf)))
+                    });
                 }
                 let s = PyStr::from_utf8_surrogatepass(bytes)
                     .map_err(|e| Error::py(PyException::UnicodeDecodeError, e.to_string()))?;
@@ -1195,11 +1183,9 @@ impl Machine {
         }
         if let (Some(text), true) = (pystr::utf8(bytes), bytes.len() > INLINE_MAX) {
             self.budget.alloc(limits, end, 32 + n)?;
-            self.push_in_place(limits)?;
-            if let Some(top) = self.stack.last_mut() {
-                *top = Slot::Val(Value::Str(PyStr::from_text(Arc::from(text))));
-            }
-            return Ok(());
+            return self.push_made(limits, || {
+                Slot::Val(Value::Str(PyStr::from_text(Arc::from(text))))
+            });
         }
         let s = PyStr::from_utf8_surrogatepass(bytes)
             .map_err(|e| Error::py(PyException::UnicodeDecodeError, e.to_string()))?;
@@ -1251,7 +1237,7 @@ impl Machine {
         let k = k.min(self.stack.len());
         let n = self.stack.len() - k;
         self.alloc(32 + 24 * n as u64, src, limits)?;
-        let slots = self.stack.get_mut(k..).unwrap_or_default();
+        let slots = self.stack.region_mut(k);
         let mut inner = 0;
         let finished = slots.iter().all(|s| match s {
             Slot::Val(v) => {
@@ -1269,7 +1255,7 @@ impl Machine {
             if inner == 0 {
                 return self.replace_from(k, tuple, limits);
             }
-            arena::discard_moved(&mut self.stack, k);
+            self.stack.discard_moved(k);
             let node = self.new_node(Node::Done(tuple, inner + 1), src, limits)?;
             return self.push(node, limits);
         }
@@ -1305,7 +1291,7 @@ impl Machine {
             return self.push_stack_tuple(k, src, limits);
         }
         self.alloc(32 + 24 * N as u64, src, limits)?;
-        let slots = self.stack.get_mut(k..).unwrap_or_default();
+        let slots = self.stack.region_mut(k);
         let mut items = Arc::new([const { Value::None }; N]);
         if let Some(dst) = Arc::get_mut(&mut items) {
             arena::move_values(dst, slots);
@@ -1319,12 +1305,10 @@ impl Machine {
     #[inline(always)]
     fn replace_from(&mut self, k: usize, v: Value, limits: &Limits) -> Result<()> {
         if self.stack.len() > k {
-            arena::discard_moved(&mut self.stack, k + 1);
+            self.stack.discard_moved(k + 1);
+            self.stack.set_top(Slot::Val(v));
         } else {
-            self.push_in_place(limits)?;
-        }
-        if let Some(top) = self.stack.last_mut() {
-            *top = Slot::Val(v);
+            self.push_made(limits, || Slot::Val(v))?;
         }
         Ok(())
     }
@@ -1347,8 +1331,7 @@ impl Machine {
         };
         match (self.arena.get_mut(id), what) {
             (Some(Node::List(list)), "append") => {
-                let mut items = items;
-                list.extend_from(&mut items, 0);
+                list.extend_from(&mut Stack::from_slots(items), 0);
                 Ok(())
             }
             (Some(Node::Set { frozen: false, .. }), "add") => {
@@ -1397,10 +1380,7 @@ impl Machine {
     /// are final objects under construction are converted first ([`take_finals`]).
     #[inline(never)]
     fn appends_converting(&mut self, id: u32, k: usize, limits: &Limits) -> Result<()> {
-        let depth = match self.stack.get_mut(k..) {
-            Some(items) => take_finals(&mut self.arena, items, 1, limits),
-            None => 0,
-        };
+        let depth = take_finals(&mut self.arena, self.stack.region_mut(k), 1, limits);
         let Some(Node::List(list)) = self.arena.get_mut(id) else {
             return Err(arena::internal());
         };
@@ -1546,7 +1526,7 @@ impl Machine {
         let result = self.seal_dict_with(id, k, &mut keys, limits);
         // What is left are moved-out placeholders and, when a key table was shared, the keys:
         // mostly short strs, which own nothing and need no drop glue.
-        for slot in self.stack.drain(k..) {
+        for slot in self.stack.drain_from(k) {
             match slot {
                 Slot::Val(v) if v.owns_nothing() => std::mem::forget(v),
                 slot => drop(slot),
@@ -1574,7 +1554,7 @@ impl Machine {
         let mut maybe_repeated = false;
         let max_depth = limits.max_depth;
         let arena = &mut self.arena;
-        let items = self.stack.get_mut(k..).unwrap_or_default();
+        let items = self.stack.region_mut(k);
         // A record like the last ones shares their key table: its keys are left on the stack.
         if let Some(table) = arena.match_key_table(items) {
             return seal_values(arena, id, table, items, 0).map(|()| work);
