@@ -317,7 +317,7 @@ pub(crate) fn int_eq_float(i: &Int, f: f64) -> bool {
             }
         }
         // Below 2**127 in magnitude the float converts to `i128` exactly.
-        Repr::Wide(w) if f.abs() < I128_BOUND => w.value == f as i128,
+        Repr::Wide(w) if f.abs() < TWO_127 => w.value == f as i128,
         Repr::Wide(w) => {
             use num_traits::FromPrimitive;
             BigInt::from_f64(f).is_some_and(|fb| fb == BigInt::from(w.value))
@@ -329,8 +329,10 @@ pub(crate) fn int_eq_float(i: &Int, f: f64) -> bool {
     }
 }
 
-/// 2**127 as a float.
-const I128_BOUND: f64 = 170_141_183_460_469_231_731_687_303_715_884_105_728.0;
+/// 2**63 as a float: the `i64` range is [-2**63, 2**63).
+pub(crate) const TWO_63: f64 = 9_223_372_036_854_775_808.0;
+/// 2**127 as a float: the `i128` range is [-2**127, 2**127).
+pub(crate) const TWO_127: f64 = 170_141_183_460_469_231_731_687_303_715_884_105_728.0;
 
 /// The exact big value of an integral float outside the `i64` range, for hashing.
 pub(crate) fn integral_float_bigint(f: f64) -> Option<BigInt> {

@@ -17,6 +17,7 @@ use indexmap::IndexMap;
 
 use num_bigint::{BigInt, Sign};
 
+use super::int::{TWO_63, TWO_127};
 use super::siphash::{self, Sip13};
 use super::{Value, int_eq_float, integral_float_bigint};
 use crate::error::{Error, ErrorKind};
@@ -331,11 +332,6 @@ fn bigint_digest(b: &BigInt) -> u64 {
     }
     h.finish()
 }
-
-/// 2**63 as a float.
-const TWO_63: f64 = 9_223_372_036_854_775_808.0;
-/// 2**127 as a float.
-const TWO_127: f64 = 170_141_183_460_469_231_731_687_303_715_884_105_728.0;
 
 /// [`bigint_digest`] of an `i128`, without making the `BigInt`.
 fn wide_digest(v: i128) -> u64 {
