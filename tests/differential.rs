@@ -140,11 +140,7 @@ fn json_quote(s: &str) -> String {
 /// stream sharing the memo), with what CPython's `Unpickler.load()` returns for each pickle.
 #[test]
 fn memo_programs_decode_like_cpython() {
-    let total: usize = seeds()
-        .into_iter()
-        .map(|seed| check_streams("gen_memo_programs.py", seed, count()))
-        .sum();
-    assert!(total >= 1000, "only {total} loads were checked");
+    check_every_seed("gen_memo_programs.py", count(), 1000);
 }
 
 /// Long strs and bytes around the Latin-1 threshold (`tests/differential/gen_long_text.py`):
@@ -154,11 +150,7 @@ fn memo_programs_decode_like_cpython() {
 /// CPython's (or failing with CPython's exception).
 #[test]
 fn long_latin1_text_decodes_like_cpython() {
-    let total: usize = seeds()
-        .into_iter()
-        .map(|seed| check_streams("gen_long_text.py", seed, (count() / 25).max(20)))
-        .sum();
-    assert!(total >= 60, "only {total} loads were checked");
+    check_every_seed("gen_long_text.py", (count() / 25).max(20), 60);
 }
 
 /// Memos past 2^18 entries (`tests/differential/gen_large_memo.py`), where the decoder scans
@@ -168,11 +160,7 @@ fn long_latin1_text_decodes_like_cpython() {
 /// CPython's.
 #[test]
 fn large_memos_decode_like_cpython() {
-    let total: usize = seeds()
-        .into_iter()
-        .map(|seed| check_streams("gen_large_memo.py", seed, 2))
-        .sum();
-    assert!(total >= 6, "only {total} loads were checked");
+    check_every_seed("gen_large_memo.py", 2, 6);
 }
 
 /// Dicts, sets and frozensets whose keys are equal numbers of different types
@@ -181,11 +169,19 @@ fn large_memos_decode_like_cpython() {
 /// the float's hash changes path — each load equal to CPython's.
 #[test]
 fn equal_numbers_are_one_key_like_cpython() {
+    check_every_seed("gen_numeric_keys.py", count(), 1000);
+}
+
+/// [`check_streams`] for every seed, `n` streams each; at least `min_loads` loads in all.
+fn check_every_seed(script: &str, n: usize, min_loads: usize) {
     let total: usize = seeds()
         .into_iter()
-        .map(|seed| check_streams("gen_numeric_keys.py", seed, count()))
+        .map(|seed| check_streams(script, seed, n))
         .sum();
-    assert!(total >= 1000, "only {total} loads were checked");
+    assert!(
+        total >= min_loads,
+        "{script}: only {total} loads were checked"
+    );
 }
 
 /// Runs a generator of pickle streams (`{"pickle": hex, "loads": [canon | "!Exception"]}`
