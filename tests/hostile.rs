@@ -749,6 +749,23 @@ fn nests() -> Vec<Nest> {
             repr: |n| "[".repeat(n) + &"]".repeat(n),
         },
         Nest {
+            // [1, [1, ... [1, (1, 2)]]]: each list filled by one APPENDS batch of an int and
+            // the level below, the bottom a tuple of scalars built in place (a finished value
+            // that nests: the batch holding it is not plain, its depth counts).
+            name: "MARK ... APPENDS over a tuple of scalars",
+            make: |n| {
+                let mut d = b"\x80\x02".to_vec();
+                d.extend(std::iter::repeat_n(*b"](K\x01", n - 1).flatten());
+                d.extend_from_slice(b"K\x01K\x02\x86");
+                d.extend(std::iter::repeat_n(b'e', n - 1));
+                d.push(b'.');
+                d
+            },
+            depth_per_level: 1,
+            identity: false,
+            repr: |n| "[1, ".repeat(n - 1) + "(1, 2)" + &"]".repeat(n - 1),
+        },
+        Nest {
             name: "EMPTY_DICT + SETITEM (values)",
             make: |n| {
                 let mut d = b"\x80\x02}".to_vec();
