@@ -103,9 +103,9 @@ impl Stack {
     /// Pushes the slot `make` returns, written in place: a placeholder is pushed first and the
     /// slot, made after it, written into it. A whole `Slot` pushed is assembled in a temporary
     /// the CPU cannot forward to the copy, and stalls (a quarter of the time of a list of
-    /// floats). The placeholder is a node reference (overwriting it needs no drop glue: a
-    /// `None` placeholder, or a forgotten one, made floats 60 % slower) that no one sees: the
-    /// slot is written before this returns.
+    /// floats). The placeholder is a node reference, whose overwrite the compiler sees needs no
+    /// drop glue (a `None` placeholder, forgotten rather than dropped to spare that glue, made
+    /// floats 60 % slower); `make` cannot see it, and the slot is written before this returns.
     #[inline(always)]
     pub(crate) fn push_made(&mut self, make: impl FnOnce() -> Slot) {
         self.slots.push(Slot::Node(0));
