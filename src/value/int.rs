@@ -53,16 +53,6 @@ impl Int {
             }))),
         }
     }
-
-    /// The value as `i128` when it is stored as one (inline or wide).
-    #[inline]
-    fn narrow(&self) -> Option<i128> {
-        match &self.0 {
-            Repr::Small(v) => Some(i128::from(*v)),
-            Repr::Wide(w) => Some(w.value),
-            Repr::Big(_) => None,
-        }
-    }
 }
 
 impl Int {
@@ -86,7 +76,12 @@ impl Int {
 
     /// The value as `i128`, if it fits.
     pub fn as_i128(&self) -> Option<i128> {
-        self.narrow()
+        match &self.0 {
+            Repr::Small(v) => Some(i128::from(*v)),
+            Repr::Wide(w) => Some(w.value),
+            // Always outside the `i128` range.
+            Repr::Big(_) => None,
+        }
     }
 
     /// The value as a [`BigInt`].
@@ -268,7 +263,7 @@ impl Ord for Int {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
         match (&self.0, &other.0) {
             (Repr::Small(a), Repr::Small(b)) => a.cmp(b),
-            _ => match (self.narrow(), other.narrow()) {
+            _ => match (self.as_i128(), other.as_i128()) {
                 (Some(a), Some(b)) => a.cmp(&b),
                 _ => self.to_bigint().cmp(&other.to_bigint()),
             },
@@ -316,12 +311,9 @@ pub(crate) fn int_eq_float(i: &Int, f: f64) -> bool {
                 false
             }
         }
-        // Below 2**127 in magnitude the float converts to `i128` exactly.
-        Repr::Wide(w) if f.abs() < TWO_127 => w.value == f as i128,
-        Repr::Wide(w) => {
-            use num_traits::FromPrimitive;
-            BigInt::from_f64(f).is_some_and(|fb| fb == BigInt::from(w.value))
-        }
+        // In the `i128` range [-2**127, 2**127) the float converts to `i128` exactly; outside
+        // it, it equals no wide int.
+        Repr::Wide(w) => (-TWO_127..TWO_127).contains(&f) && w.value == f as i128,
         Repr::Big(b) => {
             use num_traits::FromPrimitive;
             BigInt::from_f64(f).is_some_and(|fb| fb == **b)
