@@ -138,6 +138,16 @@ pub(crate) struct Budget {
 }
 
 impl Budget {
+    /// How many bytes may be charged once `input` bytes of the pickle are read:
+    /// `alloc_per_input_byte × input + alloc_base`.
+    #[inline(always)]
+    pub(crate) fn allowed_alloc(&self, limits: &Limits, input: u64) -> u64 {
+        limits
+            .alloc_per_input_byte
+            .saturating_mul(input)
+            .saturating_add(limits.alloc_base)
+    }
+
     /// Charges `bytes` of memory; fails when over `alloc_per_input_byte × input + alloc_base`.
     #[inline]
     pub(crate) fn alloc(
@@ -147,10 +157,7 @@ impl Budget {
         bytes: u64,
     ) -> Result<(), crate::Error> {
         self.alloc = self.alloc.saturating_add(bytes);
-        let allowed = limits
-            .alloc_per_input_byte
-            .saturating_mul(input)
-            .saturating_add(limits.alloc_base);
+        let allowed = self.allowed_alloc(limits, input);
         if self.alloc > allowed {
             return Err(crate::Error::limit("max_alloc", allowed));
         }

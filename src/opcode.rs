@@ -201,17 +201,21 @@ opcodes! {
 
 /// How the opcodes that push an int of at most eight bytes encode it, per opcode byte (0: not
 /// such an opcode), for readers that decode runs of ints without a dispatch per int: the low
-/// nibble is the argument's length in bytes (0: a length byte follows, as in `LONG1`), bit
+/// nibble is the argument's length in bytes (0 for `LONG1`, whose length byte follows), bit
 /// [`INT_SIGNED`] says whether it is two's complement (`BININT`, `LONG1`) or unsigned
-/// (`BININT1`, `BININT2`).
+/// (`BININT1`, `BININT2`), bit [`INT_LONG1`] marks `LONG1`. Bits, not comparisons of the
+/// opcode, so that the reader can turn them into masks the compiler does not make branches of.
 pub(crate) const SMALL_INT_ARG: [u8; 256] = {
     let mut t = [0u8; 256];
     t[Opcode::BININT1 as usize] = 1;
     t[Opcode::BININT2 as usize] = 2;
     t[Opcode::BININT as usize] = 4 | INT_SIGNED;
-    t[Opcode::LONG1 as usize] = INT_SIGNED;
+    t[Opcode::LONG1 as usize] = INT_SIGNED | INT_LONG1;
     t
 };
+
+/// The bit of a [`SMALL_INT_ARG`] entry that marks `LONG1` (its length byte follows the opcode).
+pub(crate) const INT_LONG1: u8 = 0x20;
 
 /// The sign bit of a [`SMALL_INT_ARG`] entry.
 pub(crate) const INT_SIGNED: u8 = 0x10;

@@ -12,7 +12,7 @@
 use std::io::BufRead;
 
 use crate::error::{Error, ErrorKind, PyException, Result};
-use crate::opcode::{INT_SIGNED, Opcode, SMALL_INT_ARG};
+use crate::opcode::{INT_LONG1, INT_SIGNED, Opcode, SMALL_INT_ARG};
 use crate::value::{Bytes, SharedInput};
 
 /// A cursor over pickle bytes (sealed: not nameable outside the crate).
@@ -123,6 +123,9 @@ pub struct SmallInt {
     pub(crate) op: u8,
     /// The argument's length in bytes.
     pub(crate) len: u8,
+    /// The memory the opcode charges: `LONG1` charges its payload as `op_long` does (32 + its
+    /// length), the others nothing.
+    pub(crate) charge: u64,
     /// The value.
     pub(crate) value: i64,
     /// The offset of the opcode.
@@ -140,31 +143,36 @@ fn small_int_at(block: &[u8; 10], pos: usize) -> Option<SmallInt> {
     if arg == 0 {
         return None;
     }
-    // The argument's start and length, both candidate words loaded, one kept.
-    let long1 = arg & 0x0f == 0;
-    let (start, n) = if long1 {
-        (2, len_byte)
-    } else {
-        (1, arg & 0x0f)
-    };
+    // Everything below is chosen by masks made from the table's bits, not by branches: ints of
+    // each opcode come in any order, and a branch on the opcode mispredicts.
+    let long1 = (arg & INT_LONG1) >> 5;
+    let m8 = 0u8.wrapping_sub(long1);
+    let m64 = 0u64.wrapping_sub(u64::from(long1));
+    // The argument's length and start.
+    let n = (len_byte & m8) | (arg & 0x0f);
+    let start = 1 + usize::from(long1);
     if n > 8 {
         return None;
     }
-    let word = |w: Option<&[u8; 8]>| w.map_or(0, |w| u64::from_le_bytes(*w));
-    let at_op = word(block.get(1..).and_then(<[u8]>::first_chunk::<8>));
-    let after_op = word(block.last_chunk::<8>());
-    let raw = if long1 { after_op } else { at_op };
-    // Keep the low `n` bytes, sign- or zero-extended (`n` = 0 is `LONG1`'s zero).
-    let shift = 64 - 8 * u32::from(n);
-    let high = raw.checked_shl(shift).unwrap_or(0);
-    let value = if arg & INT_SIGNED != 0 {
-        (high as i64).checked_shr(shift).unwrap_or(0)
-    } else {
-        high.checked_shr(shift).unwrap_or(0) as i64
-    };
+    // The word at the argument, loaded from a computed offset (selecting one of two loaded
+    // words became a branch).
+    let raw = block
+        .get(start..)
+        .and_then(<[u8]>::first_chunk::<8>)
+        .map_or(0, |w| u64::from_le_bytes(*w));
+    // Keep the low `n` bytes, then sign-extend them when the opcode is signed. `n` = 0 is
+    // `LONG1`'s zero: the word is cleared, and the mask (a shift of 64, masked to 0) and the
+    // sign step keep it so.
+    let bits = 8 * u32::from(n);
+    let raw = raw & 0u64.wrapping_sub(u64::from(n != 0));
+    let low = raw & (u64::MAX >> ((64 - bits) & 63));
+    let signed = 0u64.wrapping_sub(u64::from((arg & INT_SIGNED) >> 4));
+    let sign = (1u64 << (bits.wrapping_sub(1) & 63)) & signed;
+    let value = (low ^ sign).wrapping_sub(sign) as i64;
     Some(SmallInt {
         op,
         len: n,
+        charge: (32 + u64::from(n)) & m64,
         value,
         start: pos as u64,
         end: (pos + start + usize::from(n)) as u64,
@@ -615,6 +623,84 @@ impl<R: BufRead> Source for StreamSource<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every small int opcode and `LONG1` length, at the edges of each length and sign, decoded
+    /// by the branch-free [`small_int_at`] as the opcodes define them (little-endian; unsigned
+    /// for `BININT1`/`BININT2`, two's complement for `BININT`/`LONG1`).
+    #[test]
+    fn small_ints_decode_as_their_opcodes_define() {
+        let mut cases: Vec<(Vec<u8>, i64)> = Vec::new();
+        for v in [0u8, 1, 0x7f, 0x80, 0xff] {
+            cases.push((vec![b'K', v], i64::from(v)));
+        }
+        for v in [0u16, 1, 0x7fff, 0x8000, 0xffff] {
+            cases.push((
+                [vec![b'M'], v.to_le_bytes().to_vec()].concat(),
+                i64::from(v),
+            ));
+        }
+        for v in [0i32, 1, -1, i32::MAX, i32::MIN, 0x80, -0x81] {
+            cases.push((
+                [vec![b'J'], v.to_le_bytes().to_vec()].concat(),
+                i64::from(v),
+            ));
+        }
+        for n in 0..=8usize {
+            for v in [
+                0i64,
+                1,
+                -1,
+                i64::MAX,
+                i64::MIN,
+                0x7f,
+                -0x80,
+                0x1234_5678_9abc_def0,
+            ] {
+                // The low `n` bytes of `v`, read back as an `n`-byte two's complement int.
+                let bytes = v.to_le_bytes().get(..n).unwrap_or_default().to_vec();
+                let want = if n == 0 {
+                    0
+                } else {
+                    let shift = 64 - 8 * n as u32;
+                    (v << shift) >> shift
+                };
+                let op = vec![Opcode::LONG1 as u8, n as u8];
+                cases.push(([op, bytes].concat(), want));
+            }
+        }
+        for (code, want) in cases {
+            // Whatever follows the argument must not change it.
+            for fill in [0x00, 0xff, 0x5a] {
+                let mut block = [fill; 10];
+                block[..code.len()].copy_from_slice(&code);
+                let int = small_int_at(&block, 7).expect("a small int");
+                assert_eq!(int.value, want, "{code:x?} then {fill:#x}");
+                assert_eq!(int.op, code[0]);
+                assert_eq!(int.start, 7);
+                assert_eq!(int.end, 7 + code.len() as u64, "{code:x?}");
+                let long1 = code[0] == Opcode::LONG1 as u8;
+                let len = if long1 {
+                    code.len() - 2
+                } else {
+                    code.len() - 1
+                };
+                assert_eq!(usize::from(int.len), len);
+                let charge = if long1 { 32 + len as u64 } else { 0 };
+                assert_eq!(int.charge, charge, "{code:x?}");
+            }
+        }
+        // Longer `LONG1`s and other opcodes are left to the general path.
+        for code in [
+            [Opcode::LONG1 as u8, 9],
+            [Opcode::LONG1 as u8, 0xff],
+            [b'N', 1],
+            [b'I', b'1'],
+        ] {
+            let mut block = [0; 10];
+            block[..2].copy_from_slice(&code);
+            assert!(small_int_at(&block, 0).is_none(), "{code:x?}");
+        }
+    }
 
     #[test]
     fn slice_reads_and_truncates() {

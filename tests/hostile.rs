@@ -1630,3 +1630,114 @@ fn nan_key_flood_is_stopped_by_the_work_limit() {
     let v = restricted_unpickler::restricted_loads(&small).expect("300 NaN keys");
     assert_eq!(v.as_dict().map(|d| d.len()), Some(300));
 }
+
+// ---- runs of ints ---------------------------------------------------------------------------
+
+/// A list of `ints` (each one opcode with its argument) as a pickle, and the offset of each
+/// int's opcode. `apart`: each int is preceded by `MARK`, `POP_MARK`, so no int follows another and
+/// each takes its opcode's own arm; otherwise they follow one another and all but the first
+/// are decoded as a run, without a dispatch per int.
+fn int_list(ints: &[Vec<u8>], apart: bool) -> (Vec<u8>, Vec<u64>) {
+    let mut data = b"\x80\x02](".to_vec();
+    let mut offsets = Vec::new();
+    for int in ints {
+        if apart {
+            data.extend_from_slice(b"(1");
+        }
+        offsets.push(data.len() as u64);
+        data.extend_from_slice(int);
+    }
+    data.extend_from_slice(b"e.");
+    (data, offsets)
+}
+
+/// Decoded as a run or one by one, the same ints give the same list, or fail on the same int
+/// with the same error.
+#[track_caller]
+fn same_as_one_by_one(what: &str, ints: &[Vec<u8>], limits: &Limits) -> Result<Value, String> {
+    let outcome = |apart: bool| {
+        let (data, offsets) = int_list(ints, apart);
+        load_with(&data, limits.clone()).map_err(|e| {
+            let at = e
+                .offset()
+                .and_then(|o| offsets.iter().position(|&x| x == o));
+            let message = e.to_string();
+            let kind = message.split(" (").next().unwrap_or_default().to_owned();
+            (kind, at)
+        })
+    };
+    let (run, apart) = (outcome(false), outcome(true));
+    assert_eq!(
+        run.as_ref().map_err(Clone::clone).ok(),
+        apart.as_ref().map_err(Clone::clone).ok(),
+        "{what}"
+    );
+    assert_eq!(run.as_ref().err(), apart.as_ref().err(), "{what}");
+    run.map_err(|(kind, at)| format!("{kind} at int {at:?}"))
+}
+
+fn long1_of(bytes: &[u8]) -> Vec<u8> {
+    [vec![0x8a, bytes.len() as u8], bytes.to_vec()].concat()
+}
+
+#[test]
+fn int_runs_check_and_charge_as_each_opcode_does() {
+    let _g = serial();
+    let mut mix = Vec::new();
+    for i in 0..40u8 {
+        mix.push(vec![b'K', i]);
+        mix.push(vec![b'M', i, 0x80]);
+        mix.push([vec![b'J'], (-i32::from(i) * 7919).to_le_bytes().to_vec()].concat());
+        let n = usize::from(i % 17);
+        mix.push(long1_of(&vec![0x80 | i; n]));
+    }
+    let defaults = Limits::default();
+    let v = same_as_one_by_one("mix", &mix, &defaults).expect("the mix decodes");
+    assert_eq!(v.as_list().map(|l| l.len()), Some(mix.len()));
+
+    // A `LONG1` over `max_long_bytes` / `max_payload_len` inside a run fails at that int.
+    let mut ints = vec![vec![b'K', 1]; 5];
+    ints.push(long1_of(&[1, 2, 3, 4]));
+    ints.extend(vec![vec![b'K', 2]; 5]);
+    let l = with_limit(|l| l.max_long_bytes = 3);
+    let e = same_as_one_by_one("max_long_bytes", &ints, &l).unwrap_err();
+    assert!(
+        e.contains("max_long_bytes") && e.ends_with("int Some(5)"),
+        "{e}"
+    );
+    let l = with_limit(|l| l.max_long_bytes = 4);
+    same_as_one_by_one("max_long_bytes at the edge", &ints, &l).expect("at the edge");
+    let l = with_limit(|l| l.max_payload_len = 3);
+    let e = same_as_one_by_one("max_payload_len", &ints, &l).unwrap_err();
+    assert!(
+        e.contains("max_payload_len") && e.ends_with("int Some(5)"),
+        "{e}"
+    );
+
+    // The memory budget runs out on the same `LONG1` of a run, whichever the budget.
+    let longs: Vec<Vec<u8>> = (0..200u8).map(|i| long1_of(&[i; 8])).collect();
+    let mut failed = 0;
+    for base in (0..20_000u64).step_by(997) {
+        let l = with_limit(|l| {
+            l.alloc_per_input_byte = 0;
+            l.alloc_base = base;
+        });
+        if same_as_one_by_one("max_alloc", &longs, &l).is_err() {
+            failed += 1;
+        }
+    }
+    assert!(failed > 5, "the budget never ran out inside the run");
+    // With a budget that grows with the input, too.
+    for per_byte in [1u64, 2, 3, 4, 5] {
+        let l = with_limit(|l| {
+            l.alloc_per_input_byte = per_byte;
+            l.alloc_base = 100;
+        });
+        let _ = same_as_one_by_one("max_alloc per byte", &longs, &l);
+    }
+
+    // The stack fills up on the same int.
+    let l = with_limit(|l| l.max_stack = 50);
+    let e = same_as_one_by_one("max_stack", &mix, &l).unwrap_err();
+    assert!(e.contains("max_stack"), "{e}");
+}

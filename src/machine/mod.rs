@@ -788,17 +788,35 @@ impl Machine {
         op_start: &mut u64,
         cur: &mut Option<Opcode>,
     ) -> Result<()> {
+        // Bounds under which no check can fail: the largest charge within the length limits, and
+        // what may be charged as of where the run starts (less than at any int of the run; raised
+        // whenever an int goes the checked way).
+        let charge_max = limits
+            .max_long_bytes
+            .min(limits.max_payload_len)
+            .saturating_add(32);
+        let mut floor = self.budget.allowed_alloc(limits, src.position());
         src.read_small_ints(
             #[inline(always)]
             |int| {
                 // `LONG1` is checked and charges its payload, as `op_long` does; the others charge
-                // nothing.
-                let pushed = if int.op == Opcode::LONG1 as u8 {
-                    let n = u64::from(int.len);
-                    check_long(n, limits)
-                        .and_then(|()| self.budget.alloc(limits, int.end, 32 + n))
-                        .and_then(|()| self.push_int(int.value, limits))
+                // nothing. The checks are made on the charge, for every int, so that nothing
+                // branches on the opcode (ints of each opcode come in any order: such a branch
+                // mispredicts); the one branch is taken only when a check may fail, and then
+                // the checks are made one by one, as `op_long` makes them.
+                let alloc = self.budget.alloc.saturating_add(int.charge);
+                let pushed = if (int.charge > charge_max) | (alloc > floor) {
+                    floor = self.budget.allowed_alloc(limits, int.end);
+                    if int.op == Opcode::LONG1 as u8 {
+                        let n = u64::from(int.len);
+                        check_long(n, limits)
+                            .and_then(|()| self.budget.alloc(limits, int.end, int.charge))
+                            .and_then(|()| self.push_int(int.value, limits))
+                    } else {
+                        self.push_int(int.value, limits)
+                    }
                 } else {
+                    self.budget.alloc = alloc;
                     self.push_int(int.value, limits)
                 };
                 pushed.inspect_err(|_| {
