@@ -348,6 +348,95 @@ pub(crate) fn utf8(bytes: &[u8]) -> Option<&str> {
     }
 }
 
+/// Whether `b` is valid UTF-8 (no surrogate, no overlong form, nothing above U+10FFFF): the
+/// same answer as [`std::str::from_utf8`], from a table-driven automaton with no branch per
+/// character.
+///
+/// For short strings of mixed scripts (names, labels, keys in any language) std's validator
+/// takes a branch per character class, and those mispredict on every other character; here
+/// each byte is one table load and one shift. The state is a bit offset into the byte's row:
+/// `row >> state` leaves the next state in the low six bits (the shift count is taken modulo
+/// 64, so the higher bits left over need no masking).
+pub(crate) fn is_utf8_dfa(b: &[u8]) -> bool {
+    let mut state = 0u64;
+    for &byte in b {
+        state = UTF8_DFA[usize::from(byte)].wrapping_shr(state as u32);
+    }
+    state & 63 == dfa::ACCEPT
+}
+
+/// The states of [`is_utf8_dfa`], as bit offsets into a row of [`UTF8_DFA`].
+mod dfa {
+    /// Between characters.
+    pub(super) const ACCEPT: u64 = 0;
+    /// Invalid (absorbing).
+    pub(super) const ERROR: u64 = 6;
+    /// One continuation byte (0x80–0xBF) to go.
+    pub(super) const CONT1: u64 = 12;
+    /// Two to go.
+    pub(super) const CONT2: u64 = 18;
+    /// Three to go.
+    pub(super) const CONT3: u64 = 24;
+    /// After 0xE0: 0xA0–0xBF, then one more (no overlong 3-byte form).
+    pub(super) const E0: u64 = 30;
+    /// After 0xED: 0x80–0x9F, then one more (no surrogate).
+    pub(super) const ED: u64 = 36;
+    /// After 0xF0: 0x90–0xBF, then two more (no overlong 4-byte form).
+    pub(super) const F0: u64 = 42;
+    /// After 0xF4: 0x80–0x8F, then two more (nothing above U+10FFFF).
+    pub(super) const F4: u64 = 48;
+}
+
+/// `row` with the transition from state `from` set to `next`.
+const fn set(row: u64, from: u64, next: u64) -> u64 {
+    (row & !(63 << from)) | (next << from)
+}
+
+/// Per byte, the next state of [`is_utf8_dfa`] for each state: six bits at the state's offset.
+static UTF8_DFA: [u64; 256] = {
+    use dfa::*;
+    let mut t = [0u64; 256];
+    let mut b = 0usize;
+    while b < 256 {
+        // Every state goes to ERROR unless set below (ERROR itself always does).
+        let mut row = 0u64;
+        let mut from = 0;
+        while from <= F4 {
+            row |= ERROR << from;
+            from += 6;
+        }
+        row = match b {
+            0x00..=0x7f => set(row, ACCEPT, ACCEPT),
+            0xc2..=0xdf => set(row, ACCEPT, CONT1),
+            0xe0 => set(row, ACCEPT, E0),
+            0xe1..=0xec | 0xee..=0xef => set(row, ACCEPT, CONT2),
+            0xed => set(row, ACCEPT, ED),
+            0xf0 => set(row, ACCEPT, F0),
+            0xf1..=0xf3 => set(row, ACCEPT, CONT3),
+            0xf4 => set(row, ACCEPT, F4),
+            _ => row,
+        };
+        if b >= 0x80 && b <= 0xbf {
+            row = set(row, CONT1, ACCEPT);
+            row = set(row, CONT2, CONT1);
+            row = set(row, CONT3, CONT2);
+            if b >= 0xa0 {
+                row = set(row, E0, CONT1);
+            } else {
+                row = set(row, ED, CONT1);
+            }
+            if b >= 0x90 {
+                row = set(row, F0, CONT2);
+            } else {
+                row = set(row, F4, CONT2);
+            }
+        }
+        t[b] = row;
+        b += 1;
+    }
+    t
+};
+
 /// The number of code points in `b` if it is valid UTF-8 made only of ASCII and 2-byte
 /// characters U+0080–U+00FF (lead byte 0xC2 or 0xC3), at least one of those; else `None`.
 ///
@@ -666,6 +755,53 @@ impl StrBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The automaton agrees with std on every string of up to three bytes, on four-byte
+    /// strings over each lead byte and the edges of the continuation ranges, and on mixed text.
+    #[test]
+    fn utf8_dfa_agrees_with_std() {
+        let check = |b: &[u8]| {
+            assert_eq!(is_utf8_dfa(b), std::str::from_utf8(b).is_ok(), "{b:x?}");
+        };
+        check(b"");
+        for a in 0..=255u8 {
+            check(&[a]);
+            for b in 0..=255u8 {
+                check(&[a, b]);
+                if a >= 0xc0 {
+                    for c in 0..=255u8 {
+                        check(&[a, b, c]);
+                    }
+                }
+            }
+        }
+        let edges = [
+            0x00, 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf, 0xc0, 0xc2, 0xe0, 0xff,
+        ];
+        for a in 0xc0..=0xffu8 {
+            for b in edges {
+                for c in edges {
+                    for d in edges {
+                        check(&[a, b, c, d]);
+                        check(&[b'x', a, b, c, d]);
+                    }
+                }
+            }
+        }
+        for s in [
+            "jürgen.kühn",
+            "жτχδ",
+            "中文字符",
+            "😀 ok",
+            "\u{10ffff}",
+            "\u{7ff}\u{800}",
+        ] {
+            check(s.as_bytes());
+            let mut cut = s.as_bytes().to_vec();
+            cut.pop();
+            check(&cut);
+        }
+    }
 
     /// `utf8` accepts exactly what `std::str::from_utf8` accepts (whichever validator the
     /// build uses): every 1- and 2-byte input, 3-byte inputs over every lead byte from 0xC0

@@ -1178,7 +1178,7 @@ impl Machine {
                 let text = block.first_chunk::<INLINE_MAX>();
                 let bytes = block.get(..n as usize).unwrap_or_default();
                 // ASCII, or other valid UTF-8 (no surrogate), goes inline as it was read.
-                if let (true, Some(&buf)) = (ascii || std::str::from_utf8(bytes).is_ok(), text) {
+                if let (true, Some(&buf)) = (ascii || pystr::is_utf8_dfa(bytes), text) {
                     self.alloc(32 + n, src, limits)?;
                     return self.push_made(limits, || {
                         Slot::Val(Value::Str(PyStr::from_inline_parts(n as u8, buf)))
