@@ -850,7 +850,7 @@ impl Arena {
                         let (v, d) = self.child_value(id);
                         depth = depth.max(d);
                         if let Some(slot) = values.get_mut(pos as usize) {
-                            *slot = v;
+                            slot.fill(v);
                         }
                     }
                 }
@@ -962,11 +962,11 @@ impl Arena {
                 .chain(std::iter::once(last.pos..end.saturating_sub(1)));
             for range in clones {
                 for slot in items.get_mut(range).unwrap_or_default() {
-                    *slot = v.clone();
+                    slot.fill(v.clone());
                 }
             }
             if let Some(slot) = end.checked_sub(1).and_then(|i| items.get_mut(i)) {
-                *slot = v;
+                slot.fill(v);
             }
         }
     }

@@ -59,7 +59,7 @@ fn small_of<const N: usize, I: Iterator<Item = Value>>(
     if let Some(d) = Arc::get_mut(&mut dict) {
         for slot in d.values.iter_mut() {
             if let Some(v) = values.next() {
-                *slot = v;
+                slot.fill(v);
             }
         }
     }

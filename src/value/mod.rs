@@ -548,6 +548,19 @@ impl Value {
         key::strict_eq(self, other)
     }
 
+    /// Writes `v` over `self`, which is most often a `None` placeholder: that is overwritten
+    /// without a call of the drop glue (a call per item, where the glue then finds nothing to
+    /// free). Anything else is dropped as usual.
+    #[inline(always)]
+    pub(crate) fn fill(&mut self, v: Value) {
+        if matches!(self, Value::None) {
+            // Only the discriminant is read; the forgotten `None` is never loaded.
+            std::mem::forget(std::mem::replace(self, v));
+        } else {
+            *self = v;
+        }
+    }
+
     /// Whether dropping the value frees nothing (no shared storage): the decoder skips the
     /// drop glue for the many such values it discards at once.
     #[inline]
@@ -614,5 +627,24 @@ impl Value {
                 | Value::FrozenSet(_)
                 | Value::Object(_)
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `fill` writes over a `None` placeholder, and drops whatever else it writes over.
+    #[test]
+    fn fill_replaces_and_drops_what_it_overwrites() {
+        let shared = List(Seq::from_grown(vec![Value::from(1)]));
+        let mut slot = Value::None;
+        slot.fill(Value::List(shared.clone()));
+        assert!(matches!(&slot, Value::List(l) if l.ptr_eq(&shared)));
+        assert!(!shared.0.is_unique());
+        // Written over, the clone is dropped: `shared` is the only reference again.
+        slot.fill(Value::from(2));
+        assert!(shared.0.is_unique());
+        assert_eq!(slot, Value::from(2));
     }
 }
