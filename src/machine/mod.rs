@@ -2111,10 +2111,12 @@ fn seal_values(
     let mut val_depth = 0;
     let mut values = items.chunks_exact_mut(2).enumerate().map(|(i, pair)| {
         // The slot moves whole (a move of the bare value out of it is copied in pieces the
-        // CPU cannot forward, and stalls).
-        let slot = pair.get_mut(1).map_or(Slot::Val(Value::None), |v| {
-            std::mem::replace(v, Slot::Node(0))
-        });
+        // CPU cannot forward, and stalls). (Not `map_or`: its default is built for every item
+        // and then dropped, a call of the drop glue each.)
+        let slot = match pair.get_mut(1) {
+            Some(v) => std::mem::replace(v, Slot::Node(0)),
+            None => Slot::Val(Value::None),
+        };
         match slot {
             Slot::Val(v) => {
                 val_depth = val_depth.max(v.shallow_depth());
