@@ -420,8 +420,11 @@ pub(crate) struct Arena {
     /// Buffers of [`Arena::finalize`]'s walk, kept for the next call.
     walk_stack: Vec<(u32, bool)>,
     walk_children: Vec<u32>,
-    /// While [`Arena::finalize_owned`] runs: per node, the references not yet taken.
-    indegree: Option<Vec<u32>>,
+    /// While [`Arena::finalize_owned`] runs (`owning`): per node, the references not yet
+    /// taken. The buffer is kept for the next call (no allocation per small pickle).
+    indegree: Vec<u32>,
+    /// Whether [`Arena::finalize_owned`] is running.
+    owning: bool,
     /// Per node: whether something besides its one stack slot may refer to it (a memo entry,
     /// a `DUP`, a memo entry of one of its items), so [`Arena::take_final`] must leave it.
     pinned: Vec<bool>,
@@ -453,7 +456,8 @@ impl Default for Arena {
             len: 0,
             walk_stack: Vec::new(),
             walk_children: Vec::new(),
-            indegree: None,
+            indegree: Vec::new(),
+            owning: false,
             pinned: Vec::new(),
             free: Vec::new(),
             patches: Vec::new(),
@@ -478,6 +482,7 @@ impl Arena {
             walk_stack,
             walk_children,
             indegree,
+            owning,
             pinned,
             free,
             patches,
@@ -499,7 +504,8 @@ impl Arena {
         *len = 0;
         empty(walk_stack, CHUNK);
         empty(walk_children, CHUNK);
-        *indegree = None;
+        empty(indegree, CHUNK);
+        *owning = false;
         empty(pinned, CHUNK);
         empty(free, CHUNK);
         empty(patches, CHUNK);
@@ -627,16 +633,14 @@ impl Arena {
     /// all but one of them).
     fn child_values(&mut self, id: u32, n: usize) -> (Value, u32) {
         let n = u32::try_from(n).unwrap_or(u32::MAX);
-        let last = match &mut self.indegree {
-            Some(counts) => match counts.get_mut(id as usize) {
+        let last = self.owning
+            && match self.indegree.get_mut(id as usize) {
                 Some(c) => {
                     *c = c.saturating_sub(n);
                     *c == 0
                 }
                 None => false,
-            },
-            None => false,
-        };
+            };
         match self.get_mut(id) {
             Some(Node::Done(v, d)) if last => (mem::take(v), *d),
             Some(Node::Done(v, d)) => (v.clone(), *d),
@@ -662,8 +666,10 @@ impl Arena {
     /// Counts, for every node, the references to it from nodes not yet converted (what
     /// [`Arena::convert`] will fetch), so [`Arena::finalize_owned`] can move each value into
     /// its last parent instead of cloning it.
-    fn count_indegrees(&self) -> Vec<u32> {
-        let mut counts = vec![0u32; self.len];
+    fn count_indegrees(&mut self) {
+        let mut counts = mem::take(&mut self.indegree);
+        counts.clear();
+        counts.resize(self.len, 0);
         for node in self.nodes.iter().flatten() {
             node.for_each_child(&self.patches, |s, refs| {
                 if let Slot::Node(c) = s {
@@ -673,7 +679,7 @@ impl Arena {
                 }
             });
         }
-        counts
+        self.indegree = counts;
     }
 
     /// Like [`Arena::finalize`], for the last use of the arena (the end of the input): values
@@ -686,17 +692,17 @@ impl Arena {
         max_depth: usize,
         work: &mut u64,
     ) -> Result<(Value, u32)> {
-        let mut counts = self.count_indegrees();
-        if let Some(c) = counts.get_mut(root as usize) {
+        self.count_indegrees();
+        if let Some(c) = self.indegree.get_mut(root as usize) {
             // The root's own reference (from the stack) is the last one taken.
             *c = c.saturating_add(1);
         }
         *work += self.len as u64;
-        self.indegree = Some(counts);
+        self.owning = true;
         let result = self
             .finalize(root, max_depth, work)
             .map(|_| self.child_value(root));
-        self.indegree = None;
+        self.owning = false;
         result
     }
 
@@ -710,7 +716,7 @@ impl Arena {
         work: &mut u64,
     ) -> Result<(Value, u32)> {
         if let Some(Node::Done(v, d)) = self.get(root) {
-            if self.indegree.is_some() {
+            if self.owning {
                 return Ok((Value::None, *d));
             }
             return Ok((v.clone(), *d));
@@ -726,7 +732,7 @@ impl Arena {
         self.walk_stack = stack;
         walked?;
         match self.get(root) {
-            Some(Node::Done(_, d)) if self.indegree.is_some() => Ok((Value::None, *d)),
+            Some(Node::Done(_, d)) if self.owning => Ok((Value::None, *d)),
             Some(Node::Done(v, d)) => Ok((v.clone(), *d)),
             _ => Err(internal()),
         }
