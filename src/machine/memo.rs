@@ -164,20 +164,40 @@ impl Memo {
     #[inline(always)]
     fn push_dense(&mut self, cell: Option<Entry>) {
         // The last cell of the last chunk is the last dense index unless entries were skipped.
-        let next_in_last = self.chunks.len() == self.dense_len / CHUNK + 1;
+        let (c, o) = (self.dense_len / CHUNK, self.dense_len % CHUNK);
+        let next_in_last = self.chunks.len() == c + 1;
         match self.chunks.last_mut() {
-            Some(chunk) if next_in_last && chunk.len() == self.dense_len % CHUNK => {
-                chunk.push(cell)
+            Some(chunk) if next_in_last && chunk.len() == o => {
+                chunk.push(cell);
+                self.dense_len += 1;
             }
-            _ => self.push_chunk(cell),
+            _ => {
+                self.dense_len += 1;
+                if let Some(c) = self.push_chunk(c, o) {
+                    *c = cell;
+                }
+            }
         }
-        self.dense_len += 1;
     }
 
-    /// Appends a dense cell in a new chunk, or after cells [`Memo::skip`] left unmade.
-    #[inline(never)]
-    fn push_chunk(&mut self, cell: Option<Entry>) {
+    /// Appends an empty dense cell and returns it, to be written in place (always `Some`).
+    #[inline(always)]
+    fn push_dense_cell(&mut self) -> Option<&mut Option<Entry>> {
         let (c, o) = (self.dense_len / CHUNK, self.dense_len % CHUNK);
+        self.dense_len += 1;
+        if self.chunks.len() == c + 1 && self.chunks.last().is_some_and(|l| l.len() == o) {
+            return self.chunks.last_mut().and_then(|chunk| {
+                chunk.push(None);
+                chunk.last_mut()
+            });
+        }
+        self.push_chunk(c, o)
+    }
+
+    /// Appends an empty dense cell at `(c, o)` (chunk, offset) in a new chunk, or after cells
+    /// [`Memo::skip`] left unmade, and returns it (always `Some`).
+    #[inline(never)]
+    fn push_chunk(&mut self, c: usize, o: usize) -> Option<&mut Option<Entry>> {
         if self.chunks.len() <= c {
             while self.chunks.len() < c {
                 self.chunks.push(Vec::new());
@@ -186,13 +206,13 @@ impl Memo {
             self.chunks
                 .push(Vec::with_capacity(if first { 8 } else { CHUNK }));
         }
-        if let Some(chunk) = self.chunks.get_mut(c) {
-            if chunk.len() < o {
-                chunk.reserve_exact(CHUNK - chunk.len());
-                chunk.resize_with(o, || None);
-            }
-            chunk.push(cell);
+        let chunk = self.chunks.get_mut(c)?;
+        if chunk.len() < o {
+            chunk.reserve_exact(CHUNK - chunk.len());
+            chunk.resize_with(o, || None);
         }
+        chunk.push(None);
+        chunk.last_mut()
     }
 
     /// The entry at `idx`.
@@ -213,9 +233,8 @@ impl Memo {
         if idx != self.dense_len as u64 || !self.sparse.is_empty() {
             return self.put(idx, slot.clone());
         }
-        self.push_dense(None);
         self.len += 1;
-        if let Some(cell) = self.cell_mut(self.dense_len - 1) {
+        if let Some(cell) = self.push_dense_cell() {
             copy_into(cell, slot);
         }
     }
