@@ -441,6 +441,9 @@ pub(crate) struct Arena {
     digests: DigestMemo,
     /// The key tables of the last few sealed dicts, offered to the next ones.
     key_tables: [Option<Arc<[Key]>>; KEY_TABLES],
+    /// Bit `i`: `key_tables[i]` has a key that owns something (shared storage of this
+    /// pickle), so [`Arena::reset`] lets it go.
+    key_tables_owning: u8,
     /// Where the next new key table goes in `key_tables` (round robin).
     key_table_next: usize,
 }
@@ -448,6 +451,7 @@ pub(crate) struct Arena {
 /// How many recent key tables sealed dicts may share (records usually alternate between a
 /// handful of shapes: the record, its nested dicts).
 const KEY_TABLES: usize = 4;
+const _: () = assert!(KEY_TABLES <= 8, "`key_tables_owning` has a bit per table");
 
 impl Default for Arena {
     fn default() -> Self {
@@ -464,6 +468,7 @@ impl Default for Arena {
             on_path: Vec::new(),
             digests: DigestMemo::persistent(),
             key_tables: Default::default(),
+            key_tables_owning: 0,
             key_table_next: 0,
         }
     }
@@ -489,6 +494,7 @@ impl Arena {
             on_path,
             digests,
             key_tables,
+            key_tables_owning,
             key_table_next: _,
         } = self;
         // The first chunk is kept, in a new outer vector: one small allocation and free per
@@ -511,13 +517,13 @@ impl Arena {
         empty(patches, CHUNK);
         empty(on_path, CHUNK);
         digests.forget_shared();
-        for table in key_tables.iter_mut() {
-            if table
-                .as_ref()
-                .is_some_and(|t| !t.iter().all(|k| k.value.owns_nothing()))
-            {
-                *table = None;
+        if *key_tables_owning != 0 {
+            for (i, table) in key_tables.iter_mut().enumerate() {
+                if *key_tables_owning & (1 << i) != 0 {
+                    *table = None;
+                }
             }
+            *key_tables_owning = 0;
         }
     }
 
@@ -1071,8 +1077,14 @@ impl Arena {
     /// A new key table of `keys` (left empty), offered to the next dicts.
     pub(crate) fn new_key_table(&mut self, keys: &mut Vec<Key>) -> Arc<[Key]> {
         let table: Arc<[Key]> = keys.drain(..).collect();
-        if let Some(slot) = self.key_tables.get_mut(self.key_table_next % KEY_TABLES) {
+        let i = self.key_table_next % KEY_TABLES;
+        if let Some(slot) = self.key_tables.get_mut(i) {
             *slot = Some(Arc::clone(&table));
+            if table.iter().all(|k| k.value.owns_nothing()) {
+                self.key_tables_owning &= !(1 << i);
+            } else {
+                self.key_tables_owning |= 1 << i;
+            }
         }
         self.key_table_next = self.key_table_next.wrapping_add(1);
         table
@@ -1270,5 +1282,36 @@ mod tests {
             std::mem::size_of::<super::Node>()
         );
         assert_eq!(std::mem::size_of::<crate::value::Value>(), 24);
+    }
+
+    #[test]
+    fn reset_keeps_only_key_tables_that_own_nothing() {
+        use super::{Arena, KEY_TABLES};
+        use crate::value::Key;
+        use std::sync::Arc;
+        let long = Value::from("a str too long to be stored inline, so shared storage");
+        let key = |v: &Value| Key::new(v.clone()).expect("hashable");
+        let mut arena = Arena::default();
+        // Tables 0 and 2 hold a long str (storage of the pickle), 1 and 3 only short strs;
+        // then slot 0 is written over by a plain table, slot 1 by an owning one.
+        let mut tables = Vec::new();
+        for round in 0..KEY_TABLES + 2 {
+            let owning = matches!(round, 0 | 2 | 5);
+            let mut keys = vec![key(&Value::from("id"))];
+            if owning {
+                keys.push(key(&long));
+            }
+            tables.push(arena.new_key_table(&mut keys));
+        }
+        arena.reset();
+        let kept: Vec<bool> = arena.key_tables.iter().map(Option::is_some).collect();
+        assert_eq!(kept, [true, false, false, true]);
+        assert!(Arc::ptr_eq(
+            arena.key_tables[0].as_ref().expect("kept"),
+            &tables[KEY_TABLES]
+        ));
+        assert_eq!(arena.key_tables_owning, 0);
+        arena.reset();
+        assert_eq!(arena.key_tables.iter().filter(|t| t.is_some()).count(), 2);
     }
 }
