@@ -11,7 +11,7 @@
 //! Error values are the text of the exception CPython raises (`str(exc)`), without the
 //! exception type.
 
-use crate::pystr::{PyStr, StrBuilder};
+use crate::pystr::{INLINE_MAX, PyStr, StrBuilder};
 
 /// Whether `encoding` is the unpickler's special value `'bytes'` (keep Python 2 `str` as
 /// `bytes`). The comparison is exact, as in CPython: `'BYTES'` is an (unknown) codec name.
@@ -60,6 +60,33 @@ fn push_latin1(out: &mut StrBuilder, bytes: &[u8]) {
     }
 }
 
+/// `data` as an inline str if it is short ASCII text with no backslash (see
+/// [`raw_unicode_escape_decode`]).
+#[inline]
+fn short_ascii_text(data: &[u8]) -> Option<PyStr> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    const BACKSLASH: u64 = 0x5c5c_5c5c_5c5c_5c5c;
+    let len = u8::try_from(data.len())
+        .ok()
+        .filter(|&n| usize::from(n) <= INLINE_MAX)?;
+    // Zero padding is neither a backslash nor a high byte.
+    let mut buf = [0u8; 24];
+    buf.get_mut(..data.len())?.copy_from_slice(data);
+    let mut bad = 0u64;
+    for word in buf.chunks_exact(8).filter_map(|w| w.first_chunk::<8>()) {
+        let w = u64::from_le_bytes(*word);
+        let x = w ^ BACKSLASH;
+        // (A zero byte of `x`, a backslash of `w`, sets its high bit here.)
+        bad |= w | (x.wrapping_sub(ONES) & !x);
+    }
+    if bad & HIGH != 0 {
+        return None;
+    }
+    let text = buf.first_chunk::<INLINE_MAX>()?;
+    Some(PyStr::from_inline_parts(len, *text))
+}
+
 /// Decodes `data` like Python's `data.decode('raw-unicode-escape')`.
 ///
 /// Every byte is the Latin-1 code point of the same value, except the escapes `\uXXXX`
@@ -69,7 +96,19 @@ fn push_latin1(out: &mut StrBuilder, bytes: &[u8]) {
 /// surrogates such as `\ud800` are allowed. Errors are CPython's message, e.g.
 /// `'rawunicodeescape' codec can't decode bytes in position 0-3: truncated \uXXXX escape`.
 pub(crate) fn raw_unicode_escape_decode(data: &[u8]) -> Result<PyStr, String> {
-    let mut out = StrBuilder::with_capacity(data.len());
+    // A short line of ASCII without a backslash (most keys and values): the text as it is,
+    // inline. Checked a word at a time: any byte with its high bit set, or equal to `\\`.
+    if let Some(s) = short_ascii_text(data) {
+        return Ok(s);
+    }
+    // No backslash: no escape, every byte is its code point.
+    if !data.contains(&b'\\') {
+        return Ok(PyStr::from_latin1(data));
+    }
+    // Each byte gives at most two bytes of UTF-8 (an escape gives at most four from six or
+    // ten): room enough, never grown.
+    let high = data.iter().filter(|&&b| b >= 0x80).count();
+    let mut out = StrBuilder::with_capacity(data.len() + high);
     let mut pos = 0;
     while let Some(rest) = data.get(pos..) {
         let Some(offset) = rest.iter().position(|&b| b == b'\\') else {
@@ -886,6 +925,60 @@ mod tests {
                 "input {:?} encoding {encoding:?} errors {errors:?}",
                 data.escape_ascii().to_string()
             );
+        }
+    }
+
+    /// Lines without an escape decode to their bytes as Latin-1 code points, inline exactly
+    /// when their UTF-8 fits; a backslash escape or a byte above 0x7F at any position of a
+    /// short line is seen (the word-at-a-time check of short ASCII lines).
+    #[test]
+    fn escape_free_lines_are_latin1_and_escapes_are_seen_anywhere() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for len in 0..=40usize {
+            for round in 0..200 {
+                let data: Vec<u8> = (0..len)
+                    .map(|_| {
+                        let r = next();
+                        let b = match round % 3 {
+                            0 => (r % 0x60 + 0x20) as u8,
+                            1 if r % 7 == 0 => (r >> 8) as u8 | 0x80,
+                            1 => (r % 0x80) as u8,
+                            _ => (r >> 8) as u8,
+                        };
+                        if b == b'\\' { b'/' } else { b }
+                    })
+                    .collect();
+                let s = raw_unicode_escape_decode(&data).unwrap();
+                let want: String = data.iter().map(|&b| char::from(b)).collect();
+                assert_eq!(s.as_str(), Some(want.as_str()), "{data:02x?}");
+                assert_eq!(
+                    s.inline_parts().is_some(),
+                    want.len() <= INLINE_MAX,
+                    "{data:02x?}"
+                );
+            }
+        }
+        for len in 0..=INLINE_MAX {
+            for at in 0..len {
+                let mut line = vec![b'a'; len];
+                line[at] = 0xe9;
+                let s = raw_unicode_escape_decode(&line).unwrap();
+                let want: String = line.iter().map(|&b| char::from(b)).collect();
+                assert_eq!(s.as_str(), Some(want.as_str()), "{line:02x?}");
+                if at + 6 <= len {
+                    let mut line = vec![b'a'; len];
+                    line[at..at + 6].copy_from_slice(b"\\u00e9");
+                    let s = raw_unicode_escape_decode(&line).unwrap();
+                    let want = format!("{}\u{e9}{}", "a".repeat(at), "a".repeat(len - at - 6));
+                    assert_eq!(s.as_str(), Some(want.as_str()), "{line:02x?}");
+                }
+            }
         }
     }
 

@@ -105,6 +105,37 @@ impl PyStr {
         PyStr(Repr::Text(Arc::from(s)))
     }
 
+    /// The string whose code points are `bytes`, one each (Latin-1), inline when short.
+    pub(crate) fn from_latin1(bytes: &[u8]) -> PyStr {
+        let high = bytes.iter().filter(|&&b| b >= 0x80).count();
+        let n = bytes.len() + high;
+        if n <= INLINE_MAX {
+            // Encoded straight into the inline buffer: an ASCII byte as itself, any other as
+            // its two-byte UTF-8 form (valid UTF-8 by construction).
+            let mut buf = [0u8; INLINE_MAX];
+            let mut out = buf.iter_mut();
+            for &b in bytes {
+                if b < 0x80 {
+                    if let Some(o) = out.next() {
+                        *o = b;
+                    }
+                } else if let (Some(lead), Some(cont)) = (out.next(), out.next()) {
+                    *lead = 0xC0 | (b >> 6);
+                    *cont = 0x80 | (b & 0x3F);
+                }
+            }
+            return PyStr(Repr::Inline(n as u8, buf));
+        }
+        if high == 0 {
+            if let Ok(text) = std::str::from_utf8(bytes) {
+                return PyStr(Repr::Text(Arc::from(text)));
+            }
+        }
+        let mut text = String::with_capacity(n);
+        text.extend(bytes.iter().map(|&b| char::from(b)));
+        PyStr(Repr::Text(Arc::from(text)))
+    }
+
     /// The text as `&str`, or `None` if the string holds a lone surrogate.
     pub fn as_str(&self) -> Option<&str> {
         match &self.0 {

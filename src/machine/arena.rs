@@ -121,7 +121,8 @@ impl Items {
         match mem::replace(&mut self.vals, Vals::Open(Vec::new())) {
             Vals::Open(v) => v,
             Vals::Sealed(mut sealed) => {
-                let mut vals = Vec::with_capacity(sealed.len().saturating_mul(2));
+                // (At least four: a list built one `APPEND` at a time grows past two.)
+                let mut vals = Vec::with_capacity(sealed.len().saturating_mul(2).max(4));
                 match Arc::get_mut(&mut sealed) {
                     Some(items) => vals.extend(items.iter_mut().map(mem::take)),
                     None => vals.extend(sealed.iter().cloned()),

@@ -2018,6 +2018,15 @@ fn parse_text_long(line: &[u8], limits: &Limits) -> Result<Value> {
 
 /// A decimal memo index of `GET`/`PUT`.
 fn parse_memo_index(line: &[u8]) -> Result<i64> {
+    // Plain decimal digits (what every pickler writes), at most 18 of them: no overflow.
+    if (1..=18).contains(&line.len()) && line.iter().all(u8::is_ascii_digit) {
+        return Ok(line.iter().fold(0i64, |n, &d| n * 10 + i64::from(d - b'0')));
+    }
+    parse_memo_index_text(line)
+}
+
+/// [`parse_memo_index`] for any line: `int(line)` as CPython reads it.
+fn parse_memo_index_text(line: &[u8]) -> Result<i64> {
     if line.is_empty() {
         return Err(Error::bare(ErrorKind::Truncated));
     }
@@ -2168,4 +2177,50 @@ fn merge_repeated_keys(keys: &mut Vec<Key>, values: Vec<Slot>, work: &mut u64) -
     }
     *keys = out_keys;
     out_values
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{parse_memo_index, parse_memo_index_text};
+
+    /// The digits-only fast path reads what the general parse reads, and leaves everything
+    /// else (signs, spaces, underscores, 19 digits and more, non-digits) to it.
+    #[test]
+    fn memo_indices_parse_as_int_does() {
+        let mut lines: Vec<String> = [
+            "0",
+            "7",
+            "007",
+            "42",
+            "+5",
+            "-1",
+            " 5",
+            "5 ",
+            "1_0",
+            "0x10",
+            "",
+            "a",
+            "4a",
+            "922337203685477580",
+            "9223372036854775807",
+            "9223372036854775808",
+            "0000000000000000000000001",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        for n in 1..=20 {
+            lines.push("9".repeat(n));
+            lines.push(format!("1{}", "0".repeat(n - 1)));
+        }
+        for line in &lines {
+            let fast = parse_memo_index(line.as_bytes()).map_err(|e| e.to_string());
+            let slow = parse_memo_index_text(line.as_bytes()).map_err(|e| e.to_string());
+            assert_eq!(fast, slow, "{line:?}");
+        }
+        assert_eq!(
+            parse_memo_index(b"999999999999999999").ok(),
+            Some(999_999_999_999_999_999)
+        );
+    }
 }

@@ -104,7 +104,14 @@ impl KeyMap {
     /// Room for `n` more keys.
     pub(crate) fn reserve(&mut self, n: usize) {
         match self {
-            KeyMap::Small(v) if v.len() + n <= SMALL_MAX => v.reserve_exact(n),
+            KeyMap::Small(v) if v.len() + n <= SMALL_MAX => {
+                // Grown by doubling (`SETITEM` adds one key at a time), never past SMALL_MAX.
+                let need = v.len() + n;
+                if need > v.capacity() {
+                    let room = need.max(2 * v.capacity()).clamp(4, SMALL_MAX);
+                    v.reserve_exact(room - v.len());
+                }
+            }
             KeyMap::Small(_) => {}
             KeyMap::Large(m) => m.reserve(n),
         }
