@@ -7,6 +7,7 @@
 //! moment, that child's own `Drop` empties it with its own work list: still no recursion on the
 //! value's depth.)
 
+use std::cell::Cell;
 use std::mem;
 use std::sync::Arc;
 
@@ -56,8 +57,9 @@ fn take_dict(d: &mut super::DictRepr, out: &mut Vec<Value>) {
                         out.push(mem::take(v));
                     }
                 }
-                // A shared key table goes with the last dict that uses it.
-                if let Some(keys) = Arc::get_mut(&mut d.keys) {
+                // A shared key table goes with the last dict that uses it. (A plain load first:
+                // most tables are shared, and `Arc::get_mut` is an atomic compare-and-swap.)
+                if let Some(keys) = unique_mut(&mut d.keys) {
                     for k in keys.iter_mut() {
                         if is_last_owner(&k.value) {
                             out.push(mem::take(&mut k.value));
@@ -83,6 +85,16 @@ fn take_dict(d: &mut super::DictRepr, out: &mut Vec<Value>) {
             }
         }
     }
+}
+
+/// `Arc::get_mut`, after a plain load that rules out most shared values without the atomic
+/// compare-and-swap `Arc::get_mut` makes.
+#[inline]
+fn unique_mut<T: ?Sized>(a: &mut Arc<T>) -> Option<&mut T> {
+    if Arc::strong_count(a) != 1 {
+        return None;
+    }
+    Arc::get_mut(a)
 }
 
 /// Whether this is the only strong reference (a weak one cannot exist: none is ever made).
@@ -139,23 +151,50 @@ fn take_object(o: &mut Arc<super::ObjectInner>, out: &mut Vec<Value>) {
 fn drain(mut work: Vec<Value>) {
     while let Some(mut v) = work.pop() {
         take_children(&mut v, &mut work);
+        // Its unique children are taken: its `Drop`, the next to run on this thread, need not
+        // look for them again. (Everything on the work list is a container this list alone
+        // owns, so that `Drop` gets past its own uniqueness check and clears the flag.)
+        if is_last_owner(&v) {
+            let _ = TAKEN.try_with(|t| t.set(true));
+        }
+        drop(v);
+    }
+}
+
+thread_local! {
+    /// Set by [`drain`] just before it drops a container it alone owns and whose uniquely
+    /// owned children it has already taken; that container's `Drop` (one of the iterative ones
+    /// below, which runs before anything inside the container is dropped, and finds it unique)
+    /// clears it and skips its own pass over the children. Any other container's `Drop` finds it clear, so each still empties
+    /// itself iteratively: a child that became unique since (its other owner gone on another
+    /// thread) is dropped with its own work list, as before.
+    static TAKEN: Cell<bool> = const { Cell::new(false) };
+}
+
+/// The `Drop` of a container this reference alone keeps alive: its uniquely owned children
+/// go through a work list (nothing, if [`drain`] has just taken them).
+#[inline(never)]
+fn empty_unique<T: ?Sized, F: FnOnce(&mut T, &mut Vec<Value>)>(inner: &mut T, take: F) {
+    if TAKEN.try_with(|t| t.replace(false)).unwrap_or(false) {
+        return;
+    }
+    let mut work = Vec::new();
+    take(inner, &mut work);
+    if !work.is_empty() {
+        drain(work);
     }
 }
 
 macro_rules! iterative_drop {
     ($t:ident, $take:ident) => {
         impl Drop for $t {
+            #[inline]
             fn drop(&mut self) {
                 // Another reference keeps the contents alive: just release this one (a plain
                 // load here spares the compare-and-swap of `Arc::get_mut` on every shared
-                // reference).
-                if !self.0.unique() {
-                    return;
-                }
-                let mut work = Vec::new();
-                $take(&mut self.0, &mut work);
-                if !work.is_empty() {
-                    drain(work);
+                // reference, and the call below).
+                if self.0.unique() {
+                    empty_unique(&mut self.0, $take);
                 }
             }
         }
@@ -167,3 +206,67 @@ iterative_drop!(Tuple, take_slice);
 iterative_drop!(Dict, take_dict);
 iterative_drop!(Set, take_set);
 iterative_drop!(Object, take_object);
+
+#[cfg(test)]
+mod tests {
+    use super::TAKEN;
+    use crate::value::{Dict, Set, Value};
+
+    fn skip_flag() -> bool {
+        TAKEN.with(|t| t.get())
+    }
+
+    /// A list nested `n` deep.
+    fn deep(n: usize) -> Value {
+        let mut v = Value::from(vec![Value::from(1i64)]);
+        for _ in 0..n {
+            v = Value::from(vec![v]);
+        }
+        v
+    }
+
+    /// Containers of every kind, nested, some children shared with a value kept alive: each
+    /// drop leaves the flag clear and the shared children whole, and a shared child later
+    /// dropped on its own (10^5 deep, in a small stack) still empties itself iteratively.
+    #[test]
+    fn drops_leave_no_skip_flag_and_shared_children_whole() {
+        std::thread::Builder::new()
+            .stack_size(256 * 1024)
+            .spawn(|| {
+                let kept = deep(100_000);
+                let leaf = Value::from(vec![Value::from("a str too long to be stored inline")]);
+                let dict = |v: Value| {
+                    Value::from(
+                        Dict::from_pairs([(Value::from("k"), v), (Value::from(1i64), leaf.clone())])
+                            .expect("hashable"),
+                    )
+                };
+                let set = Value::from(
+                    Set::from_values([Value::from("x"), Value::tuple(vec![Value::from(2i64)])])
+                        .expect("hashable"),
+                );
+                let v = Value::from(vec![
+                    dict(kept.clone()),
+                    Value::tuple(vec![dict(Value::from(vec![kept.clone(), set.clone()]))]),
+                    set,
+                    deep(1_000),
+                    leaf.clone(),
+                ]);
+                drop(v);
+                assert!(!skip_flag());
+                assert_eq!(leaf.to_string(), "['a str too long to be stored inline']");
+                let mut depth = 0;
+                let mut cur = &kept;
+                while let Some(x) = cur.as_slice().and_then(<[Value]>::first) {
+                    cur = x;
+                    depth += 1;
+                }
+                assert_eq!(depth, 100_001);
+                drop(kept);
+                assert!(!skip_flag());
+            })
+            .expect("spawn")
+            .join()
+            .expect("no overflow");
+    }
+}
