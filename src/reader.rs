@@ -182,6 +182,22 @@ fn small_int_at(block: &[u8; 10], pos: usize) -> Option<SmallInt> {
 /// The size of a [`Source::read_short_block`] block: three words.
 pub(crate) const SHORT_BLOCK: usize = 24;
 
+/// Per length `n` ≤ [`SHORT_BLOCK`] − 2, the three words that keep the first `n` bytes of a
+/// block and clear the rest (a table load instead of a branch per word).
+const SHORT_BLOCK_MASKS: [[u64; SHORT_BLOCK / 8]; SHORT_BLOCK - 1] = {
+    let mut t = [[0u64; SHORT_BLOCK / 8]; SHORT_BLOCK - 1];
+    let mut n = 0;
+    while n < SHORT_BLOCK - 1 {
+        let mut byte = 0;
+        while byte < n {
+            t[n][byte / 8] |= 0xff << (8 * (byte % 8));
+            byte += 1;
+        }
+        n += 1;
+    }
+    t
+};
+
 /// The FRAME length CPython rejects outright.
 fn frame_too_long() -> Error {
     Error::py(
@@ -301,17 +317,12 @@ impl Source for SliceSource<'_> {
         let block = self.window.get(self.pos..)?.first_chunk::<SHORT_BLOCK>()?;
         self.pos += n;
         let mut out = [0u8; SHORT_BLOCK];
-        for (k, (dst, src)) in out
+        let masks = SHORT_BLOCK_MASKS.get(n)?;
+        for ((dst, src), mask) in out
             .chunks_exact_mut(8)
             .zip(block.chunks_exact(8))
-            .enumerate()
+            .zip(masks)
         {
-            let keep = n.saturating_sub(8 * k).min(8);
-            let mask = if keep == 8 {
-                u64::MAX
-            } else {
-                (1u64 << (8 * keep)) - 1
-            };
             let word = src.first_chunk::<8>().map_or(0, |w| u64::from_le_bytes(*w)) & mask;
             dst.copy_from_slice(&word.to_le_bytes());
         }
@@ -623,6 +634,30 @@ impl<R: BufRead> Source for StreamSource<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A short block holds the `n` bytes asked for and zeros after them, for every `n` a block
+    /// can hold and at every offset; `n` too long, or a block past the input's end, reads
+    /// nothing.
+    #[test]
+    fn short_blocks_keep_the_bytes_asked_for_and_zero_the_rest() {
+        let data: Vec<u8> = (0..64u32).map(|i| (i * 37 + 0x81) as u8).collect();
+        for start in 0..data.len() {
+            for n in 0..=SHORT_BLOCK {
+                let mut src = SliceSource::new(&data);
+                src.pos = start;
+                let got = src.read_short_block(n);
+                if n > SHORT_BLOCK - 2 || start + SHORT_BLOCK > data.len() {
+                    assert_eq!(got, None, "start {start} n {n}");
+                    assert_eq!(src.pos, start);
+                    continue;
+                }
+                let mut want = [0u8; SHORT_BLOCK];
+                want[..n].copy_from_slice(&data[start..start + n]);
+                assert_eq!(got, Some(want), "start {start} n {n}");
+                assert_eq!(src.pos, start + n);
+            }
+        }
+    }
 
     /// Every small int opcode and `LONG1` length, at the edges of each length and sign, decoded
     /// by the branch-free [`small_int_at`] as the opcodes define them (little-endian; unsigned

@@ -237,8 +237,11 @@ mod tests {
                 let leaf = Value::from(vec![Value::from("a str too long to be stored inline")]);
                 let dict = |v: Value| {
                     Value::from(
-                        Dict::from_pairs([(Value::from("k"), v), (Value::from(1i64), leaf.clone())])
-                            .expect("hashable"),
+                        Dict::from_pairs([
+                            (Value::from("k"), v),
+                            (Value::from(1i64), leaf.clone()),
+                        ])
+                        .expect("hashable"),
                     )
                 };
                 let set = Value::from(
