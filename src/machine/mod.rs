@@ -28,7 +28,7 @@ use crate::limits::{Budget, Limits};
 use crate::number::{self, IntLit};
 use crate::opcode::{Opcode, REACH_ALL, REACH_MARK, STACK_REACH};
 use crate::pystr::{self, INLINE_MAX, PyStr};
-use crate::reader::Source;
+use crate::reader::{SHORT_BLOCK, Source};
 use crate::value::key::{SMALL_MAX, key_eq_counted};
 use crate::value::{Bytes, Construct, Global, Int, Key, Seq, SmallDict, Tuple, Value};
 
@@ -1163,11 +1163,12 @@ impl Machine {
         self.push(Slot::Val(v), limits)
     }
 
+    /// `BINUNICODE`, `SHORT_BINUNICODE`, `BINUNICODE8`. The short str (most keys and many
+    /// values) is decoded here, in the dispatch loop; the rest out of line.
+    #[inline(always)]
     fn op_unicode<S: Source>(&mut self, n: u64, src: &mut S, limits: &Limits) -> Result<()> {
-        // A short str read as one block: ASCII text (most keys and many values) goes straight
-        // into its stack slot.
-        if n <= INLINE_MAX as u64 {
-            check_payload(n, limits)?;
+        // A short str read as one block: ASCII text goes straight into its stack slot.
+        if n <= INLINE_MAX as u64 && n <= limits.max_payload_len {
             if let Some(block) = src.read_short_block(n as usize) {
                 let ascii = block
                     .chunks_exact(8)
@@ -1184,11 +1185,32 @@ impl Machine {
                         Slot::Val(Value::Str(PyStr::from_inline_parts(n as u8, buf)))
                     });
                 }
-                let s = PyStr::from_utf8_surrogatepass(bytes)
-                    .map_err(|e| Error::py(PyException::UnicodeDecodeError, e.to_string()))?;
-                return self.push_payload(Value::Str(s), n as usize, src, limits);
+                return self.op_short_surrogates(block, n as usize, src, limits);
             }
         }
+        self.op_long_unicode(n, src, limits)
+    }
+
+    /// A short str that is not valid UTF-8: with surrogates (`surrogatepass`), or an error.
+    #[cold]
+    #[inline(never)]
+    fn op_short_surrogates<S: Source>(
+        &mut self,
+        block: [u8; SHORT_BLOCK],
+        n: usize,
+        src: &mut S,
+        limits: &Limits,
+    ) -> Result<()> {
+        let bytes = block.get(..n).unwrap_or_default();
+        let s = PyStr::from_utf8_surrogatepass(bytes)
+            .map_err(|e| Error::py(PyException::UnicodeDecodeError, e.to_string()))?;
+        self.push_payload(Value::Str(s), n, src, limits)
+    }
+
+    /// [`Machine::op_unicode`] of a str read as bytes: too long to be inline, too long for the
+    /// limits, or too near the end of the input for a whole block.
+    #[inline(never)]
+    fn op_long_unicode<S: Source>(&mut self, n: u64, src: &mut S, limits: &Limits) -> Result<()> {
         let end = src.position().saturating_add(n);
         let bytes = read_payload(src, n, limits)?;
         // Text (no surrogate) too long to be inline: validated, charged and checked against the
