@@ -231,12 +231,18 @@ impl Memo {
     #[inline]
     pub(crate) fn put_clone(&mut self, idx: u64, slot: &Slot) {
         if idx != self.dense_len as u64 || !self.sparse.is_empty() {
-            return self.put(idx, slot.clone());
+            return self.put_clone_elsewhere(idx, slot);
         }
         self.len += 1;
         if let Some(cell) = self.push_dense_cell() {
             copy_into(cell, slot);
         }
+    }
+
+    /// [`Memo::put_clone`] at an index out of order (a `PUT` a pickler did not write).
+    #[inline(never)]
+    fn put_clone_elsewhere(&mut self, idx: u64, slot: &Slot) {
+        self.put(idx, slot.clone());
     }
 
     /// Records that entry `idx` is the value at stack position `pos`, without copying it, if

@@ -1050,7 +1050,7 @@ impl Machine {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn op_put(&mut self, idx: u64, limits: &Limits) -> Result<()> {
         self.peek()?;
         if idx > limits.max_memo_index {
