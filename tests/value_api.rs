@@ -958,3 +958,20 @@ print(pickle.dumps([y], 2).hex())
     let err = restricted_loads(&cyclic).expect_err("a cycle is refused");
     assert!(err.to_string().contains("recursive"), "{err}");
 }
+
+/// Dicts sharing a key table whose keys own storage (long strs, big ints) or own nothing (short
+/// strs), with values that own storage or are containers: the same results as CPython, and
+/// (debug builds check it) only slots that own nothing are forgotten after a dict is sealed.
+#[test]
+fn shared_key_tables_of_owning_and_plain_keys() {
+    // data = [{'k'*30: i, 'short': i} for i in range(3)] + [{'a': [i], 'b': 'x'*40} for i in
+    //         range(3)] + [{2**70: i, 'z': None} for i in range(2)]; pickle.dumps(data, 2), 5
+    let p2: &[u8] = b"\x80\x02]q\x00(}q\x01(X\x1e\x00\x00\x00kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkq\x02K\x00X\x05\x00\x00\x00shortq\x03K\x00u}q\x04(h\x02K\x01h\x03K\x01u}q\x05(h\x02K\x02h\x03K\x02u}q\x06(X\x01\x00\x00\x00aq\x07]q\x08K\x00aX\x01\x00\x00\x00bq\x09X(\x00\x00\x00xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxq\x0au}q\x0b(h\x07]q\x0cK\x01ah\x09h\x0au}q\x0d(h\x07]q\x0eK\x02ah\x09h\x0au}q\x0f(\x8a\x09\x00\x00\x00\x00\x00\x00\x00\x00@K\x00X\x01\x00\x00\x00zq\x10Nu}q\x11(\x8a\x09\x00\x00\x00\x00\x00\x00\x00\x00@K\x01h\x10Nue.";
+    let p5: &[u8] = b"\x80\x05\x95\xd2\x00\x00\x00\x00\x00\x00\x00]\x94(}\x94(\x8c\x1ekkkkkkkkkkkkkkkkkkkkkkkkkkkkkk\x94K\x00\x8c\x05short\x94K\x00u}\x94(h\x02K\x01h\x03K\x01u}\x94(h\x02K\x02h\x03K\x02u}\x94(\x8c\x01a\x94]\x94K\x00a\x8c\x01b\x94\x8c(xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\x94u}\x94(h\x07]\x94K\x01ah\x09h\x0au}\x94(h\x07]\x94K\x02ah\x09h\x0au}\x94(\x8a\x09\x00\x00\x00\x00\x00\x00\x00\x00@K\x00\x8c\x01z\x94Nu}\x94(\x8a\x09\x00\x00\x00\x00\x00\x00\x00\x00@K\x01h\x10Nue.";
+    let expected = "[{'kkkkkkkkkkkkkkkkkkkkkkkkkkkkkk': 0, 'short': 0}, {'kkkkkkkkkkkkkkkkkkkkkkkkkkkkkk': 1, 'short': 1}, {'kkkkkkkkkkkkkkkkkkkkkkkkkkkkkk': 2, 'short': 2}, {'a': [0], 'b': 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'}, {'a': [1], 'b': 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'}, {'a': [2], 'b': 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'}, {1180591620717411303424: 0, 'z': None}, {1180591620717411303424: 1, 'z': None}]";
+    for data in [p2, p5] {
+        for _ in 0..3 {
+            assert_eq!(load(data).to_string(), expected);
+        }
+    }
+}

@@ -1055,8 +1055,10 @@ impl Arena {
 
     /// A recent dict's key table whose keys are the same as the keys of the `(key, value)`
     /// slot pairs `items` (every key a finished value, type-exact and equal, in order): the
-    /// common case of records, matched without hashing a key again.
-    pub(crate) fn match_key_table(&self, items: &[Slot]) -> Option<Arc<[Key]>> {
+    /// common case of records, matched without hashing a key again. With it, whether its keys
+    /// all own nothing (and so do the equal keys in `items`: a short str, a number, `None`
+    /// or a bool is equal only to one stored the same way).
+    pub(crate) fn match_key_table(&self, items: &[Slot]) -> Option<(Arc<[Key]>, bool)> {
         let n = items.len() / 2;
         let matches = |table: &&Arc<[Key]>| {
             table.len() == n
@@ -1070,9 +1072,9 @@ impl Arena {
         };
         self.key_tables
             .iter()
-            .flatten()
-            .find(matches)
-            .map(Arc::clone)
+            .enumerate()
+            .find_map(|(i, t)| Some((i, t.as_ref().filter(matches)?)))
+            .map(|(i, t)| (Arc::clone(t), self.key_tables_owning & (1 << i) == 0))
     }
 
     /// A new key table of `keys` (left empty), offered to the next dicts.

@@ -1565,28 +1565,35 @@ impl Machine {
         keys.clear();
         let result = self.seal_dict_with(id, k, &mut keys, limits);
         // What is left are moved-out placeholders and, when a key table was shared, the keys:
-        // mostly short strs, which own nothing and need no drop glue.
-        for slot in self.stack.drain_from(k) {
-            match slot {
-                Slot::Val(v) if v.owns_nothing() => std::mem::forget(v),
-                slot => drop(slot),
+        // mostly short strs, which own nothing and need no drop glue. When the shared table's
+        // keys all own nothing, so do these (equal to them), and the slots are just forgotten.
+        match result {
+            Ok((_, true)) => self.stack.discard_moved(k),
+            _ => {
+                for slot in self.stack.drain_from(k) {
+                    match slot {
+                        Slot::Val(v) if v.owns_nothing() => std::mem::forget(v),
+                        slot => drop(slot),
+                    }
+                }
             }
         }
         keys.clear();
         self.key_scratch = keys;
-        let work = result?;
+        let (work, _) = result?;
         self.work(work, src, limits)
     }
 
     /// [`Machine::seal_dict`] with its key buffer; the caller truncates the stack. Returns the
-    /// work done.
+    /// work done, and whether what it leaves in `stack[k..]` owns nothing (a shared key table
+    /// of keys that own nothing was used: its keys are left there, the values moved out).
     fn seal_dict_with(
         &mut self,
         id: u32,
         k: usize,
         keys: &mut Vec<Key>,
         limits: &Limits,
-    ) -> Result<u64> {
+    ) -> Result<(u64, bool)> {
         let n = self.stack.len().saturating_sub(k) / 2;
         let mut work = (n * n) as u64 / 8;
         let mut key_depth = 0u32;
@@ -1596,8 +1603,8 @@ impl Machine {
         let arena = &mut self.arena;
         let items = self.stack.region_mut(k);
         // A record like the last ones shares their key table: its keys are left on the stack.
-        if let Some(table) = arena.match_key_table(items) {
-            return seal_values(arena, id, table, items, 0).map(|()| work);
+        if let Some((table, plain)) = arena.match_key_table(items) {
+            return seal_values(arena, id, table, items, 0).map(|()| (work, plain));
         }
         // The keys, hashed.
         for (i, pair) in items.chunks_exact_mut(2).enumerate() {
@@ -1652,7 +1659,7 @@ impl Machine {
             let table = arena.new_key_table(keys);
             seal_values(arena, id, table, items, key_depth)?;
         }
-        Ok(work)
+        Ok((work, false))
     }
 
     /// `BUILD`: records the state on an object; `None` state on anything else is a no-op (as in
