@@ -228,7 +228,7 @@ impl Memo {
     /// the common case (the next index in order) the copy is written straight into its new
     /// cell: a value cloned into a temporary and then moved is reassembled from the clone's
     /// small stores, which the CPU cannot forward (a stall per entry).
-    #[inline(always)]
+    #[inline]
     pub(crate) fn put_clone(&mut self, idx: u64, slot: &Slot) {
         if idx != self.dense_len as u64 || !self.sparse.is_empty() {
             return self.put_clone_elsewhere(idx, slot);
