@@ -2,10 +2,11 @@
 //!
 //! When the last reference to a container goes, its children that are themselves uniquely owned
 //! containers are moved onto a heap-allocated work list instead of being dropped in place; the
-//! loop then empties each of them the same way. Shared children (other `Arc`s still alive) are
-//! just released in place. (Should another thread drop the last other reference at the same
-//! moment, that child's own `Drop` empties it with its own work list: still no recursion on the
-//! value's depth.)
+//! loop then empties each of them the same way, and drops it without a second look at its
+//! children (see `TAKEN`). Shared children (other `Arc`s still alive) are just released in
+//! place. (Should another thread drop the last other reference at the same moment, that
+//! child's own `Drop` empties it with its own work list: still no recursion on the value's
+//! depth.)
 
 use std::cell::Cell;
 use std::mem;
@@ -163,11 +164,12 @@ fn drain(mut work: Vec<Value>) {
 
 thread_local! {
     /// Set by [`drain`] just before it drops a container it alone owns and whose uniquely
-    /// owned children it has already taken; that container's `Drop` (one of the iterative ones
-    /// below, which runs before anything inside the container is dropped, and finds it unique)
-    /// clears it and skips its own pass over the children. Any other container's `Drop` finds it clear, so each still empties
-    /// itself iteratively: a child that became unique since (its other owner gone on another
-    /// thread) is dropped with its own work list, as before.
+    /// owned children it has already taken; that container's `Drop` (one of the iterative
+    /// ones below, which runs before anything inside the container is dropped, and finds it
+    /// unique) clears it and skips its own pass over the children. Any other container's
+    /// `Drop` finds it clear, so each still empties itself iteratively: a child that became
+    /// unique since (its other owner gone on another thread) is dropped with its own work
+    /// list, as before.
     static TAKEN: Cell<bool> = const { Cell::new(false) };
 }
 
