@@ -113,7 +113,25 @@ impl Fetched {
     }
 
     /// Notes a fetched index. `None`: too many high ones.
+    #[inline(always)]
     fn add(&mut self, idx: u64, len: u64) -> Option<()> {
+        // The common case, inline: an index already within the bits (records fetch a few
+        // dozen indices millions of times).
+        if idx < len {
+            if let Some(word) = usize::try_from(idx / 64)
+                .ok()
+                .and_then(|w| self.bits.get_mut(w))
+            {
+                *word |= 1 << (idx % 64);
+                return Some(());
+            }
+        }
+        self.add_new(idx, len)
+    }
+
+    /// [`Fetched::add`] of an index beyond the bits so far, or at or above the input's length.
+    #[inline(never)]
+    fn add_new(&mut self, idx: u64, len: u64) -> Option<()> {
         if idx < len {
             let w = usize::try_from(idx / 64).ok()?;
             if w >= self.bits.len() {
