@@ -533,7 +533,13 @@ impl Arena {
     pub(crate) fn push(&mut self, node: Node) -> Result<Slot> {
         if let Some(id) = self.free.pop() {
             if let Some(slot) = self.get_mut(id) {
-                *slot = node;
+                // A freed slot holds `Taken` (see `take_final`): written over without a call
+                // of the drop glue.
+                if matches!(slot, Node::Taken) {
+                    mem::forget(mem::replace(slot, node));
+                } else {
+                    *slot = node;
+                }
                 if let Some(p) = self.pinned.get_mut(id as usize) {
                     *p = false;
                 }
