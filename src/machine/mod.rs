@@ -933,34 +933,8 @@ impl Machine {
 
     // ---- memo --------------------------------------------------------------------------
 
-    /// `GET`, `BINGET`, `LONG_BINGET`. The common cases (a short str, the keys of records; an
-    /// object under construction, `[x] * n`) are handled here, in the dispatch loop; the rest
-    /// out of line.
-    #[inline(always)]
+    #[inline]
     fn op_get(&mut self, idx: i64, limits: &Limits) -> Result<()> {
-        if self.stack.len() < limits.max_stack {
-            match u64::try_from(idx).ok().and_then(|i| self.memo.get(i)) {
-                Some(Entry::Slot(Slot::Val(Value::Str(s)))) => {
-                    if let Some((len, &buf)) = s.inline_parts() {
-                        self.stack.push_made(|| {
-                            Slot::Val(Value::Str(PyStr::from_inline_parts(len, buf)))
-                        });
-                        return Ok(());
-                    }
-                }
-                Some(&Entry::Slot(Slot::Node(id))) => {
-                    self.stack.push(Slot::Node(id));
-                    return Ok(());
-                }
-                _ => {}
-            }
-        }
-        self.op_get_any(idx, limits)
-    }
-
-    /// [`Machine::op_get`] of any entry, or its error.
-    #[inline(never)]
-    fn op_get_any(&mut self, idx: i64, limits: &Limits) -> Result<()> {
         let Some(entry) = u64::try_from(idx).ok().and_then(|i| self.memo.get(i)) else {
             return Err(self.memo_not_found(idx));
         };
