@@ -65,13 +65,17 @@ struct Latin1 {
 impl Latin1 {
     /// The UTF-8 form.
     fn text(&self) -> &str {
-        self.utf8.get_or_init(|| {
-            let wide = self.bytes.iter().filter(|&&b| b >= 0x80).count();
-            let mut s = String::with_capacity(self.bytes.len() + wide);
-            s.extend(self.bytes.iter().map(|&b| char::from(b)));
-            s.into_boxed_str()
-        })
+        self.utf8
+            .get_or_init(|| latin1_to_utf8(&self.bytes).into_boxed_str())
     }
+}
+
+/// The text whose code points are `bytes`, one each (Latin-1), exactly sized.
+fn latin1_to_utf8(bytes: &[u8]) -> String {
+    let wide = bytes.iter().filter(|&&b| b >= 0x80).count();
+    let mut s = String::with_capacity(bytes.len() + wide);
+    s.extend(bytes.iter().map(|&b| char::from(b)));
+    s
 }
 
 /// `BINUNICODE` text at least this long is checked for the [`Latin1`] form.
@@ -131,9 +135,7 @@ impl PyStr {
                 return PyStr(Repr::Text(Arc::from(text)));
             }
         }
-        let mut text = String::with_capacity(n);
-        text.extend(bytes.iter().map(|&b| char::from(b)));
-        PyStr(Repr::Text(Arc::from(text)))
+        PyStr(Repr::Text(Arc::from(latin1_to_utf8(bytes))))
     }
 
     /// The text as `&str`, or `None` if the string holds a lone surrogate.
