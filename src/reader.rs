@@ -90,6 +90,17 @@ pub trait Source {
         Ok(())
     }
 
+    /// After an opcode of `N` bytes (opcode and argument, such as `BINGET 1`) has been read:
+    /// reads the copies of those `N` bytes that follow it, back to back, while the current
+    /// frame holds them whole, at most `max` of them, and returns how many it read. A list of
+    /// one object repeated (`[x] * n`: `n` identical memo `GET`s) is read here without a
+    /// dispatch per `GET`. Readers without a whole block read nothing.
+    #[inline]
+    fn read_repeats<const N: usize>(&mut self, max: usize) -> usize {
+        let _ = max;
+        0
+    }
+
     /// The `len` bytes at offset `start` (already read) as a window of the input, when the
     /// input is shared ([`Unpickler::from_shared`](crate::Unpickler::from_shared)): no copy.
     /// `None` for other inputs.
@@ -373,6 +384,28 @@ impl Source for SliceSource<'_> {
         };
         self.pos = pos;
         result
+    }
+
+    #[inline]
+    fn read_repeats<const N: usize>(&mut self, max: usize) -> usize {
+        let window = self.window;
+        let Some(unit) = self
+            .pos
+            .checked_sub(N)
+            .and_then(|start| window.get(start..))
+            .and_then(<[u8]>::first_chunk::<N>)
+        else {
+            return 0;
+        };
+        let n = window
+            .get(self.pos..)
+            .unwrap_or_default()
+            .chunks_exact(N)
+            .take(max)
+            .take_while(|c| *c == unit)
+            .count();
+        self.pos += n * N;
+        n
     }
 
     #[inline(always)]
@@ -735,6 +768,48 @@ mod tests {
             block[..2].copy_from_slice(&code);
             assert!(small_int_at(&block, 0).is_none(), "{code:x?}");
         }
+    }
+
+    /// Repeats of the opcode just read are counted up to `max`, stop at the first differing
+    /// byte and at a frame's end, and are read (the position moves past them, and only them).
+    #[test]
+    fn repeats_stop_at_a_difference_the_frame_end_and_max() {
+        // `h\x01` five times, then `h\x02`.
+        let mut data = b"h\x01".repeat(5);
+        data.extend_from_slice(b"h\x02");
+        for max in 0..8 {
+            let mut s = SliceSource::new(&data);
+            assert_eq!(s.next_opcode().unwrap(), Some(b'h'));
+            assert_eq!(s.read_u8().unwrap(), 1);
+            let n = s.read_repeats::<2>(max);
+            assert_eq!(n, max.min(4), "max {max}");
+            assert_eq!(s.pos, 2 + 2 * n);
+        }
+        // Nothing read yet: no unit to repeat.
+        assert_eq!(SliceSource::new(&data).read_repeats::<2>(9), 0);
+        // A repeat cut by the end of the input is not read.
+        let mut s = SliceSource::new(b"h\x01h\x01h");
+        s.pos = 2;
+        assert_eq!(s.read_repeats::<2>(9), 1);
+        assert_eq!(s.pos, 4);
+        // In a frame of 7 bytes (three whole repeats and one byte), only what it holds whole.
+        let mut s = SliceSource::new(&data);
+        s.start_frame(7).unwrap();
+        s.pos = 2;
+        assert_eq!(s.read_repeats::<2>(9), 2);
+        assert_eq!(s.pos, 6);
+        // Five-byte units (`LONG_BINGET`), a difference in the last byte.
+        let mut data = b"j\x00\x01\x00\x00".repeat(3);
+        data.extend_from_slice(b"j\x00\x01\x00\x01");
+        let mut s = SliceSource::new(&data);
+        s.pos = 5;
+        assert_eq!(s.read_repeats::<5>(9), 2);
+        assert_eq!(s.pos, 15);
+        // A stream never reads ahead for repeats.
+        let mut s = StreamSource::new(std::io::BufReader::new(&b"h\x01h\x01"[..]));
+        assert_eq!(s.next_opcode().unwrap(), Some(b'h'));
+        assert_eq!(s.read_u8().unwrap(), 1);
+        assert_eq!(s.read_repeats::<2>(9), 0);
     }
 
     #[test]

@@ -1741,3 +1741,107 @@ fn int_runs_check_and_charge_as_each_opcode_does() {
     let e = same_as_one_by_one("max_stack", &mix, &l).unwrap_err();
     assert!(e.contains("max_stack"), "{e}");
 }
+
+// ---- runs of memo GETs ----------------------------------------------------------------------
+
+/// Whether `a` and `b` are one shared container.
+fn same_object(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::List(a), Value::List(b)) => a.ptr_eq(b),
+        (Value::Tuple(a), Value::Tuple(b)) => a.ptr_eq(b),
+        (Value::Dict(a), Value::Dict(b)) => a.ptr_eq(b),
+        _ => false,
+    }
+}
+
+/// A protocol-4 pickle `[x, x, ...]`: `x` built by `make` (which memoizes it at index 1), then
+/// `n` memo `GET`s of it (`get`: `BINGET 1` or `LONG_BINGET 1`) in one `APPENDS`, or in
+/// batches of `batch`. `frame_at`: the `GET` after which a new frame starts (none if `None`).
+fn get_run(make: &[u8], get: &[u8], n: usize, batch: usize, frame_at: Option<usize>) -> Vec<u8> {
+    let mut body = vec![b']', 0x94, b'('];
+    body.extend_from_slice(make);
+    let mut frames = Vec::new();
+    for i in 0..n {
+        if i > 0 && i % batch == 0 {
+            body.extend_from_slice(b"e(");
+        }
+        body.extend_from_slice(get);
+        if Some(i) == frame_at {
+            frames.push(std::mem::take(&mut body));
+        }
+    }
+    body.extend_from_slice(b"e.");
+    frames.push(body);
+    let mut data = b"\x80\x04".to_vec();
+    for f in frames {
+        data.push(0x95);
+        data.extend_from_slice(&(f.len() as u64).to_le_bytes());
+        data.extend_from_slice(&f);
+    }
+    data
+}
+
+/// A run of identical `GET`s is pushed at once from a slice (`Machine::repeat_get`); a stream
+/// reads them one by one. Both give the same value, with every item the one shared object, or
+/// fail at the same `GET` with the same error, whatever the stack limit and wherever a frame
+/// cuts the run.
+#[test]
+fn get_runs_push_as_each_get_does() {
+    let _g = serial();
+    let xs: [(&str, &[u8]); 7] = [
+        ("list under construction", b"]\x94(K\x01K\x02e"),
+        ("list grown by two APPENDS", b"]\x94(K\x01e(K\x02e"),
+        ("tuple", b"K\x01K\x02\x86\x94"),
+        ("dict", b"}\x94(K\x01K\x02u"),
+        ("str", b"\x8c\x01a\x94"),
+        ("int", b"K\x07\x94"),
+        (
+            "list of a shared list",
+            b"]\x94(]\x94K\x01a]\x94h\x02a]\x94h\x02ae",
+        ),
+    ];
+    let gets: [&[u8]; 2] = [b"h\x01", b"j\x01\x00\x00\x00"];
+    let mut checked = 0;
+    for (what, make) in xs {
+        for get in gets {
+            for (n, batch, frame_at) in [
+                (1, 1000, None),
+                (2, 1000, None),
+                (300, 1000, None),
+                (300, 7, None),
+                (300, 1000, Some(150)),
+                (300, 64, Some(0)),
+            ] {
+                let data = get_run(make, get, n, batch, frame_at);
+                let case = format!("{what} {get:?} n {n} batch {batch} frame {frame_at:?}");
+                let from_slice = load_with(&data, Limits::default()).expect(&case);
+                let from_stream = load_stream_with(&data, Limits::default()).expect(&case);
+                assert!(from_slice.strict_eq(&from_stream), "{case}");
+                let items = from_slice.as_list().expect("a list").as_slice();
+                assert_eq!(items.len(), n + 1, "{case}");
+                if !matches!(items[1], Value::Str(_) | Value::Int(_)) {
+                    assert!(
+                        items[1..].iter().all(|v| same_object(v, &items[1])),
+                        "{case}"
+                    );
+                }
+                // The stack fills up on the same `GET`, from a slice and from a stream.
+                for max_stack in [1, 2, 3, 4, 5, 40, 299, 300, 301, 302] {
+                    let l = with_limit(|l| l.max_stack = max_stack);
+                    let outcome = |r: Result<Value, Error>| match r {
+                        Ok(v) => Ok(v.as_list().map(|l| l.len())),
+                        Err(e) => Err((e.to_string(), e.offset())),
+                    };
+                    let a = outcome(load_with(&data, l.clone()));
+                    let b = outcome(load_stream_with(&data, l));
+                    assert_eq!(a, b, "{case} max_stack {max_stack}");
+                    if let Err((msg, _)) = &a {
+                        assert!(msg.contains("max_stack"), "{case}: {msg}");
+                    }
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert_eq!(checked, 7 * 2 * 6 * 10);
+}

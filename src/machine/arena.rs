@@ -147,10 +147,23 @@ impl Items {
         // drop for free.
         let base = self.values().len();
         if !plain {
-            for (i, s) in slots.iter().enumerate() {
-                match s {
-                    Slot::Node(id) => self.note_patch(base + i, *id),
-                    Slot::Val(v) => self.note_depth(v),
+            let mut i = 0;
+            while let Some(s) = slots.get(i) {
+                match *s {
+                    Slot::Node(id) => {
+                        // A run of one object (`[x] * n`) is noted at once.
+                        let rest = slots.get(i + 1..).unwrap_or_default();
+                        let len = 1 + rest
+                            .iter()
+                            .take_while(|t| matches!(t, Slot::Node(j) if *j == id))
+                            .count();
+                        self.note_patches(base + i, id, len);
+                        i += len;
+                    }
+                    Slot::Val(ref v) => {
+                        self.note_depth(v);
+                        i += 1;
+                    }
                 }
             }
         }
@@ -231,6 +244,32 @@ impl Items {
         let patches = &mut self.extra().patches;
         if !patches.last_mut().is_some_and(|run| run.grow(pos, id)) {
             patches.push(Run { pos, id, len: 1 });
+        }
+    }
+
+    /// Notes that the `len` items from `pos` on (after every item noted so far) are all the
+    /// object under construction `id`.
+    #[inline]
+    fn note_patches(&mut self, pos: usize, id: u32, len: usize) {
+        self.note_patch(pos, id);
+        let Some(more) = len.checked_sub(1).filter(|&m| m > 0) else {
+            return;
+        };
+        // The run the first one started or continued takes the rest, if its length can count
+        // them; else one at a time.
+        if let Ok(more) = u32::try_from(more) {
+            if let Some(run) = self.extra().patches.last_mut() {
+                let end = pos.saturating_add(1);
+                if run.id == id && run.positions().end == end {
+                    if let Some(n) = run.len.checked_add(more) {
+                        run.len = n;
+                        return;
+                    }
+                }
+            }
+        }
+        for p in pos.saturating_add(1)..pos.saturating_add(len) {
+            self.note_patch(p, id);
         }
     }
 
@@ -980,9 +1019,7 @@ impl Arena {
                 .map(|r| r.positions())
                 .chain(std::iter::once(last.pos..end.saturating_sub(1)));
             for range in clones {
-                for slot in items.get_mut(range).unwrap_or_default() {
-                    slot.fill(v.clone());
-                }
+                v.fill_clones(items.get_mut(range).unwrap_or_default());
             }
             if let Some(slot) = end.checked_sub(1).and_then(|i| items.get_mut(i)) {
                 slot.fill(v);

@@ -486,10 +486,12 @@ impl Machine {
                 Opcode::BINGET => {
                     let idx = src.read_u8()?;
                     self.op_get(i64::from(idx), limits)?;
+                    self.repeat_get::<2, S>(src, limits);
                 }
                 Opcode::LONG_BINGET => {
                     let idx = u32::from_le_bytes(src.read_array()?);
                     self.op_get(i64::from(idx), limits)?;
+                    self.repeat_get::<5, S>(src, limits);
                 }
                 Opcode::INST => {
                     if self.marks.is_empty() {
@@ -973,6 +975,23 @@ impl Machine {
         // Cloned straight into the stack's memory (no temporary to copy from).
         self.stack.push_clone(slot);
         Ok(())
+    }
+
+    /// After a `BINGET`/`LONG_BINGET` (`N` bytes) of a container or an object under
+    /// construction: the identical `GET`s that follow it (`[x] * n`), pushed at once. Each
+    /// would push the same entry and pass the same checks; the stack limit is kept by reading
+    /// no more of them than the stack has room for, so the one that would overflow it is read
+    /// and fails on its own. A `GET` of a number or a str (a record's key) skips the look.
+    #[inline(always)]
+    fn repeat_get<const N: usize, S: Source>(&mut self, src: &mut S, limits: &Limits) {
+        if self.stack.last().is_none_or(Slot::is_plain) {
+            return;
+        }
+        let room = limits.max_stack.saturating_sub(self.stack.len());
+        let k = src.read_repeats::<N>(room);
+        if k > 0 {
+            self.stack.repeat_top(k);
+        }
     }
 
     /// The error of a `GET` of an index that is not in the memo.

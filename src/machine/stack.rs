@@ -144,6 +144,19 @@ impl Stack {
         true
     }
 
+    /// Pushes `k` more copies of the top slot (nothing if the stack is empty).
+    #[inline]
+    pub(crate) fn repeat_top(&mut self, k: usize) {
+        let Some(top) = self.slots.last() else {
+            return;
+        };
+        let top = top.clone();
+        if !top.is_plain() {
+            self.taint_below(self.slots.len() + k);
+        }
+        self.slots.resize(self.slots.len() + k, top);
+    }
+
     /// Pushes a clone of `slot`, cloned straight into the stack's memory.
     #[inline]
     pub(crate) fn push_clone(&mut self, slot: &Slot) {

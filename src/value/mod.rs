@@ -561,6 +561,34 @@ impl Value {
         }
     }
 
+    /// Writes a clone of `self` over each of `dst` (as [`Value::fill`] does): the items of
+    /// `[x] * n`. The kind of `self` is looked at once, not per clone.
+    #[inline]
+    pub(crate) fn fill_clones(&self, dst: &mut [Value]) {
+        match self {
+            Value::List(List(Seq::Slice(s))) => {
+                for d in dst {
+                    d.fill(Value::List(List(Seq::Slice(Arc::clone(s)))));
+                }
+            }
+            Value::List(List(Seq::Vec(s))) => {
+                for d in dst {
+                    d.fill(Value::List(List(Seq::Vec(Arc::clone(s)))));
+                }
+            }
+            Value::Dict(Dict(DictRepr::Small(s))) => {
+                for d in dst {
+                    d.fill(Value::Dict(Dict(DictRepr::Small(Arc::clone(s)))));
+                }
+            }
+            _ => {
+                for d in dst {
+                    d.fill(self.clone());
+                }
+            }
+        }
+    }
+
     /// Whether dropping the value frees nothing (no shared storage): the decoder skips the
     /// drop glue for the many such values it discards at once.
     #[inline]
