@@ -485,13 +485,15 @@ impl Machine {
                 }
                 Opcode::BINGET => {
                     let idx = src.read_u8()?;
-                    if self.op_get(i64::from(idx), limits)? {
+                    self.op_get(i64::from(idx), limits)?;
+                    if !self.got_str() {
                         self.repeat_get::<2, S>(src, limits);
                     }
                 }
                 Opcode::LONG_BINGET => {
                     let idx = u32::from_le_bytes(src.read_array()?);
-                    if self.op_get(i64::from(idx), limits)? {
+                    self.op_get(i64::from(idx), limits)?;
+                    if !self.got_str() {
                         self.repeat_get::<5, S>(src, limits);
                     }
                 }
@@ -937,10 +939,8 @@ impl Machine {
 
     // ---- memo --------------------------------------------------------------------------
 
-    /// `GET`: pushes the memo entry `idx`. `true` if it is a container or an object under
-    /// construction (worth looking for more `GET`s of it: `[x] * n`).
     #[inline]
-    fn op_get(&mut self, idx: i64, limits: &Limits) -> Result<bool> {
+    fn op_get(&mut self, idx: i64, limits: &Limits) -> Result<()> {
         let Some(entry) = u64::try_from(idx).ok().and_then(|i| self.memo.get(i)) else {
             return Err(self.memo_not_found(idx));
         };
@@ -954,18 +954,18 @@ impl Machine {
                 if !self.stack.push_copy_of(pos) {
                     return Err(arena::internal());
                 }
-                return Ok(self.stack.last().is_some_and(|s| !s.is_plain()));
+                return Ok(());
             }
             &Entry::Item(node, i) => {
                 let v = self.arena.item(node, i).ok_or_else(arena::internal)?;
                 self.stack.push(Slot::Val(v.clone()));
-                return Ok(false);
+                return Ok(());
             }
         };
         // An object under construction: its reference, without the general clone.
         if let &Slot::Node(id) = slot {
             self.stack.push(Slot::Node(id));
-            return Ok(true);
+            return Ok(());
         }
         // A short str (most `GET`s: the keys of records) is copied by its parts into a pushed
         // slot, without the general clone.
@@ -973,22 +973,32 @@ impl Machine {
             if let Some((len, &buf)) = s.inline_parts() {
                 self.stack
                     .push_made(|| Slot::Val(Value::Str(PyStr::from_inline_parts(len, buf))));
-                return Ok(false);
+                return Ok(());
             }
         }
         // Cloned straight into the stack's memory (no temporary to copy from).
         self.stack.push_clone(slot);
-        Ok(!slot.is_plain())
+        Ok(())
+    }
+
+    /// Whether the top slot is a str: what most `GET`s push (the keys of records), and not
+    /// worth looking for a run of (see [`Machine::repeat_get`]).
+    #[inline(always)]
+    fn got_str(&self) -> bool {
+        matches!(self.stack.last(), Some(Slot::Val(Value::Str(_))))
     }
 
     /// After a `BINGET`/`LONG_BINGET` (`N` bytes) of a container or an object under
     /// construction: the identical `GET`s that follow it (`[x] * n`), pushed at once. Each
     /// would push the same entry and pass the same checks; the stack limit is kept by reading
     /// no more of them than the stack has room for, so the one that would overflow it is read
-    /// and fails on its own. (Out of line: a `GET` of a number or a str, such as a record's
-    /// key, does not come here.)
+    /// and fails on its own. A `GET` of a number skips the look; one of a str (a record's key)
+    /// does not come here ([`Machine::got_str`]).
     #[inline(never)]
     fn repeat_get<const N: usize, S: Source>(&mut self, src: &mut S, limits: &Limits) {
+        if self.stack.last().is_none_or(Slot::is_plain) {
+            return;
+        }
         let room = limits.max_stack.saturating_sub(self.stack.len());
         let k = src.read_repeats::<N>(room);
         if k > 0 {
