@@ -481,21 +481,15 @@ impl Machine {
                 Opcode::GET => {
                     let line = src.read_line()?;
                     let idx = parse_memo_index(line)?;
-                    self.op_get(idx, limits)?;
+                    self.op_get::<0, S>(idx, limits, src)?;
                 }
                 Opcode::BINGET => {
                     let idx = src.read_u8()?;
-                    self.op_get(i64::from(idx), limits)?;
-                    if !self.got_str() {
-                        self.repeat_get::<2, S>(src, limits);
-                    }
+                    self.op_get::<2, S>(i64::from(idx), limits, src)?;
                 }
                 Opcode::LONG_BINGET => {
                     let idx = u32::from_le_bytes(src.read_array()?);
-                    self.op_get(i64::from(idx), limits)?;
-                    if !self.got_str() {
-                        self.repeat_get::<5, S>(src, limits);
-                    }
+                    self.op_get::<5, S>(i64::from(idx), limits, src)?;
                 }
                 Opcode::INST => {
                     if self.marks.is_empty() {
@@ -939,8 +933,16 @@ impl Machine {
 
     // ---- memo --------------------------------------------------------------------------
 
+    /// `GET` (its opcode and argument `N` bytes long, 0 for the text `GET`) of the memo entry
+    /// `idx`. When it is a container or an object under construction, the identical `GET`s
+    /// that follow it are read with it ([`Machine::repeat_get`]; not after a text `GET`).
     #[inline]
-    fn op_get(&mut self, idx: i64, limits: &Limits) -> Result<()> {
+    fn op_get<const N: usize, S: Source>(
+        &mut self,
+        idx: i64,
+        limits: &Limits,
+        src: &mut S,
+    ) -> Result<()> {
         let Some(entry) = u64::try_from(idx).ok().and_then(|i| self.memo.get(i)) else {
             return Err(self.memo_not_found(idx));
         };
@@ -954,6 +956,9 @@ impl Machine {
                 if !self.stack.push_copy_of(pos) {
                     return Err(arena::internal());
                 }
+                if N > 0 && self.stack.last().is_some_and(|s| !s.is_plain()) {
+                    self.repeat_get::<N, S>(src, limits);
+                }
                 return Ok(());
             }
             &Entry::Item(node, i) => {
@@ -965,6 +970,9 @@ impl Machine {
         // An object under construction: its reference, without the general clone.
         if let &Slot::Node(id) = slot {
             self.stack.push(Slot::Node(id));
+            if N > 0 {
+                self.repeat_get::<N, S>(src, limits);
+            }
             return Ok(());
         }
         // A short str (most `GET`s: the keys of records) is copied by its parts into a pushed
@@ -977,28 +985,21 @@ impl Machine {
             }
         }
         // Cloned straight into the stack's memory (no temporary to copy from).
+        let plain = slot.is_plain();
         self.stack.push_clone(slot);
+        if N > 0 && !plain {
+            self.repeat_get::<N, S>(src, limits);
+        }
         Ok(())
-    }
-
-    /// Whether the top slot is a str: what most `GET`s push (the keys of records), and not
-    /// worth looking for a run of (see [`Machine::repeat_get`]).
-    #[inline(always)]
-    fn got_str(&self) -> bool {
-        matches!(self.stack.last(), Some(Slot::Val(Value::Str(_))))
     }
 
     /// After a `BINGET`/`LONG_BINGET` (`N` bytes) of a container or an object under
     /// construction: the identical `GET`s that follow it (`[x] * n`), pushed at once. Each
     /// would push the same entry and pass the same checks; the stack limit is kept by reading
     /// no more of them than the stack has room for, so the one that would overflow it is read
-    /// and fails on its own. A `GET` of a number skips the look; one of a str (a record's key)
-    /// does not come here ([`Machine::got_str`]).
+    /// and fails on its own.
     #[inline(never)]
     fn repeat_get<const N: usize, S: Source>(&mut self, src: &mut S, limits: &Limits) {
-        if self.stack.last().is_none_or(Slot::is_plain) {
-            return;
-        }
         let room = limits.max_stack.saturating_sub(self.stack.len());
         let k = src.read_repeats::<N>(room);
         if k > 0 {
