@@ -936,7 +936,7 @@ impl Machine {
     /// `GET` (its opcode and argument `N` bytes long, 0 for the text `GET`) of the memo entry
     /// `idx`. When it is a container or an object under construction, the identical `GET`s
     /// that follow it are read with it ([`Machine::repeat_get`]; not after a text `GET`).
-    #[inline]
+    #[inline(never)]
     fn op_get<const N: usize, S: Source>(
         &mut self,
         idx: i64,
