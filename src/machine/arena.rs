@@ -81,11 +81,21 @@ impl Run {
     /// Takes in the item at `pos`, the object `id`, if it continues the run.
     #[inline]
     fn grow(&mut self, pos: usize, id: u32) -> bool {
-        let grows = self.id == id && self.positions().end == pos && self.len < u32::MAX;
-        if grows {
-            self.len += 1;
+        self.grow_by(pos, id, 1)
+    }
+
+    /// Takes in the `n` items from `pos` on, all the object `id`, if they continue the run
+    /// (and its length can count them).
+    #[inline]
+    fn grow_by(&mut self, pos: usize, id: u32, n: u32) -> bool {
+        let len = self.len.checked_add(n);
+        match len {
+            Some(len) if self.id == id && self.positions().end == pos => {
+                self.len = len;
+                true
+            }
+            _ => false,
         }
-        grows
     }
 }
 
@@ -258,13 +268,10 @@ impl Items {
         // The run the first one started or continued takes the rest, if its length can count
         // them; else one at a time.
         if let Ok(more) = u32::try_from(more) {
+            let next = pos.saturating_add(1);
             if let Some(run) = self.extra().patches.last_mut() {
-                let end = pos.saturating_add(1);
-                if run.id == id && run.positions().end == end {
-                    if let Some(n) = run.len.checked_add(more) {
-                        run.len = n;
-                        return;
-                    }
+                if run.grow_by(next, id, more) {
+                    return;
                 }
             }
         }
