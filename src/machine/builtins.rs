@@ -28,6 +28,12 @@ fn value_error(msg: impl Into<String>) -> Error {
     Error::py(PyException::ValueError, msg)
 }
 
+/// A call CPython would evaluate that this crate deliberately does not (only data constructors
+/// on plain data are evaluated).
+fn unsupported(msg: impl Into<String>) -> Error {
+    Error::bare(crate::error::ErrorKind::Unsupported(msg.into()))
+}
+
 impl Machine {
     /// Calls builtin `b` with the tuple `args` (and `kwargs` for `NEWOBJ_EX`).
     pub(super) fn call_builtin<S: Source>(
@@ -53,8 +59,8 @@ impl Machine {
         }
         if let Some(kw) = &kwargs {
             if !self.iterate(kw)?.is_empty() {
-                return Err(type_error(format!(
-                    "keyword arguments to {}.{}() are not supported",
+                return Err(unsupported(format!(
+                    "keyword arguments to {}.{}() are not evaluated",
                     b.python_name().0,
                     b.python_name().1
                 )));
@@ -154,10 +160,13 @@ impl Machine {
             }
             Builtin::Complex => {
                 at_most(2)?;
-                let part = |m: &Machine, s: Option<&Slot>| -> Result<Option<Complex>> {
-                    match s {
-                        None => Ok(None),
-                        Some(s) => match m.scalar(s) {
+                let second = args.len() > 1;
+                let part =
+                    |m: &Machine, s: Option<&Slot>, first: bool| -> Result<Option<Complex>> {
+                        let Some(s) = s else {
+                            return Ok(None);
+                        };
+                        match m.scalar(s) {
                             Some(Value::Complex(c)) => Ok(Some(c)),
                             Some(v @ (Value::Int(_) | Value::Bool(_) | Value::Float(_))) => {
                                 Ok(Some(Complex {
@@ -165,14 +174,27 @@ impl Machine {
                                     im: 0.0,
                                 }))
                             }
-                            _ => Err(type_error(
-                                "complex() argument must be a string or a number",
+                            Some(Value::Str(_)) if first && second => Err(type_error(
+                                "complex() can't take second arg if first is a string",
                             )),
-                        },
-                    }
-                };
-                let re = part(self, args.first())?;
-                let im = part(self, args.get(1))?;
+                            Some(Value::Str(_)) if first => Err(unsupported(
+                                "complex() of a str is not evaluated (only of numbers)",
+                            )),
+                            Some(Value::Str(_)) => {
+                                Err(type_error("complex() second arg can't be a string"))
+                            }
+                            _ if first => Err(type_error(format!(
+                                "complex() first argument must be a string or a number, not '{}'",
+                                m.slot_type_name(s)
+                            ))),
+                            _ => Err(type_error(format!(
+                                "complex() second argument must be a number, not '{}'",
+                                m.slot_type_name(s)
+                            ))),
+                        }
+                    };
+                let re = part(self, args.first(), true)?;
+                let im = part(self, args.get(1), false)?;
                 let c = match (re, im) {
                     (None, _) => Complex::default(),
                     (Some(r), None) => r,
@@ -196,6 +218,7 @@ impl Machine {
                 if new {
                     return Err(internal());
                 }
+                self.codecs_encode_args(&args)?;
                 let (s, enc) = match (
                     args.first().map(|a| self.scalar(a)),
                     args.get(1).map(|a| self.scalar(a)),
@@ -385,24 +408,15 @@ impl Machine {
             None => return Ok(Bytes::from(Vec::new())),
             Some(a) => a,
         };
-        match (self.scalar(first), args.len()) {
-            (Some(Value::Str(s)), 2 | 3) => {
-                let enc = match args.get(1).and_then(|a| self.scalar(a)) {
-                    Some(Value::Str(e)) => e,
-                    _ => {
-                        return Err(type_error(format!(
-                            "{name}() argument 'encoding' must be str"
-                        )));
-                    }
-                };
-                let out = encode_str(&s, &enc)?;
+        let [enc, errors] = self.str_params(args, name)?;
+        match (self.scalar(first), enc) {
+            (Some(Value::Str(s)), Some(enc)) => {
+                let out = encode_str(&s, &enc, errors.as_ref())?;
                 self.alloc(32 + out.len() as u64, src, limits)?;
                 Ok(Bytes::from(out))
             }
-            (Some(Value::Str(_)), _) => Err(type_error("string argument without an encoding")),
-            (_, n) if n > 1 => Err(type_error(format!(
-                "{name}() takes encoding arguments only with a str"
-            ))),
+            (Some(Value::Str(_)), None) => Err(type_error("string argument without an encoding")),
+            (_, Some(_)) => Err(type_error("encoding without a string argument")),
             (Some(Value::Bytes(b) | Value::ByteArray(b)), _) => {
                 // Charged as the copy CPython makes, but shared: both are immutable here.
                 self.alloc(32 + b.len() as u64, src, limits)?;
@@ -454,28 +468,82 @@ impl Machine {
         }
     }
 
-    /// The value for `str(...)`.
-    fn str_arg(&self, args: &[Slot], cfg: &Config<'_>) -> Result<PyStr> {
-        let first = match args.first() {
-            None => return Ok(PyStr::empty()),
-            Some(a) => self.scalar(a),
-        };
-        match (first, args.len()) {
-            (Some(Value::Str(s)), 1) => Ok(s),
-            (Some(Value::Bytes(b) | Value::ByteArray(b)), 2 | 3) => {
-                let text = |i: usize| match args.get(i).and_then(|a| self.scalar(a)) {
-                    Some(Value::Str(s)) => Ok(Some(s.to_string())),
-                    None => Ok(None),
-                    Some(_) => Err(type_error("str() argument 'encoding' must be str")),
-                };
-                let enc = text(1)?.unwrap_or_else(|| "utf-8".into());
-                let errors = text(2)?.unwrap_or_else(|| "strict".into());
-                match decode_py2(&b, &enc, &errors)? {
-                    Value::Str(s) => Ok(s),
-                    _ => Err(value_error("str() cannot decode with the 'bytes' codec")),
+    /// What `_codecs.encode(obj, encoding='utf-8', errors='strict')` checks of its arguments
+    /// before it looks a codec up, with CPython's errors: one to three of them, `encoding` and
+    /// `errors` strs without a NUL.
+    fn codecs_encode_args(&self, args: &[Slot]) -> Result<()> {
+        if args.is_empty() {
+            return Err(type_error(
+                "encode() missing required argument 'obj' (pos 1)",
+            ));
+        }
+        if args.len() > 3 {
+            return Err(type_error(format!(
+                "encode() takes at most 3 arguments ({} given)",
+                args.len()
+            )));
+        }
+        self.str_params(args, "encode").map(|_| ())
+    }
+
+    /// The optional `encoding` and `errors` arguments (`args[1]`, `args[2]`) of `func`
+    /// (`bytes`, `bytearray`, `encode`), checked as CPython's argument parsing checks them,
+    /// before anything else: each a str without a NUL.
+    fn str_params(&self, args: &[Slot], func: &str) -> Result<[Option<PyStr>; 2]> {
+        let mut out = [None, None];
+        for ((arg, name), slot) in args
+            .iter()
+            .skip(1)
+            .zip(["encoding", "errors"])
+            .zip(&mut out)
+        {
+            match self.scalar(arg) {
+                Some(Value::Str(s)) if s.as_encoded_bytes().contains(&0) => {
+                    return Err(value_error("embedded null character"));
+                }
+                Some(Value::Str(s)) => *slot = Some(s),
+                other => {
+                    // (Argument Clinic's wording: `not None`, else the type's name.)
+                    let found = match other {
+                        Some(Value::None) => "None".to_owned(),
+                        _ => self.slot_type_name(arg),
+                    };
+                    return Err(type_error(format!(
+                        "{func}() argument '{name}' must be str, not {found}"
+                    )));
                 }
             }
-            (Some(v), 1) if !v.is_container() && !v.is_global() => {
+        }
+        Ok(out)
+    }
+
+    /// The value for `str(...)`.
+    fn str_arg(&self, args: &[Slot], cfg: &Config<'_>) -> Result<PyStr> {
+        let Some(arg) = args.first() else {
+            return Ok(PyStr::empty());
+        };
+        let [enc, errors] = self.str_params(args, "str")?;
+        let first = self.scalar(arg);
+        if args.len() > 1 {
+            return match first {
+                Some(Value::Bytes(b) | Value::ByteArray(b)) => {
+                    let enc = enc.map_or_else(|| "utf-8".into(), |e| e.to_string());
+                    let errors = errors.map_or_else(|| "strict".into(), |e| e.to_string());
+                    match decode_py2(&b, &enc, &errors)? {
+                        Value::Str(s) => Ok(s),
+                        _ => Err(value_error("str() cannot decode with the 'bytes' codec")),
+                    }
+                }
+                Some(Value::Str(_)) => Err(type_error("decoding str is not supported")),
+                _ => Err(type_error(format!(
+                    "decoding to str: need a bytes-like object, {} found",
+                    self.slot_type_name(arg)
+                ))),
+            };
+        }
+        match first {
+            Some(Value::Str(s)) => Ok(s),
+            Some(v) if !v.is_container() && !v.is_global() => {
                 if let Value::Int(i) = &v {
                     let limit = cfg.limits.max_int_digits as u64;
                     // About 3.32 bits per decimal digit; CPython refuses str() beyond the limit.
@@ -485,11 +553,11 @@ impl Machine {
                 }
                 Ok(PyStr::from(v.to_string()))
             }
-            (Some(v), 1) => Err(type_error(format!(
+            // CPython would call `repr()`: not evaluated here.
+            _ => Err(unsupported(format!(
                 "str() of a '{}' is not evaluated (only of scalars, and of bytes with an encoding)",
-                v.type_name()
+                self.slot_type_name(arg)
             ))),
-            _ => Err(type_error("str() arguments not supported")),
         }
     }
 
@@ -663,43 +731,94 @@ fn encode_latin1(s: &PyStr) -> Result<Vec<u8>> {
 /// `s.encode('latin1')`, one code point at a time, with CPython's error.
 fn encode_latin1_slow(s: &PyStr) -> Result<Vec<u8>> {
     let mut out = Vec::with_capacity(s.as_encoded_bytes().len());
-    for (pos, cp) in s.code_points().enumerate() {
-        let b = u8::try_from(cp).map_err(|_| {
-            Error::py(
-                PyException::UnicodeEncodeError,
-                format!(
-                    "'latin-1' codec can't encode character '\\u{cp:04x}' in position {pos}: ordinal not in range(256)"
-                ),
-            )
-        })?;
-        out.push(b);
+    for cp in s.code_points() {
+        match u8::try_from(cp) {
+            Ok(b) => out.push(b),
+            Err(_) => {
+                return Err(encode_error(
+                    "latin-1",
+                    s,
+                    |c| c > 0xFF,
+                    "ordinal not in range(256)",
+                ));
+            }
+        }
     }
     Ok(out)
 }
 
-/// `s.encode(enc)` for latin-1, ascii and utf-8.
-fn encode_str(s: &PyStr, enc: &PyStr) -> Result<Vec<u8>> {
-    match codec::lookup_codec(&enc.to_string()) {
-        Some(codec::Codec::Latin1) => encode_latin1(s),
-        Some(codec::Codec::Ascii) => {
-            let out = encode_latin1(s)?;
-            if let Some(pos) = out.iter().position(|b| !b.is_ascii()) {
-                return Err(value_error(format!(
-                    "'ascii' codec can't encode character in position {pos}: ordinal not in range(128)"
-                )));
-            }
-            Ok(out)
+/// CPython's `UnicodeEncodeError` for `s.encode(codec)` (errors `strict`): about the run of
+/// characters `bad` for the codec that starts at the first one, e.g. `'ascii' codec can't
+/// encode characters in position 1-2: ordinal not in range(128)`, or for a run of one `'ascii'
+/// codec can't encode character '\xe1' in position 1: …`.
+fn encode_error(codec: &str, s: &PyStr, bad: impl Fn(u32) -> bool, reason: &str) -> Error {
+    let mut run: Option<(usize, u32, usize)> = None;
+    for (pos, cp) in s.code_points().enumerate() {
+        match (&mut run, bad(cp)) {
+            (None, true) => run = Some((pos, cp, pos + 1)),
+            (Some((_, _, end)), true) => *end = pos + 1,
+            (Some(_), false) => break,
+            (None, false) => {}
         }
-        Some(codec::Codec::Utf8) => match s.as_str() {
-            Some(t) => Ok(t.as_bytes().to_vec()),
-            None => Err(value_error(
-                "'utf-8' codec can't encode surrogates: surrogates not allowed",
+    }
+    let message = match run {
+        Some((start, cp, end)) if end == start + 1 => {
+            let ch = if cp <= 0xFF {
+                format!("\\x{cp:02x}")
+            } else if cp <= 0xFFFF {
+                format!("\\u{cp:04x}")
+            } else {
+                format!("\\U{cp:08x}")
+            };
+            format!("'{codec}' codec can't encode character '{ch}' in position {start}: {reason}")
+        }
+        Some((start, _, end)) => format!(
+            "'{codec}' codec can't encode characters in position {start}-{}: {reason}",
+            end - 1
+        ),
+        None => format!("'{codec}' codec can't encode: {reason}"),
+    };
+    Error::py(PyException::UnicodeEncodeError, message)
+}
+
+/// `s.encode(enc, errors)` for latin-1, ascii and utf-8. The error handler is only needed (and
+/// only looked at, as in CPython) when a character cannot be encoded; only `strict` is
+/// evaluated then.
+fn encode_str(s: &PyStr, enc: &PyStr, errors: Option<&PyStr>) -> Result<Vec<u8>> {
+    let out = match codec::lookup_codec(&enc.to_string()) {
+        Some(codec::Codec::Latin1) => encode_latin1(s),
+        Some(codec::Codec::Ascii) => match s.as_str() {
+            Some(t) if t.is_ascii() => Ok(t.as_bytes().to_vec()),
+            _ => Err(encode_error(
+                "ascii",
+                s,
+                |c| c > 0x7F,
+                "ordinal not in range(128)",
             )),
         },
-        _ => Err(Error::py(
-            PyException::LookupError,
-            format!("encoding {enc} is not evaluated (only latin1, ascii, utf-8)"),
-        )),
+        Some(codec::Codec::Utf8) => match s.as_str() {
+            Some(t) => Ok(t.as_bytes().to_vec()),
+            None => Err(encode_error(
+                "utf-8",
+                s,
+                |c| (0xD800..=0xDFFF).contains(&c),
+                "surrogates not allowed",
+            )),
+        },
+        _ => {
+            return Err(Error::py(
+                PyException::LookupError,
+                format!("encoding {enc} is not evaluated (only latin1, ascii, utf-8)"),
+            ));
+        }
+    };
+    match (out, errors) {
+        (Err(e), Some(h)) if h.as_encoded_bytes() != b"strict" => {
+            Err(Error::bare(crate::error::ErrorKind::Unsupported(format!(
+                "encoding with the error handler {h:?} is not evaluated ({e})"
+            ))))
+        }
+        (out, _) => out,
     }
 }
 
