@@ -1,0 +1,299 @@
+//! Replays directories of pickles (the fuzz corpora, by default) through `restricted_loads`
+//! and through CPython 3.11's `pickle.loads` under the same policy
+//! (`tests/differential/replay_worker.py`), and compares what each makes of every input.
+//!
+//! The fuzzers only check that nothing panics, hangs or overflows; this checks what their
+//! inputs *decode to*. Run it after a fuzzing campaign:
+//!
+//! ```text
+//! fuzz/seed_corpus.sh && cargo fuzz run loads ...      # fills fuzz/corpus/<target>/
+//! CORPUS=fuzz/corpus cargo test --release --test corpus_replay -- --ignored --nocapture
+//! ```
+//!
+//! `CORPUS` is a directory of files or of directories of files (default `fuzz/corpus`).
+//! Identical files are replayed once. It fails on:
+//! * a value that differs from CPython's (values holding a NaN are compared by outcome only: a
+//!   NaN used twice as a key is one key in CPython, two here, as the README says);
+//! * an input we accept where CPython raises anything but `MemoryError` (CPython sizes its memo
+//!   by the largest index it is given; we do not);
+//! * an input CPython accepts and we call malformed or truncated, unless it is one of the
+//!   documented "Stricter than CPython" rows (the C `strtol` number forms, PEP 3154 framing,
+//!   container opcodes on non-containers).
+//!
+//! Both failing is not compared: the order of checks differs in documented ways (our limits
+//! and stricter checks fire first; CPython runs out of memory first on huge memo indices).
+
+mod common;
+
+use std::collections::{BTreeMap, HashSet};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+
+use common::canon;
+use restricted_unpickler::{Category, Value, restricted_loads};
+
+/// Values larger than this (as a tree) are compared by outcome only.
+const CAP: usize = 300_000;
+
+/// What one decoder made of one input.
+#[derive(Debug)]
+enum Outcome {
+    Ok(Option<String>),
+    Err {
+        class: String,
+        category: Option<Category>,
+        message: String,
+    },
+    Timeout,
+}
+
+fn tree_size(v: &Value) -> usize {
+    let mut n = 0usize;
+    let mut stack = vec![v];
+    while let Some(v) = stack.pop() {
+        n += 1;
+        if n > CAP {
+            break;
+        }
+        match v {
+            Value::List(l) => stack.extend(l.iter()),
+            Value::Tuple(t) => stack.extend(t.iter()),
+            Value::Dict(d) => {
+                for (k, x) in d.iter() {
+                    stack.push(k);
+                    stack.push(x);
+                }
+            }
+            Value::Set(s) | Value::FrozenSet(s) => stack.extend(s.iter()),
+            Value::Str(s) => n += s.as_encoded_bytes().len() / 64,
+            Value::Bytes(b) | Value::ByteArray(b) => n += b.len() / 64,
+            Value::Int(i) => n += (i.bit_length() / 16) as usize,
+            _ => {}
+        }
+    }
+    n
+}
+
+fn ours(data: &[u8]) -> Outcome {
+    match restricted_loads(data) {
+        Ok(v) if tree_size(&v) > CAP => Outcome::Ok(None),
+        Ok(v) => Outcome::Ok(Some(canon(&v))),
+        Err(e) => Outcome::Err {
+            class: e.py_exception().name().to_owned(),
+            category: Some(e.category()),
+            message: e.to_string(),
+        },
+    }
+}
+
+/// The CPython worker, restarted when it dies (a crash counts as an error of CPython's).
+struct Worker {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+}
+
+impl Worker {
+    fn start() -> Worker {
+        let mut child = Command::new("python3")
+            .arg("tests/differential/replay_worker.py")
+            .env("PYTHONHASHSEED", "0")
+            .env("PYTHONDONTWRITEBYTECODE", "1")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            // (CPython prints the errors of finalizers there: noise, not results.)
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("python3 must be installed to run this test");
+        let stdin = child.stdin.take().expect("stdin");
+        let stdout = BufReader::new(child.stdout.take().expect("stdout"));
+        Worker {
+            child,
+            stdin,
+            stdout,
+        }
+    }
+
+    fn run(&mut self, path: &Path) -> Option<Outcome> {
+        writeln!(self.stdin, "{}", path.display()).ok()?;
+        self.stdin.flush().ok()?;
+        let mut line = String::new();
+        if self.stdout.read_line(&mut line).ok()? == 0 {
+            return None;
+        }
+        let j: serde_json::Value = serde_json::from_str(&line).expect("worker JSON");
+        let text = |k: &str| j[k].as_str().unwrap_or("").to_owned();
+        Some(match j["o"].as_str() {
+            Some("ok") => Outcome::Ok(j["canon"].as_str().map(str::to_owned)),
+            Some("err") => Outcome::Err {
+                class: text("t"),
+                category: None,
+                message: text("m"),
+            },
+            _ => Outcome::Timeout,
+        })
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Whether a canonical form holds a NaN: a float (`F` and 16 hex digits of its bits) or a
+/// complex part (`C` or `,` and 16 hex digits) with an all-ones exponent and a non-zero
+/// mantissa. (Payloads of strs and bytes are lowercase hex after `S`, `Y` or `A`: never
+/// preceded by those.)
+fn has_nan(canon: &str) -> bool {
+    canon.match_indices(['F', 'C', ',']).any(|(i, _)| {
+        canon
+            .get(i + 1..i + 17)
+            .and_then(|h| u64::from_str_radix(h, 16).ok())
+            .is_some_and(|bits| f64::from_bits(bits).is_nan())
+    })
+}
+
+/// The documented "Stricter than CPython" refusals of input CPython accepts (README).
+fn documented_stricter(message: &str) -> bool {
+    [
+        // INT/LONG/GET/PUT: C `strtol` forms (octal, NUL-terminated).
+        "could not convert string to int",
+        "invalid literal for int()",
+        // PEP 3154 framing.
+        "exhausted before end of frame",
+        "beginning of a new frame before end of current frame",
+        // Container opcodes on non-containers (CVE-2026-24747).
+        "needs a dict or an object of an allowed class",
+        "needs a list or an object of an allowed class",
+        "needs a set or an object of an allowed class",
+        "object has no attribute 'append'",
+        "object has no attribute 'add'",
+        "object has no attribute 'extend'",
+    ]
+    .iter()
+    .any(|p| message.contains(p))
+}
+
+fn inputs(root: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut dirs = vec![root.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    let mut seen = HashSet::new();
+    files.retain(|p| std::fs::read(p).is_ok_and(|data| seen.insert(data)));
+    files
+}
+
+#[test]
+#[ignore = "replays the fuzz corpora: CORPUS=fuzz/corpus cargo test --release --test corpus_replay -- --ignored"]
+fn corpora_decode_like_cpython() {
+    let root = PathBuf::from(std::env::var("CORPUS").unwrap_or_else(|_| "fuzz/corpus".into()));
+    let files = inputs(&root);
+    assert!(!files.is_empty(), "no inputs under {}", root.display());
+    // Our side runs on a thread with a large stack: `canon` recurses into set members.
+    let handle = std::thread::Builder::new()
+        .stack_size(1 << 30)
+        .spawn(move || replay(files))
+        .expect("thread");
+    let (counts, failures) = handle.join().expect("replay");
+    for (what, n) in &counts {
+        println!("{n:7}  {what}");
+    }
+    assert!(
+        failures.is_empty(),
+        "{} inputs decode differently from CPython:\n{}",
+        failures.len(),
+        failures
+            .iter()
+            .take(40)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
+
+fn replay(files: Vec<PathBuf>) -> (BTreeMap<String, usize>, Vec<String>) {
+    let mut worker = Worker::start();
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    let mut failures = Vec::new();
+    for path in &files {
+        let data = std::fs::read(path).expect("read");
+        let ours = ours(&data);
+        let theirs = match worker.run(path) {
+            Some(t) => t,
+            None => {
+                worker = Worker::start();
+                Outcome::Err {
+                    class: "crash".into(),
+                    category: None,
+                    message: String::new(),
+                }
+            }
+        };
+        let p = path.display();
+        let verdict = match (&ours, &theirs) {
+            (Outcome::Ok(Some(a)), Outcome::Ok(Some(b))) if a == b => "both ok, same value",
+            (Outcome::Ok(Some(a)), Outcome::Ok(Some(_))) if has_nan(a) => {
+                "both ok, a NaN inside (outcome only)"
+            }
+            (Outcome::Ok(Some(a)), Outcome::Ok(Some(b))) => {
+                failures.push(format!(
+                    "{p}: we return {a:.200} where CPython returns {b:.200}"
+                ));
+                "both ok, DIFFERENT VALUES"
+            }
+            (Outcome::Ok(_), Outcome::Ok(_)) => "both ok, too large to compare",
+            (Outcome::Ok(_), Outcome::Err { class, .. }) if class == "MemoryError" => {
+                "we decode, CPython runs out of memory"
+            }
+            (Outcome::Ok(_), Outcome::Timeout) => "we decode, CPython times out",
+            (Outcome::Ok(_), Outcome::Err { class, message, .. }) => {
+                failures.push(format!(
+                    "{p}: we accept where CPython raises {class}({message})"
+                ));
+                "WE ACCEPT, CPYTHON FAILS"
+            }
+            (
+                Outcome::Err {
+                    category, message, ..
+                },
+                Outcome::Ok(_),
+            ) => match category {
+                Some(Category::Malformed | Category::Truncated)
+                    if !documented_stricter(message) =>
+                {
+                    failures.push(format!("{p}: we fail ({message}) where CPython decodes"));
+                    "WE FAIL, CPYTHON DECODES"
+                }
+                Some(Category::Malformed | Category::Truncated) => {
+                    "CPython decodes, we refuse (documented stricter)"
+                }
+                Some(Category::Limit) => "CPython decodes, we hit a limit",
+                Some(Category::Unsupported) => "CPython decodes, we do not represent it",
+                _ => "CPython decodes, we refuse (other)",
+            },
+            (Outcome::Err { class: a, .. }, Outcome::Err { class: b, .. }) if a == b => {
+                "both fail, same exception class"
+            }
+            (Outcome::Err { .. }, _) => "both fail, other exception class",
+            (Outcome::Timeout, _) => unreachable!("our side has no timeout"),
+        };
+        *counts.entry(verdict.to_owned()).or_default() += 1;
+    }
+    (counts, failures)
+}
