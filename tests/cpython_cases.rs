@@ -78,7 +78,8 @@ const NOT_EVALUATED: &[&str] = &[
 ];
 
 /// Failures whose message (without our ` (OPCODE at offset N)`) must be CPython's, word for
-/// word: the argument checks and encoding errors of the builtin calls.
+/// word: the argument checks and encoding errors of the builtin calls, the int text of
+/// `LONG`/`GET`/`PUT`.
 const SAME_MESSAGE: &[&str] = &[
     "x_reduce_str_of_str_with_encoding",
     "x_reduce_str_of_list_with_encoding",
@@ -111,6 +112,22 @@ const SAME_MESSAGE: &[&str] = &[
     "x_codecs_encode_errors_not_str",
     "x_codecs_encode_four_args",
     "x_codecs_encode_no_args",
+    "x_long_invalid",
+    "x_long_invalid_with_l",
+    "x_long_invalid_hex",
+    "x_long_invalid_signed_bin",
+    "x_long_invalid_octal_l",
+    "x_long_invalid_utf8",
+    "x_long_invalid_not_utf8",
+    "x_long_only_space",
+    "x_get_invalid",
+    "x_get_invalid_quote",
+    "x_get_invalid_long_text",
+    "x_get_invalid_cut_utf8",
+    "x_get_invalid_not_utf8",
+    "x_put_invalid_empty_stack",
+    "x_put_invalid_after_mark",
+    "x_put_invalid",
 ];
 
 /// Cases where our (accepted) result differs from CPython's, documented in the README.

@@ -531,6 +531,11 @@ impl Machine {
                 }
                 Opcode::PUT => {
                     let line = src.read_line()?;
+                    if line.is_empty() {
+                        return Err(Error::bare(ErrorKind::Truncated));
+                    }
+                    // CPython looks for the value to store before it reads the index.
+                    self.peek()?;
                     let idx = parse_memo_index(line)?;
                     let idx = u64::try_from(idx)
                         .map_err(|_| Error::py(PyException::ValueError, "negative PUT argument"))?;
@@ -2066,15 +2071,58 @@ fn parse_text_long(line: &[u8], limits: &Limits) -> Result<Value> {
     if line.is_empty() {
         return Err(Error::bare(ErrorKind::Truncated));
     }
-    let digits = line.strip_suffix(b"L").unwrap_or(line);
-    number::parse_int(digits, 0, limits.max_int_digits)
+    let digits = line.strip_suffix(b"L");
+    number::parse_int(digits.unwrap_or(line), 0, limits.max_int_digits)
         .map(int_value)
         .map_err(|e| match e {
-            number::IntError::Invalid => {
-                Error::py(PyException::ValueError, number::format_int_error(digits, 0))
-            }
+            // CPython overwrites the `L` with a NUL; without one, the C string ends with the
+            // line's `\n`.
+            number::IntError::Invalid => match digits {
+                Some(digits) => c_int_literal_error(digits, 0),
+                None => c_int_literal_error(&[line, b"\n"].concat(), 0),
+            },
             other => int_error(other, limits),
         })
+}
+
+/// The error of CPython's `PyLong_FromString(s, NULL, base)` for the invalid text `s` of a
+/// `LONG`, `GET` or `PUT` line (read as a C string: it ends at its first NUL):
+/// `invalid literal for int() with base 10: '12x\n'`, the repr of its first 200 bytes decoded
+/// as UTF-8 (and cut to 200 characters), with base 0 resolved from the prefix as CPython does
+/// before it fails — or, when those bytes are not UTF-8, the `UnicodeDecodeError` of decoding
+/// them.
+fn c_int_literal_error(s: &[u8], base: u32) -> Error {
+    let s = s.split(|&b| b == 0).next().unwrap_or_default();
+    let head = s.get(..200).unwrap_or(s);
+    let text = match codec::decode_bytes(head, "utf-8", "strict") {
+        Ok(text) => text,
+        Err(message) => return Error::py(PyException::UnicodeDecodeError, message),
+    };
+    let base = if base != 0 {
+        base
+    } else {
+        // After leading whitespace and a sign.
+        let start = s.iter().position(|b| !b" \t\n\r\x0b\x0c".contains(b));
+        let rest = s.get(start.unwrap_or(s.len())..).unwrap_or_default();
+        let rest = match rest {
+            [b'+' | b'-', tail @ ..] => tail,
+            _ => rest,
+        };
+        match rest {
+            [b'0', b'x' | b'X', ..] => 16,
+            [b'0', b'o' | b'O', ..] => 8,
+            [b'0', b'b' | b'B', ..] => 2,
+            _ => 10,
+        }
+    };
+    let mut repr = String::new();
+    // Writing into a String cannot fail.
+    let _ = crate::repr::write_str_repr_to(&mut repr, &text);
+    let repr: String = repr.chars().take(200).collect();
+    Error::py(
+        PyException::ValueError,
+        format!("invalid literal for int() with base {base}: {repr}"),
+    )
 }
 
 /// A decimal memo index of `GET`/`PUT`.
@@ -2097,10 +2145,7 @@ fn parse_memo_index_text(line: &[u8]) -> Result<i64> {
             PyException::OverflowError,
             "Python int too large to convert to C ssize_t",
         )),
-        Err(_) => Err(Error::py(
-            PyException::ValueError,
-            number::format_int_error(line, 10),
-        )),
+        Err(_) => Err(c_int_literal_error(&[line, b"\n"].concat(), 10)),
     }
 }
 
