@@ -30,7 +30,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 
-use common::canon;
+use common::{canon, push_children};
 use restricted_unpickler::{Category, Value, restricted_loads};
 
 /// Values larger than this (as a tree) are compared by outcome only.
@@ -57,19 +57,10 @@ fn tree_size(v: &Value) -> usize {
             break;
         }
         match v {
-            Value::List(l) => stack.extend(l.iter()),
-            Value::Tuple(t) => stack.extend(t.iter()),
-            Value::Dict(d) => {
-                for (k, x) in d.iter() {
-                    stack.push(k);
-                    stack.push(x);
-                }
-            }
-            Value::Set(s) | Value::FrozenSet(s) => stack.extend(s.iter()),
             Value::Str(s) => n += s.as_encoded_bytes().len() / 64,
             Value::Bytes(b) | Value::ByteArray(b) => n += b.len() / 64,
             Value::Int(i) => n += (i.bit_length() / 16) as usize,
-            _ => {}
+            _ => push_children(v, &mut stack),
         }
     }
     n

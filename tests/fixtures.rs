@@ -7,28 +7,15 @@ mod common;
 
 use std::path::Path;
 
-use common::canon;
+use common::{canon, push_children};
 use restricted_unpickler::{Value, restricted_loads};
 
 fn has_multi_member_set(v: &Value) -> bool {
     let mut stack = vec![v];
     while let Some(v) = stack.pop() {
         match v {
-            Value::Set(s) | Value::FrozenSet(s) => {
-                if s.len() > 1 {
-                    return true;
-                }
-                stack.extend(s.iter());
-            }
-            Value::List(l) => stack.extend(l.iter()),
-            Value::Tuple(t) => stack.extend(t.iter()),
-            Value::Dict(d) => {
-                for (k, x) in d.iter() {
-                    stack.push(k);
-                    stack.push(x);
-                }
-            }
-            _ => {}
+            Value::Set(s) | Value::FrozenSet(s) if s.len() > 1 => return true,
+            _ => push_children(v, &mut stack),
         }
     }
     false

@@ -93,6 +93,23 @@ pub fn canon(v: &Value) -> String {
     }
 }
 
+/// Pushes the items of a list, tuple, set or frozenset, or the keys and values of a dict, onto
+/// `stack` (for walks over a value without recursion).
+pub fn push_children<'a>(v: &'a Value, stack: &mut Vec<&'a Value>) {
+    match v {
+        Value::List(l) => stack.extend(l.iter()),
+        Value::Tuple(t) => stack.extend(t.iter()),
+        Value::Dict(d) => {
+            for (k, x) in d.iter() {
+                stack.push(k);
+                stack.push(x);
+            }
+        }
+        Value::Set(s) | Value::FrozenSet(s) => stack.extend(s.iter()),
+        _ => {}
+    }
+}
+
 /// Lowercase hex of bytes.
 pub fn hex(b: &[u8]) -> String {
     let mut s = String::with_capacity(b.len() * 2);
