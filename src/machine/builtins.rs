@@ -226,15 +226,15 @@ impl Machine {
                 ) {
                     (Some(Some(Value::Str(s))), Some(Some(Value::Str(e))), 2) => (s, e),
                     _ => {
-                        return Err(Error::bare(crate::error::ErrorKind::Unsupported(
-                            "_codecs.encode() is only evaluated as encode(str, 'latin1')".into(),
-                        )));
+                        return Err(unsupported(
+                            "_codecs.encode() is only evaluated as encode(str, 'latin1')",
+                        ));
                     }
                 };
                 if !is_latin1(&enc) {
-                    return Err(Error::bare(crate::error::ErrorKind::Unsupported(format!(
+                    return Err(unsupported(format!(
                         "_codecs.encode() is only evaluated for 'latin1', not {enc:?}"
-                    ))));
+                    )));
                 }
                 // Long Latin-1 text (how protocols 0–2 pickle `bytes`) already holds the
                 // encoded bytes: shared, not copied.
@@ -813,11 +813,9 @@ fn encode_str(s: &PyStr, enc: &PyStr, errors: Option<&PyStr>) -> Result<Vec<u8>>
         }
     };
     match (out, errors) {
-        (Err(e), Some(h)) if h.as_encoded_bytes() != b"strict" => {
-            Err(Error::bare(crate::error::ErrorKind::Unsupported(format!(
-                "encoding with the error handler {h:?} is not evaluated ({e})"
-            ))))
-        }
+        (Err(e), Some(h)) if h.as_encoded_bytes() != b"strict" => Err(unsupported(format!(
+            "encoding with the error handler {h:?} is not evaluated ({e})"
+        ))),
         (out, _) => out,
     }
 }
