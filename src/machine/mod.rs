@@ -1967,6 +1967,8 @@ fn decode_py2(bytes: &[u8], encoding: &str, errors: &str) -> Result<Value> {
             let exc = if m.starts_with("unknown encoding") || m.starts_with("unknown error handler")
             {
                 PyException::LookupError
+            } else if m == "embedded null character" {
+                PyException::ValueError
             } else {
                 PyException::UnicodeDecodeError
             };
@@ -1991,21 +1993,16 @@ fn global_line(line: &[u8], ascii: bool) -> Result<String> {
             ));
         }
     }
-    match PyStr::from_utf8_surrogatepass(line) {
-        Ok(s) if !s.has_surrogates() => Ok(s.to_string()),
-        Ok(_) | Err(_) => {
-            let msg = match std::str::from_utf8(line) {
-                Ok(s) => s.to_owned(),
-                Err(e) => {
-                    let pos = e.valid_up_to();
-                    let b = line.get(pos).copied().unwrap_or(0);
-                    format!(
-                        "'utf-8' codec can't decode byte 0x{b:02x} in position {pos}: invalid start byte"
-                    )
-                }
-            };
-            Err(Error::py(PyException::UnicodeDecodeError, msg))
-        }
+    match std::str::from_utf8(line) {
+        Ok(s) => Ok(s.to_owned()),
+        // CPython's strict UTF-8 decoder says which bytes and why (an encoded surrogate is an
+        // invalid continuation byte).
+        Err(_) => Err(Error::py(
+            PyException::UnicodeDecodeError,
+            codec::decode_bytes(line, "utf-8", "strict")
+                .err()
+                .unwrap_or_default(),
+        )),
     }
 }
 
