@@ -4,8 +4,11 @@
 The tables are taken from the running CPython (the source of truth, 3.11 when they were
 committed): for every byte ``b`` of ``cp1252`` and ``koi8-r`` the script records
 ``bytes([b]).decode(codec)``, or "undefined" when CPython raises ``UnicodeDecodeError``.
-The aliases are those of ``encodings.aliases.aliases`` that point to one of the five
-codecs ``src/codec.rs`` implements.
+The name tables list every codec CPython 3.11 finds through ``codecs.lookup`` on this
+platform: the modules of the ``encodings`` package that register one, and the entries of
+``encodings.aliases.aliases`` that point to such a module. Each names the Rust ``Codec``
+variant for the five codecs ``src/codec.rs`` implements, ``None`` for the others (so that a
+codec CPython has is told apart from a name CPython does not know).
 
 How to regenerate (from the crate root)::
 
@@ -17,8 +20,11 @@ Only the text between the ``BEGIN GENERATED CODEC TABLES`` and ``END GENERATED C
 marker lines of ``src/codec.rs`` is replaced; everything else in the file is left untouched.
 """
 
+import codecs
+import encodings
 import encodings.aliases
 import pathlib
+import pkgutil
 import sys
 
 BEGIN = "// BEGIN GENERATED CODEC TABLES (scripts/gen_codec_tables.py)"
@@ -63,9 +69,30 @@ def rust_table(name, doc, values):
     return lines
 
 
-def aliases():
-    """(alias, variant) pairs for the five codecs, sorted by the alias bytes."""
-    pairs = [(k, MODULES[v]) for k, v in encodings.aliases.aliases.items() if v in MODULES]
+def known_modules():
+    """The modules of the `encodings` package that register a codec, sorted by their bytes
+    (`aliases` registers none; `mbcs` and `oem` exist on Windows only)."""
+    out = []
+    for info in pkgutil.iter_modules(encodings.__path__):
+        try:
+            codecs.lookup(info.name)
+        except LookupError:
+            continue
+        out.append(info.name)
+    for module in MODULES:
+        assert module in out, module
+    return sorted(out, key=str.encode)
+
+
+def variant(module):
+    """The Rust `Option<Codec>` for a module name."""
+    return f"Some(Codec::{MODULES[module]})" if module in MODULES else "None"
+
+
+def aliases(known):
+    """(alias, module) pairs of the aliases whose module registers a codec, sorted by the
+    alias bytes."""
+    pairs = [(k, v) for k, v in encodings.aliases.aliases.items() if v in known]
     for module in MODULES:
         assert module not in encodings.aliases.aliases, module
     return sorted(pairs, key=lambda p: p[0].encode())
@@ -74,18 +101,21 @@ def aliases():
 def section():
     """The generated Rust text, marker lines included."""
     lines = [BEGIN, f"// CPython {sys.version.split()[0]}. Do not edit by hand.", ""]
-    lines.append("/// Python module names (in `encodings`) of the supported codecs, sorted.")
+    known = known_modules()
+    lines.append("/// Python module names (in `encodings`) of CPython's codecs, sorted; `None`: not")
+    lines.append("/// implemented here.")
     lines.append("#[rustfmt::skip]")
-    lines.append("static CODEC_MODULES: &[(&str, Codec)] = &[")
-    for name in sorted(MODULES, key=str.encode):
-        lines.append(f'    ("{name}", Codec::{MODULES[name]}),')
+    lines.append("static CODEC_MODULES: &[(&str, Option<Codec>)] = &[")
+    for name in known:
+        lines.append(f'    ("{name}", {variant(name)}),')
     lines.append("];")
     lines.append("")
-    lines.append("/// `encodings.aliases.aliases` entries naming a supported codec, sorted.")
+    lines.append("/// `encodings.aliases.aliases`, sorted, with the codec each names (`None`: not")
+    lines.append("/// implemented here).")
     lines.append("#[rustfmt::skip]")
-    lines.append("static CODEC_ALIASES: &[(&str, Codec)] = &[")
-    for alias, variant in aliases():
-        lines.append(f'    ("{alias}", Codec::{variant}),')
+    lines.append("static CODEC_ALIASES: &[(&str, Option<Codec>)] = &[")
+    for alias, module in aliases(known):
+        lines.append(f'    ("{alias}", {variant(module)}),')
     lines.append("];")
     lines.append("")
     lines += rust_table(

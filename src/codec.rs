@@ -256,52 +256,458 @@ const UNDEFINED: u16 = 0xfffe;
 // BEGIN GENERATED CODEC TABLES (scripts/gen_codec_tables.py)
 // CPython 3.11.7. Do not edit by hand.
 
-/// Python module names (in `encodings`) of the supported codecs, sorted.
+/// Python module names (in `encodings`) of CPython's codecs, sorted; `None`: not
+/// implemented here.
 #[rustfmt::skip]
-static CODEC_MODULES: &[(&str, Codec)] = &[
-    ("ascii", Codec::Ascii),
-    ("cp1252", Codec::Cp1252),
-    ("koi8_r", Codec::Koi8R),
-    ("latin_1", Codec::Latin1),
-    ("utf_8", Codec::Utf8),
+static CODEC_MODULES: &[(&str, Option<Codec>)] = &[
+    ("ascii", Some(Codec::Ascii)),
+    ("base64_codec", None),
+    ("big5", None),
+    ("big5hkscs", None),
+    ("bz2_codec", None),
+    ("charmap", None),
+    ("cp037", None),
+    ("cp1006", None),
+    ("cp1026", None),
+    ("cp1125", None),
+    ("cp1140", None),
+    ("cp1250", None),
+    ("cp1251", None),
+    ("cp1252", Some(Codec::Cp1252)),
+    ("cp1253", None),
+    ("cp1254", None),
+    ("cp1255", None),
+    ("cp1256", None),
+    ("cp1257", None),
+    ("cp1258", None),
+    ("cp273", None),
+    ("cp424", None),
+    ("cp437", None),
+    ("cp500", None),
+    ("cp720", None),
+    ("cp737", None),
+    ("cp775", None),
+    ("cp850", None),
+    ("cp852", None),
+    ("cp855", None),
+    ("cp856", None),
+    ("cp857", None),
+    ("cp858", None),
+    ("cp860", None),
+    ("cp861", None),
+    ("cp862", None),
+    ("cp863", None),
+    ("cp864", None),
+    ("cp865", None),
+    ("cp866", None),
+    ("cp869", None),
+    ("cp874", None),
+    ("cp875", None),
+    ("cp932", None),
+    ("cp949", None),
+    ("cp950", None),
+    ("euc_jis_2004", None),
+    ("euc_jisx0213", None),
+    ("euc_jp", None),
+    ("euc_kr", None),
+    ("gb18030", None),
+    ("gb2312", None),
+    ("gbk", None),
+    ("hex_codec", None),
+    ("hp_roman8", None),
+    ("hz", None),
+    ("idna", None),
+    ("iso2022_jp", None),
+    ("iso2022_jp_1", None),
+    ("iso2022_jp_2", None),
+    ("iso2022_jp_2004", None),
+    ("iso2022_jp_3", None),
+    ("iso2022_jp_ext", None),
+    ("iso2022_kr", None),
+    ("iso8859_1", None),
+    ("iso8859_10", None),
+    ("iso8859_11", None),
+    ("iso8859_13", None),
+    ("iso8859_14", None),
+    ("iso8859_15", None),
+    ("iso8859_16", None),
+    ("iso8859_2", None),
+    ("iso8859_3", None),
+    ("iso8859_4", None),
+    ("iso8859_5", None),
+    ("iso8859_6", None),
+    ("iso8859_7", None),
+    ("iso8859_8", None),
+    ("iso8859_9", None),
+    ("johab", None),
+    ("koi8_r", Some(Codec::Koi8R)),
+    ("koi8_t", None),
+    ("koi8_u", None),
+    ("kz1048", None),
+    ("latin_1", Some(Codec::Latin1)),
+    ("mac_arabic", None),
+    ("mac_croatian", None),
+    ("mac_cyrillic", None),
+    ("mac_farsi", None),
+    ("mac_greek", None),
+    ("mac_iceland", None),
+    ("mac_latin2", None),
+    ("mac_roman", None),
+    ("mac_romanian", None),
+    ("mac_turkish", None),
+    ("palmos", None),
+    ("ptcp154", None),
+    ("punycode", None),
+    ("quopri_codec", None),
+    ("raw_unicode_escape", None),
+    ("rot_13", None),
+    ("shift_jis", None),
+    ("shift_jis_2004", None),
+    ("shift_jisx0213", None),
+    ("tis_620", None),
+    ("undefined", None),
+    ("unicode_escape", None),
+    ("utf_16", None),
+    ("utf_16_be", None),
+    ("utf_16_le", None),
+    ("utf_32", None),
+    ("utf_32_be", None),
+    ("utf_32_le", None),
+    ("utf_7", None),
+    ("utf_8", Some(Codec::Utf8)),
+    ("utf_8_sig", None),
+    ("uu_codec", None),
+    ("zlib_codec", None),
 ];
 
-/// `encodings.aliases.aliases` entries naming a supported codec, sorted.
+/// `encodings.aliases.aliases`, sorted, with the codec each names (`None`: not
+/// implemented here).
 #[rustfmt::skip]
-static CODEC_ALIASES: &[(&str, Codec)] = &[
-    ("1252", Codec::Cp1252),
-    ("646", Codec::Ascii),
-    ("8859", Codec::Latin1),
-    ("ansi_x3.4_1968", Codec::Ascii),
-    ("ansi_x3.4_1986", Codec::Ascii),
-    ("ansi_x3_4_1968", Codec::Ascii),
-    ("cp367", Codec::Ascii),
-    ("cp65001", Codec::Utf8),
-    ("cp819", Codec::Latin1),
-    ("csascii", Codec::Ascii),
-    ("csisolatin1", Codec::Latin1),
-    ("cskoi8r", Codec::Koi8R),
-    ("ibm367", Codec::Ascii),
-    ("ibm819", Codec::Latin1),
-    ("iso646_us", Codec::Ascii),
-    ("iso8859", Codec::Latin1),
-    ("iso8859_1", Codec::Latin1),
-    ("iso_646.irv_1991", Codec::Ascii),
-    ("iso_8859_1", Codec::Latin1),
-    ("iso_8859_1_1987", Codec::Latin1),
-    ("iso_ir_100", Codec::Latin1),
-    ("iso_ir_6", Codec::Ascii),
-    ("l1", Codec::Latin1),
-    ("latin", Codec::Latin1),
-    ("latin1", Codec::Latin1),
-    ("u8", Codec::Utf8),
-    ("us", Codec::Ascii),
-    ("us_ascii", Codec::Ascii),
-    ("utf", Codec::Utf8),
-    ("utf8", Codec::Utf8),
-    ("utf8_ucs2", Codec::Utf8),
-    ("utf8_ucs4", Codec::Utf8),
-    ("windows_1252", Codec::Cp1252),
+static CODEC_ALIASES: &[(&str, Option<Codec>)] = &[
+    ("037", None),
+    ("1026", None),
+    ("1125", None),
+    ("1140", None),
+    ("1250", None),
+    ("1251", None),
+    ("1252", Some(Codec::Cp1252)),
+    ("1253", None),
+    ("1254", None),
+    ("1255", None),
+    ("1256", None),
+    ("1257", None),
+    ("1258", None),
+    ("273", None),
+    ("424", None),
+    ("437", None),
+    ("500", None),
+    ("646", Some(Codec::Ascii)),
+    ("775", None),
+    ("850", None),
+    ("852", None),
+    ("855", None),
+    ("857", None),
+    ("858", None),
+    ("860", None),
+    ("861", None),
+    ("862", None),
+    ("863", None),
+    ("864", None),
+    ("865", None),
+    ("866", None),
+    ("869", None),
+    ("8859", Some(Codec::Latin1)),
+    ("932", None),
+    ("936", None),
+    ("949", None),
+    ("950", None),
+    ("ansi_x3.4_1968", Some(Codec::Ascii)),
+    ("ansi_x3.4_1986", Some(Codec::Ascii)),
+    ("ansi_x3_4_1968", Some(Codec::Ascii)),
+    ("arabic", None),
+    ("asmo_708", None),
+    ("base64", None),
+    ("base_64", None),
+    ("big5_hkscs", None),
+    ("big5_tw", None),
+    ("bz2", None),
+    ("chinese", None),
+    ("cp1051", None),
+    ("cp1361", None),
+    ("cp154", None),
+    ("cp367", Some(Codec::Ascii)),
+    ("cp65001", Some(Codec::Utf8)),
+    ("cp819", Some(Codec::Latin1)),
+    ("cp866u", None),
+    ("cp936", None),
+    ("cp_gr", None),
+    ("cp_is", None),
+    ("csHPRoman8", None),
+    ("csascii", Some(Codec::Ascii)),
+    ("csbig5", None),
+    ("csibm037", None),
+    ("csibm1026", None),
+    ("csibm273", None),
+    ("csibm424", None),
+    ("csibm500", None),
+    ("csibm855", None),
+    ("csibm857", None),
+    ("csibm858", None),
+    ("csibm860", None),
+    ("csibm861", None),
+    ("csibm863", None),
+    ("csibm864", None),
+    ("csibm865", None),
+    ("csibm866", None),
+    ("csibm869", None),
+    ("csiso2022jp", None),
+    ("csiso2022kr", None),
+    ("csiso58gb231280", None),
+    ("csisolatin1", Some(Codec::Latin1)),
+    ("csisolatin2", None),
+    ("csisolatin3", None),
+    ("csisolatin4", None),
+    ("csisolatin5", None),
+    ("csisolatin6", None),
+    ("csisolatinarabic", None),
+    ("csisolatincyrillic", None),
+    ("csisolatingreek", None),
+    ("csisolatinhebrew", None),
+    ("cskoi8r", Some(Codec::Koi8R)),
+    ("cspc775baltic", None),
+    ("cspc850multilingual", None),
+    ("cspc862latinhebrew", None),
+    ("cspc8codepage437", None),
+    ("cspcp852", None),
+    ("csptcp154", None),
+    ("csshiftjis", None),
+    ("cyrillic", None),
+    ("cyrillic_asian", None),
+    ("ebcdic_cp_be", None),
+    ("ebcdic_cp_ca", None),
+    ("ebcdic_cp_ch", None),
+    ("ebcdic_cp_he", None),
+    ("ebcdic_cp_nl", None),
+    ("ebcdic_cp_us", None),
+    ("ebcdic_cp_wt", None),
+    ("ecma_114", None),
+    ("ecma_118", None),
+    ("elot_928", None),
+    ("euc_cn", None),
+    ("euc_jis2004", None),
+    ("euccn", None),
+    ("eucgb2312_cn", None),
+    ("eucjis2004", None),
+    ("eucjisx0213", None),
+    ("eucjp", None),
+    ("euckr", None),
+    ("gb18030_2000", None),
+    ("gb2312_1980", None),
+    ("gb2312_80", None),
+    ("greek", None),
+    ("greek8", None),
+    ("hebrew", None),
+    ("hex", None),
+    ("hkscs", None),
+    ("hz_gb", None),
+    ("hz_gb_2312", None),
+    ("hzgb", None),
+    ("ibm037", None),
+    ("ibm039", None),
+    ("ibm1026", None),
+    ("ibm1051", None),
+    ("ibm1125", None),
+    ("ibm1140", None),
+    ("ibm273", None),
+    ("ibm367", Some(Codec::Ascii)),
+    ("ibm424", None),
+    ("ibm437", None),
+    ("ibm500", None),
+    ("ibm775", None),
+    ("ibm819", Some(Codec::Latin1)),
+    ("ibm850", None),
+    ("ibm852", None),
+    ("ibm855", None),
+    ("ibm857", None),
+    ("ibm858", None),
+    ("ibm860", None),
+    ("ibm861", None),
+    ("ibm862", None),
+    ("ibm863", None),
+    ("ibm864", None),
+    ("ibm865", None),
+    ("ibm866", None),
+    ("ibm869", None),
+    ("iso2022jp", None),
+    ("iso2022jp_1", None),
+    ("iso2022jp_2", None),
+    ("iso2022jp_2004", None),
+    ("iso2022jp_3", None),
+    ("iso2022jp_ext", None),
+    ("iso2022kr", None),
+    ("iso646_us", Some(Codec::Ascii)),
+    ("iso8859", Some(Codec::Latin1)),
+    ("iso8859_1", Some(Codec::Latin1)),
+    ("iso_2022_jp", None),
+    ("iso_2022_jp_1", None),
+    ("iso_2022_jp_2", None),
+    ("iso_2022_jp_2004", None),
+    ("iso_2022_jp_3", None),
+    ("iso_2022_jp_ext", None),
+    ("iso_2022_kr", None),
+    ("iso_646.irv_1991", Some(Codec::Ascii)),
+    ("iso_8859_1", Some(Codec::Latin1)),
+    ("iso_8859_10", None),
+    ("iso_8859_10_1992", None),
+    ("iso_8859_11", None),
+    ("iso_8859_11_2001", None),
+    ("iso_8859_13", None),
+    ("iso_8859_14", None),
+    ("iso_8859_14_1998", None),
+    ("iso_8859_15", None),
+    ("iso_8859_16", None),
+    ("iso_8859_16_2001", None),
+    ("iso_8859_1_1987", Some(Codec::Latin1)),
+    ("iso_8859_2", None),
+    ("iso_8859_2_1987", None),
+    ("iso_8859_3", None),
+    ("iso_8859_3_1988", None),
+    ("iso_8859_4", None),
+    ("iso_8859_4_1988", None),
+    ("iso_8859_5", None),
+    ("iso_8859_5_1988", None),
+    ("iso_8859_6", None),
+    ("iso_8859_6_1987", None),
+    ("iso_8859_7", None),
+    ("iso_8859_7_1987", None),
+    ("iso_8859_8", None),
+    ("iso_8859_8_1988", None),
+    ("iso_8859_9", None),
+    ("iso_8859_9_1989", None),
+    ("iso_celtic", None),
+    ("iso_ir_100", Some(Codec::Latin1)),
+    ("iso_ir_101", None),
+    ("iso_ir_109", None),
+    ("iso_ir_110", None),
+    ("iso_ir_126", None),
+    ("iso_ir_127", None),
+    ("iso_ir_138", None),
+    ("iso_ir_144", None),
+    ("iso_ir_148", None),
+    ("iso_ir_157", None),
+    ("iso_ir_166", None),
+    ("iso_ir_199", None),
+    ("iso_ir_226", None),
+    ("iso_ir_58", None),
+    ("iso_ir_6", Some(Codec::Ascii)),
+    ("jisx0213", None),
+    ("korean", None),
+    ("ks_c_5601", None),
+    ("ks_c_5601_1987", None),
+    ("ks_x_1001", None),
+    ("ksc5601", None),
+    ("ksx1001", None),
+    ("kz_1048", None),
+    ("l1", Some(Codec::Latin1)),
+    ("l10", None),
+    ("l2", None),
+    ("l3", None),
+    ("l4", None),
+    ("l5", None),
+    ("l6", None),
+    ("l7", None),
+    ("l8", None),
+    ("l9", None),
+    ("latin", Some(Codec::Latin1)),
+    ("latin1", Some(Codec::Latin1)),
+    ("latin10", None),
+    ("latin2", None),
+    ("latin3", None),
+    ("latin4", None),
+    ("latin5", None),
+    ("latin6", None),
+    ("latin7", None),
+    ("latin8", None),
+    ("latin9", None),
+    ("mac_centeuro", None),
+    ("maccentraleurope", None),
+    ("maccyrillic", None),
+    ("macgreek", None),
+    ("maciceland", None),
+    ("macintosh", None),
+    ("maclatin2", None),
+    ("macroman", None),
+    ("macturkish", None),
+    ("ms1361", None),
+    ("ms932", None),
+    ("ms936", None),
+    ("ms949", None),
+    ("ms950", None),
+    ("ms_kanji", None),
+    ("mskanji", None),
+    ("pt154", None),
+    ("quopri", None),
+    ("quoted_printable", None),
+    ("quotedprintable", None),
+    ("r8", None),
+    ("rk1048", None),
+    ("roman8", None),
+    ("rot13", None),
+    ("ruscii", None),
+    ("s_jis", None),
+    ("s_jis_2004", None),
+    ("s_jisx0213", None),
+    ("shiftjis", None),
+    ("shiftjis2004", None),
+    ("shiftjisx0213", None),
+    ("sjis", None),
+    ("sjis_2004", None),
+    ("sjisx0213", None),
+    ("strk1048_2002", None),
+    ("thai", None),
+    ("tis620", None),
+    ("tis_620_0", None),
+    ("tis_620_2529_0", None),
+    ("tis_620_2529_1", None),
+    ("u16", None),
+    ("u32", None),
+    ("u7", None),
+    ("u8", Some(Codec::Utf8)),
+    ("u_jis", None),
+    ("uhc", None),
+    ("ujis", None),
+    ("unicode_1_1_utf_7", None),
+    ("unicodebigunmarked", None),
+    ("unicodelittleunmarked", None),
+    ("us", Some(Codec::Ascii)),
+    ("us_ascii", Some(Codec::Ascii)),
+    ("utf", Some(Codec::Utf8)),
+    ("utf16", None),
+    ("utf32", None),
+    ("utf7", None),
+    ("utf8", Some(Codec::Utf8)),
+    ("utf8_ucs2", Some(Codec::Utf8)),
+    ("utf8_ucs4", Some(Codec::Utf8)),
+    ("utf_16be", None),
+    ("utf_16le", None),
+    ("utf_32be", None),
+    ("utf_32le", None),
+    ("uu", None),
+    ("windows_1250", None),
+    ("windows_1251", None),
+    ("windows_1252", Some(Codec::Cp1252)),
+    ("windows_1253", None),
+    ("windows_1254", None),
+    ("windows_1255", None),
+    ("windows_1256", None),
+    ("windows_1257", None),
+    ("windows_1258", None),
+    ("x_mac_japanese", None),
+    ("x_mac_korean", None),
+    ("x_mac_simp_chinese", None),
+    ("x_mac_trad_chinese", None),
+    ("zip", None),
+    ("zlib", None),
 ];
 
 /// Decoding table of `cp1252`: code point per byte, `UNDEFINED` for unmapped bytes.
@@ -402,7 +808,7 @@ fn normalize_encoding(name: &str) -> String {
 }
 
 /// Looks `key` up in a table sorted by key.
-fn find_codec(table: &[(&str, Codec)], key: &str) -> Option<Codec> {
+fn find_codec(table: &[(&str, Option<Codec>)], key: &str) -> Option<Option<Codec>> {
     table
         .binary_search_by(|(name, _)| (*name).cmp(key))
         .ok()
@@ -410,12 +816,13 @@ fn find_codec(table: &[(&str, Codec)], key: &str) -> Option<Codec> {
         .map(|&(_, codec)| codec)
 }
 
-/// Finds the codec for `name` like CPython's `codecs.lookup` (restricted to [`Codec`]).
+/// Finds the codec for `name` like CPython's `codecs.lookup`: `None` when CPython 3.11 has no
+/// codec of that name, `Some(None)` for one of its codecs that this module does not implement.
 ///
 /// The name is normalized, then looked up in `encodings.aliases` (as is, then with `.`
 /// replaced by `_`), and the aliased module name, else the normalized name itself, is taken as
 /// the module name, skipping names that are empty or contain a `.`.
-pub(crate) fn lookup_codec(name: &str) -> Option<Codec> {
+pub(crate) fn lookup_python_codec(name: &str) -> Option<Option<Codec>> {
     let normalized = normalize_encoding(name);
     let alias = find_codec(CODEC_ALIASES, &normalized)
         .or_else(|| find_codec(CODEC_ALIASES, &normalized.replace('.', "_")));
@@ -427,6 +834,15 @@ pub(crate) fn lookup_codec(name: &str) -> Option<Codec> {
     }
     find_codec(CODEC_MODULES, &normalized)
 }
+
+/// The implemented codec for `name`, found as [`lookup_python_codec`] finds it.
+pub(crate) fn lookup_codec(name: &str) -> Option<Codec> {
+    lookup_python_codec(name).flatten()
+}
+
+/// The start of [`decode_bytes`]' error for a codec CPython has and this module does not
+/// implement (an unsupported feature, where `unknown encoding` is CPython's `LookupError`).
+pub(crate) const NOT_IMPLEMENTED: &str = "codec not implemented here: ";
 
 /// An error handler of Python's codec registry, as far as decoding goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -593,8 +1009,9 @@ impl ErrorPolicy<'_> {
 /// Decodes `data` like Python 3.11's `data.decode(encoding, errors)`.
 ///
 /// Supported codecs: `ascii`, `latin-1`, `utf-8`, `cp1252` and `koi8-r`, under any of the
-/// names `codecs.lookup` accepts for them. Any other codec name gives
-/// `unknown encoding: NAME`. The error handlers are `strict`, `ignore`, `replace`,
+/// names `codecs.lookup` accepts for them. Another codec of CPython's gives
+/// `codec not implemented here: NAME (…)` (see [`NOT_IMPLEMENTED`]); a name CPython does not
+/// know gives its `unknown encoding: NAME`. The error handlers are `strict`, `ignore`, `replace`,
 /// `surrogateescape`, `backslashreplace` and `surrogatepass`; the handler is only looked up
 /// when an error occurs, so an unknown name is accepted as long as the input decodes cleanly,
 /// and gives `unknown error handler name 'NAME'` otherwise.
@@ -613,7 +1030,15 @@ pub(crate) fn decode_bytes(data: &[u8], encoding: &str, errors: &str) -> Result<
     if data.is_empty() {
         return Ok(PyStr::empty());
     }
-    let codec = lookup_codec(encoding).ok_or_else(|| format!("unknown encoding: {encoding}"))?;
+    let codec = match lookup_python_codec(encoding) {
+        Some(Some(codec)) => codec,
+        Some(None) => {
+            return Err(format!(
+                "{NOT_IMPLEMENTED}{encoding} (only ascii, latin-1, utf-8, cp1252 and koi8-r)"
+            ));
+        }
+        None => return Err(format!("unknown encoding: {encoding}")),
+    };
     // Fast path: valid UTF-8 (or pure ASCII) never needs the error handler.
     let clean = match codec {
         Codec::Utf8 => crate::pystr::utf8(data),
@@ -1035,16 +1460,38 @@ mod tests {
         }
     }
 
-    /// Codecs CPython has but this module lacks are reported as unknown.
+    /// Codecs CPython has but this module lacks are told apart from names CPython does not
+    /// know.
     #[test]
-    fn python_codecs_not_implemented_here_are_unknown() {
-        // CPython knows these; this module deliberately does not.
-        for name in ["utf-16", "cp437", "iso8859-2", "utf-8-sig"] {
-            assert_eq!(
-                decode_bytes(b"x", name, "strict").unwrap_err(),
-                format!("unknown encoding: {name}")
-            );
+    fn python_codecs_not_implemented_here_are_not_unknown() {
+        // CPython knows these (as modules or aliases); this module deliberately does not.
+        for name in [
+            "utf-16",
+            "cp437",
+            "iso8859-2",
+            "utf-8-sig",
+            "Latin2",
+            "u16",
+            "mbcs_x",
+        ] {
+            let err = decode_bytes(b"x", name, "strict").unwrap_err();
+            if name == "mbcs_x" {
+                assert_eq!(err, format!("unknown encoding: {name}"));
+            } else {
+                assert!(
+                    err.starts_with(&format!("{NOT_IMPLEMENTED}{name} (")),
+                    "{err}"
+                );
+            }
         }
+        // `mbcs` and `oem` are Windows-only: unknown to the CPython on Linux the tables come
+        // from, as is an alias of theirs; `Latin 2` normalizes to `latin_2`, which no alias
+        // has (`latin2` is one).
+        for name in ["mbcs", "oem", "dbcs", "latin0", "utf-9", "Latin 2"] {
+            assert_eq!(lookup_python_codec(name), None, "{name}");
+        }
+        assert_eq!(lookup_python_codec("cp1251"), Some(None));
+        assert_eq!(lookup_python_codec("KOI8-R"), Some(Some(Codec::Koi8R)));
     }
 
     /// Long names in error messages are cut (or not) as CPython does.

@@ -167,8 +167,9 @@ impl<'p, S: Source> Unpickler<'p, S> {
 
     /// How Python 2 `str` (`STRING`, `BINSTRING`, `SHORT_BINSTRING`) is decoded: a codec name
     /// (`"ASCII"` by default; `"latin1"`, `"utf-8"`, `"cp1252"`, `"koi8-r"`, with Python's
-    /// aliases) or `"bytes"` to keep them as bytes. An unknown codec fails when first needed,
-    /// as in CPython.
+    /// aliases) or `"bytes"` to keep them as bytes. Another codec fails when first needed: as
+    /// unsupported if CPython has it (`codec not implemented here: NAME`), else with CPython's
+    /// `unknown encoding: NAME`.
     #[must_use]
     pub fn encoding(mut self, encoding: &str) -> Self {
         self.config.encoding = Cow::Owned(encoding.to_owned());

@@ -43,6 +43,9 @@ const STRICTER: &[&str] = &[
     "x_codecs_encode_errors_arg",
     "x_reduce_str_of_list",
     "x_reduce_bytes_errors_ignore_needed",
+    "x_short_binstring_codec_not_implemented",
+    "x_reduce_bytes_codec_not_implemented",
+    "x_reduce_str_codec_not_implemented",
     // Cycles are not represented.
     "emit_cyclic_list_p0",
     "emit_cyclic_list_p1",
@@ -75,6 +78,9 @@ const NOT_EVALUATED: &[&str] = &[
     "x_codecs_encode_rot13",
     "x_codecs_encode_utf16",
     "x_codecs_encode_errors_arg",
+    "x_short_binstring_codec_not_implemented",
+    "x_reduce_bytes_codec_not_implemented",
+    "x_reduce_str_codec_not_implemented",
 ];
 
 /// Failures whose message (without our ` (OPCODE at offset N)`) must be CPython's, word for
@@ -133,6 +139,11 @@ const SAME_MESSAGE: &[&str] = &[
     "x_global_name_cut_two_bytes",
     "x_global_module_invalid_start",
     "x_inst_module_not_ascii",
+    "x_codecs_encode_unknown_codec",
+    "x_codecs_encode_unknown_codec_int",
+    "x_reduce_bytes_unknown_codec",
+    "x_reduce_str_unknown_codec",
+    "x_short_binstring_unknown_codec",
 ];
 
 /// Cases where our (accepted) result differs from CPython's, documented in the README.

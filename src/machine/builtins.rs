@@ -28,6 +28,11 @@ fn value_error(msg: impl Into<String>) -> Error {
     Error::py(PyException::ValueError, msg)
 }
 
+/// CPython's `LookupError` for a codec name it does not know.
+fn unknown_encoding(enc: &PyStr) -> Error {
+    Error::py(PyException::LookupError, format!("unknown encoding: {enc}"))
+}
+
 /// A call CPython would evaluate that this crate deliberately does not (only data constructors
 /// on plain data are evaluated).
 fn unsupported(msg: impl Into<String>) -> Error {
@@ -219,6 +224,12 @@ impl Machine {
                     return Err(internal());
                 }
                 self.codecs_encode_args(&args)?;
+                // The codec is looked up before anything is done with the object.
+                if let Some(Some(Value::Str(enc))) = args.get(1).map(|a| self.scalar(a)) {
+                    if codec::lookup_python_codec(&enc.to_string()).is_none() {
+                        return Err(unknown_encoding(&enc));
+                    }
+                }
                 let (s, enc) = match (
                     args.first().map(|a| self.scalar(a)),
                     args.get(1).map(|a| self.scalar(a)),
@@ -785,9 +796,9 @@ fn encode_error(codec: &str, s: &PyStr, bad: impl Fn(u32) -> bool, reason: &str)
 /// only looked at, as in CPython) when a character cannot be encoded; only `strict` is
 /// evaluated then.
 fn encode_str(s: &PyStr, enc: &PyStr, errors: Option<&PyStr>) -> Result<Vec<u8>> {
-    let out = match codec::lookup_codec(&enc.to_string()) {
-        Some(codec::Codec::Latin1) => encode_latin1(s),
-        Some(codec::Codec::Ascii) => match s.as_str() {
+    let out = match codec::lookup_python_codec(&enc.to_string()) {
+        Some(Some(codec::Codec::Latin1)) => encode_latin1(s),
+        Some(Some(codec::Codec::Ascii)) => match s.as_str() {
             Some(t) if t.is_ascii() => Ok(t.as_bytes().to_vec()),
             _ => Err(encode_error(
                 "ascii",
@@ -796,7 +807,7 @@ fn encode_str(s: &PyStr, enc: &PyStr, errors: Option<&PyStr>) -> Result<Vec<u8>>
                 "ordinal not in range(128)",
             )),
         },
-        Some(codec::Codec::Utf8) => match s.as_str() {
+        Some(Some(codec::Codec::Utf8)) => match s.as_str() {
             Some(t) => Ok(t.as_bytes().to_vec()),
             None => Err(encode_error(
                 "utf-8",
@@ -805,12 +816,12 @@ fn encode_str(s: &PyStr, enc: &PyStr, errors: Option<&PyStr>) -> Result<Vec<u8>>
                 "surrogates not allowed",
             )),
         },
-        _ => {
-            return Err(Error::py(
-                PyException::LookupError,
-                format!("encoding {enc} is not evaluated (only latin1, ascii, utf-8)"),
-            ));
+        Some(_) => {
+            return Err(unsupported(format!(
+                "encoding with {enc:?} is not evaluated (only latin-1, ascii, utf-8)"
+            )));
         }
+        None => return Err(unknown_encoding(enc)),
     };
     match (out, errors) {
         (Err(e), Some(h)) if h.as_encoded_bytes() != b"strict" => Err(unsupported(format!(

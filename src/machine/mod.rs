@@ -1964,6 +1964,9 @@ fn decode_py2(bytes: &[u8], encoding: &str, errors: &str) -> Result<Value> {
     codec::decode_bytes(bytes, encoding, errors)
         .map(Value::Str)
         .map_err(|m| {
+            if m.starts_with(codec::NOT_IMPLEMENTED) {
+                return Error::bare(ErrorKind::Unsupported(m));
+            }
             let exc = if m.starts_with("unknown encoding") || m.starts_with("unknown error handler")
             {
                 PyException::LookupError
