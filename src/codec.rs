@@ -835,11 +835,6 @@ pub(crate) fn lookup_python_codec(name: &str) -> Option<Option<Codec>> {
     find_codec(CODEC_MODULES, &normalized)
 }
 
-/// The implemented codec for `name`, found as [`lookup_python_codec`] finds it.
-pub(crate) fn lookup_codec(name: &str) -> Option<Codec> {
-    lookup_python_codec(name).flatten()
-}
-
 /// The start of [`decode_bytes`]' error for a codec CPython has and this module does not
 /// implement (an unsupported feature, where `unknown encoding` is CPython's `LookupError`).
 pub(crate) const NOT_IMPLEMENTED: &str = "codec not implemented here: ";
@@ -1456,7 +1451,7 @@ mod tests {
             ("bytes", None),
         ];
         for &(name, expected) in cases {
-            assert_eq!(lookup_codec(name), expected, "{name:?}");
+            assert_eq!(lookup_python_codec(name).flatten(), expected, "{name:?}");
         }
     }
 

@@ -225,9 +225,11 @@ impl Machine {
                 }
                 self.codecs_encode_args(&args)?;
                 // The codec is looked up before anything is done with the object.
+                let mut codec = None;
                 if let Some(Some(Value::Str(enc))) = args.get(1).map(|a| self.scalar(a)) {
-                    if codec::lookup_python_codec(&enc.to_string()).is_none() {
-                        return Err(unknown_encoding(&enc));
+                    match codec::lookup_python_codec(&enc.to_string()) {
+                        Some(found) => codec = found,
+                        None => return Err(unknown_encoding(&enc)),
                     }
                 }
                 let (s, enc) = match (
@@ -242,7 +244,7 @@ impl Machine {
                         ));
                     }
                 };
-                if !is_latin1(&enc) {
+                if codec != Some(codec::Codec::Latin1) {
                     return Err(unsupported(format!(
                         "_codecs.encode() is only evaluated for 'latin1', not {enc:?}"
                     )));
@@ -692,14 +694,6 @@ fn to_float(v: &Value) -> Result<f64> {
             other.type_name()
         ))),
     }
-}
-
-/// Whether a codec name means Latin-1.
-fn is_latin1(enc: &PyStr) -> bool {
-    matches!(
-        codec::lookup_codec(&enc.to_string()),
-        Some(codec::Codec::Latin1)
-    )
 }
 
 /// `s.encode('latin1')`.
