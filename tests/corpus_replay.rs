@@ -11,7 +11,8 @@
 //! ```
 //!
 //! `CORPUS` is a directory of files or of directories of files (default `fuzz/corpus`).
-//! Identical files are replayed once. It fails on:
+//! Identical files are replayed once; each is sent to CPython over a pipe, so a corpus a fuzzer
+//! is still changing can be replayed. It fails on:
 //! * a value that differs from CPython's (values holding a NaN are compared by outcome only: a
 //!   NaN used twice as a key is one key in CPython, two here, as the README says);
 //! * an input we accept where CPython raises anything but `MemoryError` (CPython sizes its memo
@@ -26,6 +27,7 @@
 mod common;
 
 use std::collections::{BTreeMap, HashSet};
+use std::hash::{Hash, Hasher};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
@@ -106,8 +108,8 @@ impl Worker {
         }
     }
 
-    fn run(&mut self, path: &Path) -> Option<Outcome> {
-        writeln!(self.stdin, "{}", path.display()).ok()?;
+    fn run(&mut self, data: &[u8]) -> Option<Outcome> {
+        writeln!(self.stdin, "{}", common::hex(data)).ok()?;
         self.stdin.flush().ok()?;
         let mut line = String::new();
         if self.stdout.read_line(&mut line).ok()? == 0 {
@@ -185,8 +187,6 @@ fn inputs(root: &Path) -> Vec<PathBuf> {
         }
     }
     files.sort();
-    let mut seen = HashSet::new();
-    files.retain(|p| std::fs::read(p).is_ok_and(|data| seen.insert(data)));
     files
 }
 
@@ -222,10 +222,20 @@ fn replay(files: Vec<PathBuf>) -> (BTreeMap<String, usize>, Vec<String>) {
     let mut worker = Worker::start();
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     let mut failures = Vec::new();
+    // Identical inputs (the same seed in several corpora) are replayed once. Each file is read
+    // once, and one gone by then (a fuzzer running alongside replaces files) is skipped.
+    let mut seen = HashSet::new();
     for path in &files {
-        let data = std::fs::read(path).expect("read");
+        let Ok(data) = std::fs::read(path) else {
+            continue;
+        };
+        let mut hasher = std::hash::DefaultHasher::new();
+        data.hash(&mut hasher);
+        if !seen.insert(hasher.finish()) {
+            continue;
+        }
         let ours = ours(&data);
-        let theirs = match worker.run(path) {
+        let theirs = match worker.run(&data) {
             Some(t) => t,
             None => {
                 worker = Worker::start();

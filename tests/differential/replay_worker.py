@@ -2,7 +2,7 @@
 """CPython's side of tests/corpus_replay.rs: decodes pickle files with CPython 3.11's
 `pickle.loads` under the policy of `restricted_loads` and prints one JSON line per file.
 
-Reads file paths on stdin, one per line. For each, prints
+Reads pickles on stdin, one per line, in hex. For each, prints
     {"o": "ok", "canon": C}             the value, in the canonical form of canon.py
     {"o": "ok", "big": 1}               a value too large to write out (more than 300,000
                                         nodes counted as a tree, shared references again)
@@ -76,9 +76,7 @@ def main():
     sys.addaudithook(hook)
     signal.signal(signal.SIGALRM, on_alarm)
     for line in sys.stdin:
-        path = line.rstrip("\n")
-        with open(path, "rb") as f:
-            data = f.read()
+        data = bytes.fromhex(line.strip())
         current[0] = cpython_cases.Policy(data, True)
         sys.set_int_max_str_digits(4300)
         res = {}
