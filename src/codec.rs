@@ -869,18 +869,29 @@ impl Handler {
             "backslashreplace" => Ok(Handler::BackslashReplace),
             "surrogatepass" => Ok(Handler::SurrogatePass),
             "xmlcharrefreplace" | "namereplace" => Ok(Handler::EncodeOnly),
-            _ => {
-                // CPython formats the name with `%.400s`: at most 400 bytes, and a character
-                // cut in the middle becomes U+FFFD.
-                let bytes = name.as_bytes();
-                let shown = String::from_utf8_lossy(bytes.get(..400).unwrap_or(bytes));
-                Err(DecodeError::Other {
-                    kind: "LookupError",
-                    message: format!("unknown error handler name '{shown}'"),
-                })
-            }
+            _ => Err(DecodeError::Other {
+                kind: "LookupError",
+                message: unknown_handler_message(name),
+            }),
         }
     }
+}
+
+/// CPython's `LookupError` text for an error handler name its registry does not have (the
+/// registry: `strict`, `ignore`, `replace`, `backslashreplace`, `xmlcharrefreplace`,
+/// `namereplace`, `surrogateescape`, `surrogatepass`); `None` for those.
+pub(crate) fn unknown_handler(name: &str) -> Option<String> {
+    Handler::lookup(name)
+        .err()
+        .map(|_| unknown_handler_message(name))
+}
+
+/// `unknown error handler name 'NAME'`: CPython formats the name with `%.400s` (at most 400
+/// bytes; a character cut in the middle becomes U+FFFD).
+fn unknown_handler_message(name: &str) -> String {
+    let bytes = name.as_bytes();
+    let shown = String::from_utf8_lossy(bytes.get(..400).unwrap_or(bytes));
+    format!("unknown error handler name '{shown}'")
 }
 
 /// Why [`decode_bytes`] failed, before the message gets its final form.

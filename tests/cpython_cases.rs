@@ -144,6 +144,7 @@ const SAME_MESSAGE: &[&str] = &[
     "x_reduce_bytes_unknown_codec",
     "x_reduce_str_unknown_codec",
     "x_short_binstring_unknown_codec",
+    "x_reduce_bytes_errors_unknown_needed",
 ];
 
 /// Cases where our (accepted) result differs from CPython's, documented in the README.

@@ -818,9 +818,14 @@ fn encode_str(s: &PyStr, enc: &PyStr, errors: Option<&PyStr>) -> Result<Vec<u8>>
         None => return Err(unknown_encoding(enc)),
     };
     match (out, errors) {
-        (Err(e), Some(h)) if h.as_encoded_bytes() != b"strict" => Err(unsupported(format!(
-            "encoding with the error handler {h:?} is not evaluated ({e})"
-        ))),
+        (Err(e), Some(h)) if h.as_encoded_bytes() != b"strict" => {
+            match codec::unknown_handler(&h.to_string()) {
+                Some(message) => Err(Error::py(PyException::LookupError, message)),
+                None => Err(unsupported(format!(
+                    "encoding with the error handler {h:?} is not evaluated ({e})"
+                ))),
+            }
+        }
         (out, _) => out,
     }
 }
