@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""CPython's side of tests/corpus_replay.rs: decodes pickle files with CPython 3.11's
-`pickle.loads` under the policy of `restricted_loads` and prints one JSON line per file.
+"""CPython's side of tests/corpus_replay.rs: decodes pickles with CPython 3.11's
+`pickle.loads` under the policy of `restricted_loads` and prints one JSON line per pickle.
 
 Reads pickles on stdin, one per line, in hex. For each, prints
     {"o": "ok", "canon": C}             the value, in the canonical form of canon.py
