@@ -881,9 +881,10 @@ impl Handler {
 /// registry: `strict`, `ignore`, `replace`, `backslashreplace`, `xmlcharrefreplace`,
 /// `namereplace`, `surrogateescape`, `surrogatepass`); `None` for those.
 pub(crate) fn unknown_handler(name: &str) -> Option<String> {
-    Handler::lookup(name)
-        .err()
-        .map(|_| unknown_handler_message(name))
+    match Handler::lookup(name) {
+        Err(DecodeError::Other { message, .. } | DecodeError::Unicode(message)) => Some(message),
+        Ok(_) => None,
+    }
 }
 
 /// `unknown error handler name 'NAME'`: CPython formats the name with `%.400s` (at most 400

@@ -215,6 +215,23 @@ fn trim_start_space(s: &[u8]) -> &[u8] {
     s.get(n..).unwrap_or_default()
 }
 
+/// The base `int(s, 0)` deduces from the prefix of `s` (after whitespace and a sign): 16, 8 or
+/// 2 for `0x`, `0o`, `0b` (any case), else 10 — the base CPython's `PyLong_FromString` reports
+/// when `s` then fails to parse.
+pub(crate) fn deduced_base(s: &[u8]) -> u32 {
+    let rest = trim_start_space(s);
+    let rest = match rest {
+        [b'+' | b'-', tail @ ..] => tail,
+        _ => rest,
+    };
+    match rest {
+        [b'0', b'x' | b'X', ..] => 16,
+        [b'0', b'o' | b'O', ..] => 8,
+        [b'0', b'b' | b'B', ..] => 2,
+        _ => 10,
+    }
+}
+
 /// `s` without its leading and trailing ASCII whitespace.
 #[inline]
 fn trim_space(s: &[u8]) -> &[u8] {

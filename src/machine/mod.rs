@@ -2101,19 +2101,7 @@ fn c_int_literal_error(s: &[u8], base: u32) -> Error {
     let base = if base != 0 {
         base
     } else {
-        // After leading whitespace and a sign.
-        let start = s.iter().position(|b| !b" \t\n\r\x0b\x0c".contains(b));
-        let rest = s.get(start.unwrap_or(s.len())..).unwrap_or_default();
-        let rest = match rest {
-            [b'+' | b'-', tail @ ..] => tail,
-            _ => rest,
-        };
-        match rest {
-            [b'0', b'x' | b'X', ..] => 16,
-            [b'0', b'o' | b'O', ..] => 8,
-            [b'0', b'b' | b'B', ..] => 2,
-            _ => 10,
-        }
+        number::deduced_base(s)
     };
     let mut repr = String::new();
     // Writing into a String cannot fail.
