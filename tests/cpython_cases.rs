@@ -145,6 +145,10 @@ const SAME_MESSAGE: &[&str] = &[
     "x_reduce_str_unknown_codec",
     "x_short_binstring_unknown_codec",
     "x_reduce_bytes_errors_unknown_needed",
+    "x_codecs_encode_surrogate_in_encoding",
+    "x_reduce_bytes_surrogate_in_encoding",
+    "x_reduce_bytes_surrogates_in_errors",
+    "x_reduce_str_surrogate_and_nul_in_encoding",
 ];
 
 /// Cases where our (accepted) result differs from CPython's, documented in the README.

@@ -88,6 +88,9 @@ regressions! {
     // (Reproduces only under `cargo fuzz`, where the memo plan starts at 4 entries; with the
     // real threshold the case is `dropped_entries_fail_like_kept_ones` in tests/memo_plan.rs.)
     stream_memoize_above_mark_after_plan => "stream-memoize-above-mark-after-plan",
+    // Found by the corpus replay against CPython (tests/corpus_replay.rs), which checks them.
+    encoding_name_with_a_surrogate_is_refused => "loads_tiny_limits-encoding-name-surrogate",
+    readonly_buffer_is_bytes => "loads_tiny_limits-readonly-buffer",
 }
 
 #[test]

@@ -500,8 +500,8 @@ impl Machine {
     }
 
     /// The optional `encoding` and `errors` arguments (`args[1]`, `args[2]`) of `func`
-    /// (`bytes`, `bytearray`, `encode`), checked as CPython's argument parsing checks them,
-    /// before anything else: each a str without a NUL.
+    /// (`bytes`, `bytearray`, `encode`, `str`), checked as CPython's argument parsing checks
+    /// them, before anything else: each a str without a lone surrogate or a NUL.
     fn str_params(&self, args: &[Slot], func: &str) -> Result<[Option<PyStr>; 2]> {
         let mut out = [None, None];
         for ((arg, name), slot) in args
@@ -511,6 +511,15 @@ impl Machine {
             .zip(&mut out)
         {
             match self.scalar(arg) {
+                // (CPython converts it to a C string: UTF-8 first, then the NUL check.)
+                Some(Value::Str(s)) if s.has_surrogates() => {
+                    return Err(encode_error(
+                        "utf-8",
+                        &s,
+                        |c| (0xD800..=0xDFFF).contains(&c),
+                        "surrogates not allowed",
+                    ));
+                }
                 Some(Value::Str(s)) if s.as_encoded_bytes().contains(&0) => {
                     return Err(value_error("embedded null character"));
                 }
