@@ -80,6 +80,7 @@ mod codec;
 mod compat;
 mod error;
 mod find_class;
+mod grow;
 mod limits;
 mod machine;
 mod number;

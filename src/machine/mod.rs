@@ -24,6 +24,7 @@ use crate::codec;
 use crate::compat;
 use crate::error::{Error, ErrorKind, PyException, Result};
 use crate::find_class::{Class, FindClass, PersistentLoad};
+use crate::grow;
 use crate::limits::{Budget, Limits};
 use crate::number::{self, IntLit};
 use crate::opcode::{Opcode, REACH_ALL, REACH_MARK, STACK_REACH};
@@ -1548,7 +1549,7 @@ impl Machine {
         if let Some(Node::Dict { keys, values, .. }) = self.arena.get_mut(id) {
             let n = (items.len() / 2).min(PREALLOC_MAX);
             keys.reserve(n);
-            values.reserve(n);
+            grow::reserve(values, n);
         }
         let mut work = 0u64;
         let mut it = items;

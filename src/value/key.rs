@@ -109,7 +109,7 @@ impl KeyMap {
                 let need = v.len() + n;
                 if need > v.capacity() {
                     let room = need.max(2 * v.capacity()).clamp(4, SMALL_MAX);
-                    v.reserve_exact(room - v.len());
+                    crate::grow::reserve_exact(v, room - v.len());
                 }
             }
             KeyMap::Small(_) => {}
