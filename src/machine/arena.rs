@@ -1241,6 +1241,12 @@ pub(crate) fn internal() -> Error {
 /// `1.0` or a `True`; tuples and other objects keep their own identity).
 #[inline]
 fn same_key(a: &Value, b: &Value) -> bool {
+    // Short strs (most keys), by their zero-padded parts.
+    if let (Value::Str(x), Value::Str(y)) = (a, b) {
+        if let (Some((m, p)), Some((n, q))) = (x.inline_parts(), y.inline_parts()) {
+            return m == n && p == q;
+        }
+    }
     match (a, b) {
         (Value::Str(x), Value::Str(y)) => x == y,
         (Value::Int(x), Value::Int(y)) => x == y,
