@@ -38,6 +38,23 @@ fn decode_error_message(
     }
 }
 
+/// The value of each byte as a hex digit, or 16 for a byte that is not one.
+static HEX_VALUE: [u8; 256] = {
+    let mut t = [16u8; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        t[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+};
+
 /// The value of an ASCII hex digit, as CPython's escape decoders read it.
 fn hex_digit(b: u8) -> Option<u32> {
     char::from(b).to_digit(16)
@@ -105,6 +122,121 @@ pub(crate) fn raw_unicode_escape_decode(data: &[u8]) -> Result<PyStr, String> {
     if !data.contains(&b'\\') {
         return Ok(PyStr::from_latin1(data));
     }
+    // Escapes (how protocol 0 writes every character above U+00FF): decoded straight into a
+    // `String`, which needs no validation at the end; a lone surrogate, which a `String`
+    // cannot hold, sends the line to the general decoder. (An escape is never shorter in
+    // UTF-8 than in the pickle, and other bytes at most double: the room is grown at most
+    // once or twice, by amounts the line itself bounds.)
+    let mut text = String::with_capacity(data.len());
+    let mut pos = 0;
+    while let Some(rest) = data.get(pos..) {
+        // The usual escape, `\\uXXXX`, read whole.
+        if let Some(&[b'\\', b'u', a, b, c, d]) = rest.first_chunk::<6>() {
+            let [a, b, c, d] = [a, b, c, d].map(|x| u32::from(HEX_VALUE[usize::from(x)]));
+            if (a | b | c | d) < 16 {
+                match char::from_u32(a << 12 | b << 8 | c << 4 | d) {
+                    Some(c) => {
+                        text.push(c);
+                        pos += 6;
+                        continue;
+                    }
+                    None => return raw_unicode_escape_decode_wide(data),
+                }
+            }
+        }
+        let Some(offset) = rest.iter().position(|&b| b == b'\\') else {
+            push_latin1_str(&mut text, rest);
+            break;
+        };
+        push_latin1_str(&mut text, rest.get(..offset).unwrap_or_default());
+        let start = pos + offset;
+        match read_escape(data, start)? {
+            Escape::Code(code, next) => match char::from_u32(code) {
+                Some(c) => {
+                    text.push(c);
+                    pos = next;
+                }
+                None => return raw_unicode_escape_decode_wide(data),
+            },
+            Escape::Kept(next) => {
+                push_latin1_str(&mut text, data.get(start..next).unwrap_or_default());
+                pos = next;
+            }
+        }
+    }
+    Ok(PyStr::from(text.as_str()))
+}
+
+/// What a backslash of a `raw-unicode-escape` line starts.
+enum Escape {
+    /// `\uXXXX` or `\UXXXXXXXX`: the code point (at most U+10FFFF, perhaps a surrogate), and
+    /// the position after the escape.
+    Code(u32, usize),
+    /// Anything else: the bytes up to the position given (the backslash and the byte after
+    /// it, or the backslash alone at the end) stay as they are.
+    Kept(usize),
+}
+
+/// Reads the escape at `data[start]` (a backslash), with CPython's errors.
+#[inline]
+fn read_escape(data: &[u8], start: usize) -> Result<Escape, String> {
+    let mut pos = start + 1;
+    let (digits, message) = match data.get(pos) {
+        None => return Ok(Escape::Kept(pos)),
+        Some(b'u') => (4, "truncated \\uXXXX escape"),
+        Some(b'U') => (8, "truncated \\UXXXXXXXX escape"),
+        // Any other byte (a backslash included) is kept, after the backslash.
+        Some(_) => return Ok(Escape::Kept(pos + 1)),
+    };
+    pos += 1;
+    let mut code: u32 = 0;
+    for _ in 0..digits {
+        match data.get(pos).copied().and_then(hex_digit) {
+            Some(digit) => {
+                code = (code << 4) | digit;
+                pos += 1;
+            }
+            None => {
+                return Err(decode_error_message(
+                    "rawunicodeescape",
+                    data,
+                    start,
+                    pos,
+                    message,
+                ));
+            }
+        }
+    }
+    if code > 0x10FFFF {
+        return Err(decode_error_message(
+            "rawunicodeescape",
+            data,
+            start,
+            pos,
+            "\\Uxxxxxxxx out of range",
+        ));
+    }
+    Ok(Escape::Code(code, pos))
+}
+
+/// Appends Latin-1 bytes (each byte is the code point of the same value) to `text`.
+#[inline]
+fn push_latin1_str(text: &mut String, bytes: &[u8]) {
+    if bytes.is_empty() {
+        return;
+    }
+    match bytes
+        .is_ascii()
+        .then(|| std::str::from_utf8(bytes).ok())
+        .flatten()
+    {
+        Some(ascii) => text.push_str(ascii),
+        None => text.extend(bytes.iter().map(|&b| char::from(b))),
+    }
+}
+
+/// [`raw_unicode_escape_decode`] of a line with a lone surrogate, into generalized UTF-8.
+fn raw_unicode_escape_decode_wide(data: &[u8]) -> Result<PyStr, String> {
     // Each byte gives at most two bytes of UTF-8 (an escape gives at most four from six or
     // ten): room enough, never grown.
     let high = data.iter().filter(|&&b| b >= 0x80).count();
@@ -117,52 +249,16 @@ pub(crate) fn raw_unicode_escape_decode(data: &[u8]) -> Result<PyStr, String> {
         };
         push_latin1(&mut out, rest.get(..offset).unwrap_or_default());
         let start = pos + offset;
-        pos = start + 1;
-        let (digits, message) = match data.get(pos) {
-            // A backslash at the very end stays a backslash.
-            None => {
-                out.push_code_point(u32::from(b'\\'));
-                break;
+        match read_escape(data, start)? {
+            Escape::Code(code, next) => {
+                out.push_code_point(code);
+                pos = next;
             }
-            Some(b'u') => (4, "truncated \\uXXXX escape"),
-            Some(b'U') => (8, "truncated \\UXXXXXXXX escape"),
-            // Any other byte (a backslash included) is kept, after the backslash.
-            Some(&other) => {
-                out.push_code_point(u32::from(b'\\'));
-                out.push_code_point(u32::from(other));
-                pos += 1;
-                continue;
-            }
-        };
-        pos += 1;
-        let mut code: u32 = 0;
-        for _ in 0..digits {
-            match data.get(pos).copied().and_then(hex_digit) {
-                Some(digit) => {
-                    code = (code << 4) | digit;
-                    pos += 1;
-                }
-                None => {
-                    return Err(decode_error_message(
-                        "rawunicodeescape",
-                        data,
-                        start,
-                        pos,
-                        message,
-                    ));
-                }
+            Escape::Kept(next) => {
+                push_latin1(&mut out, data.get(start..next).unwrap_or_default());
+                pos = next;
             }
         }
-        if code > 0x10FFFF {
-            return Err(decode_error_message(
-                "rawunicodeescape",
-                data,
-                start,
-                pos,
-                "\\Uxxxxxxxx out of range",
-            ));
-        }
-        out.push_code_point(code);
     }
     Ok(out.finish())
 }
@@ -1411,6 +1507,50 @@ mod tests {
                     assert_eq!(s.as_str(), Some(want.as_str()), "{line:02x?}");
                 }
             }
+        }
+    }
+
+    /// The `String` path of lines with escapes gives what the general (generalized UTF-8)
+    /// decoder gives, errors included, on random lines of escapes, backslash runs, ASCII and
+    /// high bytes.
+    #[test]
+    fn escaped_lines_decode_alike_on_both_paths() {
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let pieces: &[&[u8]] = &[
+            b"\\u0446",
+            b"\\u00e9",
+            b"\\U0001f600",
+            b"\\u20ac",
+            b"\\",
+            b"\\\\",
+            b"\\x",
+            b"a",
+            b"xyz",
+            b"\xe9",
+            b"\xff",
+            b"\\u12",
+            b"\\U00110000",
+            b"\\ud800",
+            b"\\udfff",
+            b"\\uZZZZ",
+            b"\\U0010ffff",
+            b"\n",
+        ];
+        for _ in 0..20_000 {
+            let n = (next() % 8) as usize;
+            let mut line = Vec::new();
+            for _ in 0..n {
+                line.extend_from_slice(pieces[(next() % pieces.len() as u64) as usize]);
+            }
+            let fast = bytes_of(raw_unicode_escape_decode(&line));
+            let wide = bytes_of(raw_unicode_escape_decode_wide(&line));
+            assert_eq!(fast, wide, "{:?}", line.escape_ascii().to_string());
         }
     }
 
