@@ -5,13 +5,34 @@
 
 use num_bigint::{BigInt, BigUint, Sign};
 
-/// An integer parsed by [`parse_int`], normalized: `Big` only when the value does not fit in `i64`.
+/// An integer parsed by [`parse_int`], normalized: `Wide` only when the value does not fit in
+/// `i64`, `Big` only when it does not fit in `i128`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum IntLit {
     /// A value in `i64::MIN..=i64::MAX`.
     Small(i64),
-    /// A value outside the `i64` range.
+    /// A value outside the `i64` range that fits in `i128` (no `BigInt` is made for it).
+    Wide(i128),
+    /// A value outside the `i128` range.
     Big(BigInt),
+}
+
+impl IntLit {
+    /// The normal form of a `BigInt`.
+    fn from_big(big: BigInt) -> IntLit {
+        match i128::try_from(&big) {
+            Ok(v) => IntLit::from_i128(v),
+            Err(_) => IntLit::Big(big),
+        }
+    }
+
+    /// The normal form of an `i128`.
+    fn from_i128(v: i128) -> IntLit {
+        match i64::try_from(v) {
+            Ok(v) => IntLit::Small(v),
+            Err(_) => IntLit::Wide(v),
+        }
+    }
 }
 
 /// Why [`parse_int`] rejected its input.
@@ -96,6 +117,11 @@ fn is_space(b: u8) -> bool {
 pub(crate) fn parse_int(s: &[u8], base: u32, max_digits: usize) -> Result<IntLit, IntError> {
     if base == 1 || base > 36 {
         return Err(IntError::Invalid);
+    }
+    if base == 0 || base == 10 {
+        if let Some(lit) = plain_decimal(s, base, max_digits) {
+            return Ok(lit);
+        }
     }
     let mut rest = trim_start_space(s);
     let mut negative = false;
@@ -185,18 +211,12 @@ pub(crate) fn parse_int(s: &[u8], base: u32, max_digits: usize) -> Result<IntLit
     }
 
     if !overflow {
-        let value = if negative {
-            0i64.checked_sub_unsigned(magnitude)
+        let magnitude = i128::from(magnitude);
+        return Ok(IntLit::from_i128(if negative {
+            -magnitude
         } else {
-            i64::try_from(magnitude).ok()
-        };
-        return Ok(match value {
-            Some(v) => IntLit::Small(v),
-            None => {
-                let big = BigInt::from(magnitude);
-                IntLit::Big(if negative { -big } else { big })
-            }
-        });
+            magnitude
+        }));
     }
     let digit_values: Vec<u8> = body
         .iter()
@@ -205,7 +225,54 @@ pub(crate) fn parse_int(s: &[u8], base: u32, max_digits: usize) -> Result<IntLit
         .collect();
     let mag = BigUint::from_radix_be(&digit_values, base).ok_or(IntError::Invalid)?;
     let sign = if negative { Sign::Minus } else { Sign::Plus };
-    Ok(IntLit::Big(BigInt::from_biguint(sign, mag)))
+    Ok(IntLit::from_big(BigInt::from_biguint(sign, mag)))
+}
+
+/// [`parse_int`] of the usual literal in base 10 or 0: an optional sign and at most 38 decimal
+/// digits, nothing else (what `INT` and `LONG` hold), read in one tight loop; `None` for
+/// anything else (whitespace, underscores, prefixes, a leading zero in base 0, more digits),
+/// which the general parser then reads.
+#[inline]
+fn plain_decimal(s: &[u8], base: u32, max_digits: usize) -> Option<IntLit> {
+    let (negative, digits) = match s {
+        [b'-', rest @ ..] => (true, rest),
+        [b'+', rest @ ..] => (false, rest),
+        _ => (false, s),
+    };
+    let n = digits.len();
+    if n == 0 || n > 38 || (max_digits > 0 && n > max_digits) {
+        return None;
+    }
+    if base == 0 && n > 1 && digits.first() == Some(&b'0') {
+        return None;
+    }
+    // Up to 19 digits fit in a u64, up to 38 in an i128.
+    let magnitude: i128 = if n <= 19 {
+        let mut m = 0u64;
+        for &c in digits {
+            let d = c.wrapping_sub(b'0');
+            if d > 9 {
+                return None;
+            }
+            m = m * 10 + u64::from(d);
+        }
+        i128::from(m)
+    } else {
+        let mut m = 0i128;
+        for &c in digits {
+            let d = c.wrapping_sub(b'0');
+            if d > 9 {
+                return None;
+            }
+            m = m * 10 + i128::from(d);
+        }
+        m
+    };
+    Some(IntLit::from_i128(if negative {
+        -magnitude
+    } else {
+        magnitude
+    }))
 }
 
 /// `s` without its leading ASCII whitespace.
@@ -413,7 +480,7 @@ mod tests {
 
     /// Parses a decimal big integer for the expectations.
     fn big(s: &str) -> IntLit {
-        IntLit::Big(s.parse().unwrap())
+        IntLit::from_big(s.parse().unwrap())
     }
 
     /// `parse_int` agrees with `int(b, base)` on syntax edge cases.
@@ -504,6 +571,72 @@ mod tests {
                 s.escape_ascii().to_string()
             );
         }
+    }
+
+    /// Plain decimal literals (the fast path) give what `BigInt`'s own parser gives, in the
+    /// normal form, at every length around the `u64` and `i128` edges, with either sign and
+    /// base 0's rule on leading zeros.
+    #[test]
+    fn plain_decimals_match_bigint() {
+        let mut seed = 0x853c_49e6_748f_ea9b_u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for n in 1..=45usize {
+            for round in 0..300 {
+                let mut digits: Vec<u8> = (0..n).map(|_| b'0' + (next() % 10) as u8).collect();
+                match round % 4 {
+                    0 => digits.fill(b'9'),
+                    1 if n > 1 => digits[0] = b'0',
+                    _ => {}
+                }
+                for sign in ["", "-", "+"] {
+                    let text = [sign.as_bytes(), &digits].concat();
+                    let value: BigInt = std::str::from_utf8(&text).unwrap().parse().unwrap();
+                    let want = IntLit::from_big(value);
+                    assert_eq!(small(&text, 10), Ok(want.clone()), "{text:?}");
+                    let leading_zero = n > 1 && digits[0] == b'0';
+                    let want0 = if leading_zero && digits.iter().any(|&d| d != b'0') {
+                        Err(IntError::Invalid)
+                    } else {
+                        Ok(want)
+                    };
+                    assert_eq!(small(&text, 0), want0, "{text:?}");
+                }
+            }
+        }
+        for (text, want) in [
+            (
+                &b"170141183460469231731687303715884105727"[..],
+                "170141183460469231731687303715884105727",
+            ),
+            (
+                b"-170141183460469231731687303715884105728",
+                "-170141183460469231731687303715884105728",
+            ),
+            (
+                b"99999999999999999999999999999999999999",
+                "99999999999999999999999999999999999999",
+            ),
+        ] {
+            assert_eq!(small(text, 0), Ok(big(want)));
+        }
+        assert!(matches!(
+            small(b"170141183460469231731687303715884105728", 0),
+            Ok(IntLit::Big(_))
+        ));
+        assert_eq!(
+            small(b"-9223372036854775809", 0),
+            Ok(IntLit::Wide(-9223372036854775809))
+        );
+        // The digit limit still applies.
+        assert_eq!(
+            parse_int(b"123456", 10, 5),
+            Err(IntError::TooManyDigits { digits: 6 })
+        );
     }
 
     /// The `sys.int_max_str_digits` check fires where CPython's does.

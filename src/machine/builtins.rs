@@ -600,6 +600,7 @@ impl Machine {
         let text = |bytes: &[u8], base: u32| -> Result<Value> {
             match number::parse_int(bytes, base, cfg.limits.max_int_digits) {
                 Ok(IntLit::Small(v)) => Ok(Value::Int(Int::from(v))),
+                Ok(IntLit::Wide(v)) => Ok(Value::Int(Int::from(v))),
                 Ok(IntLit::Big(b)) => Ok(Value::Int(Int::from(b))),
                 Err(number::IntError::TooManyDigits { .. }) => Err(Error::limit(
                     "max_int_digits",

@@ -2033,6 +2033,7 @@ fn parse_text_float(line: &[u8]) -> Result<f64> {
 fn int_value(lit: IntLit) -> Value {
     match lit {
         IntLit::Small(v) => Value::Int(Int::from(v)),
+        IntLit::Wide(v) => Value::Int(Int::from(v)),
         IntLit::Big(b) => Value::Int(Int::from(b)),
     }
 }
@@ -2130,7 +2131,7 @@ fn parse_memo_index_text(line: &[u8]) -> Result<i64> {
     }
     match number::parse_int(line, 10, 0) {
         Ok(IntLit::Small(v)) => Ok(v),
-        Ok(IntLit::Big(_)) => Err(Error::py(
+        Ok(IntLit::Wide(_) | IntLit::Big(_)) => Err(Error::py(
             PyException::OverflowError,
             "Python int too large to convert to C ssize_t",
         )),
