@@ -335,6 +335,9 @@ pub(crate) fn format_int_error(s: &[u8], base: u32) -> String {
 /// - otherwise the correctly rounded value (tiny values become subnormals or zero; `nan` keeps
 ///   its sign: `-nan` has the bits `0xfff8000000000000`).
 pub(crate) fn parse_float_strict(s: &[u8]) -> Result<f64, FloatError> {
+    if let Some(value) = plain_decimal_float(s) {
+        return Ok(value);
+    }
     let (value, used, overflow) = parse_float_prefix(s).ok_or(FloatError::Invalid)?;
     if overflow {
         return Err(FloatError::Overflow);
@@ -408,6 +411,46 @@ fn parse_float_prefix(s: &[u8]) -> Option<(f64, usize, bool)> {
     let text = std::str::from_utf8(s.get(..used)?).ok()?;
     let value: f64 = text.parse().ok()?;
     Some((value, used, value.is_infinite()))
+}
+
+/// The value of `s` when it is a short plain decimal (an optional sign, digits with an optional
+/// `.` and fraction, no exponent; at most 19 digits in all, their integer below 2^53, at most 22
+/// after the point): the integer of the digits and the power of ten are both exact `f64`s, so
+/// one division rounds correctly (Clinger's fast path), as CPython's parser does. `None` for
+/// anything else, which [`parse_float_prefix`] then reads.
+#[inline]
+fn plain_decimal_float(s: &[u8]) -> Option<f64> {
+    const POW10: [f64; 23] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+        1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+    ];
+    let (negative, body) = match s {
+        [b'-', rest @ ..] => (true, rest),
+        [b'+', rest @ ..] => (false, rest),
+        _ => (false, s),
+    };
+    if body.len() > 20 {
+        return None;
+    }
+    let mut mantissa = 0u64;
+    let mut digits = 0usize;
+    let mut frac: Option<usize> = None;
+    for &c in body {
+        match c {
+            b'0'..=b'9' if digits < 19 => {
+                mantissa = mantissa * 10 + u64::from(c - b'0');
+                digits += 1;
+            }
+            b'.' if frac.is_none() => frac = Some(digits),
+            _ => return None,
+        }
+    }
+    if digits == 0 || mantissa > 1 << 53 {
+        return None;
+    }
+    let scale = POW10.get(frac.map_or(0, |at| digits - at))?;
+    let value = mantissa as f64 / scale;
+    Some(if negative { -value } else { value })
 }
 
 /// `inf`, `infinity` or `nan` (any case) at the start of `s`: the value and the length.
@@ -637,6 +680,72 @@ mod tests {
             parse_int(b"123456", 10, 5),
             Err(IntError::TooManyDigits { digits: 6 })
         );
+    }
+
+    /// The fast path of short plain decimals gives the correctly rounded value (Rust's parser,
+    /// which rounds correctly as CPython's does) bit for bit, signs and zeros included, and
+    /// leaves everything else to the general parser.
+    #[test]
+    fn plain_decimal_floats_round_correctly() {
+        let mut seed = 0xda94_2042_e4dd_58b5_u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut fast = 0;
+        for _ in 0..200_000 {
+            let n = 1 + (next() % 24) as usize;
+            let mut text: Vec<u8> = (0..n).map(|_| b'0' + (next() % 10) as u8).collect();
+            if next() % 4 != 0 {
+                let at = (next() % (n as u64 + 1)) as usize;
+                text.insert(at, b'.');
+            }
+            match next() % 3 {
+                0 => text.insert(0, b'-'),
+                1 => text.insert(0, b'+'),
+                _ => {}
+            }
+            let want: f64 = std::str::from_utf8(&text)
+                .unwrap()
+                .parse()
+                .unwrap_or(f64::NAN);
+            if let Some(v) = plain_decimal_float(&text) {
+                fast += 1;
+                assert_eq!(
+                    v.to_bits(),
+                    want.to_bits(),
+                    "{:?}",
+                    String::from_utf8_lossy(&text)
+                );
+            }
+            if want.is_finite() {
+                assert_eq!(
+                    parse_float_strict(&text).map(f64::to_bits),
+                    Ok(want.to_bits())
+                );
+            }
+        }
+        assert!(fast > 50_000, "{fast}");
+        for text in [
+            &b"."[..],
+            b"-",
+            b"",
+            b"1e5",
+            b"1.5.2",
+            b"12345678901234567890",
+            b"1_0",
+            b" 1",
+        ] {
+            assert_eq!(plain_decimal_float(text), None, "{text:?}");
+        }
+        assert_eq!(
+            plain_decimal_float(b"-0.0").map(f64::to_bits),
+            Some((-0.0f64).to_bits())
+        );
+        assert_eq!(plain_decimal_float(b"5."), Some(5.0));
+        assert_eq!(plain_decimal_float(b".5"), Some(0.5));
     }
 
     /// The `sys.int_max_str_digits` check fires where CPython's does.
