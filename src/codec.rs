@@ -12,6 +12,7 @@
 //! exception type.
 
 use crate::pystr::{INLINE_MAX, PyStr, StrBuilder};
+use crate::reader::find_byte;
 
 /// Whether `encoding` is the unpickler's special value `'bytes'` (keep Python 2 `str` as
 /// `bytes`). The comparison is exact, as in CPython: `'BYTES'` is an (unknown) codec name.
@@ -144,7 +145,7 @@ pub(crate) fn raw_unicode_escape_decode(data: &[u8]) -> Result<PyStr, String> {
                 }
             }
         }
-        let Some(offset) = rest.iter().position(|&b| b == b'\\') else {
+        let Some(offset) = find_byte(rest, b'\\') else {
             push_latin1_str(&mut text, rest);
             break;
         };
@@ -243,7 +244,7 @@ fn raw_unicode_escape_decode_wide(data: &[u8]) -> Result<PyStr, String> {
     let mut out = StrBuilder::with_capacity(data.len() + high);
     let mut pos = 0;
     while let Some(rest) = data.get(pos..) {
-        let Some(offset) = rest.iter().position(|&b| b == b'\\') else {
+        let Some(offset) = find_byte(rest, b'\\') else {
             push_latin1(&mut out, rest);
             break;
         };
@@ -275,7 +276,7 @@ pub(crate) fn escape_decode(data: &[u8]) -> Result<Vec<u8>, String> {
     let mut out = Vec::with_capacity(data.len());
     let mut pos = 0;
     while let Some(rest) = data.get(pos..) {
-        let Some(offset) = rest.iter().position(|&b| b == b'\\') else {
+        let Some(offset) = find_byte(rest, b'\\') else {
             out.extend_from_slice(rest);
             break;
         };

@@ -15,6 +15,32 @@ use crate::error::{Error, ErrorKind, PyException, Result};
 use crate::opcode::{INT_LONG1, INT_SIGNED, Opcode, SMALL_INT_ARG};
 use crate::value::{Bytes, SharedInput};
 
+/// The position of the first `needle` in `haystack`: eight bytes at a time (protocol 0 is
+/// made of lines, and its `UNICODE` lines are long runs of escapes).
+#[inline]
+pub(crate) fn find_byte(haystack: &[u8], needle: u8) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let pattern = ONES * u64::from(needle);
+    let mut chunks = haystack.chunks_exact(8);
+    let mut base = 0;
+    for chunk in &mut chunks {
+        let Some(word) = chunk.first_chunk::<8>() else {
+            break;
+        };
+        let x = u64::from_le_bytes(*word) ^ pattern;
+        // The lowest byte of `x` that is zero sets its high bit here (a borrow can only mark
+        // the bytes above it).
+        let found = x.wrapping_sub(ONES) & !x & HIGH;
+        if found != 0 {
+            return Some(base + (found.trailing_zeros() / 8) as usize);
+        }
+        base += 8;
+    }
+    let rest = chunks.remainder();
+    rest.iter().position(|&b| b == needle).map(|i| base + i)
+}
+
 /// A cursor over pickle bytes (sealed: not nameable outside the crate).
 pub trait Source {
     /// Offset of the next unread byte.
@@ -426,7 +452,7 @@ impl Source for SliceSource<'_> {
     fn read_line(&mut self) -> Result<&[u8]> {
         let window: &[u8] = self.window;
         let rest = window.get(self.pos..).unwrap_or_default();
-        match rest.iter().position(|&b| b == b'\n') {
+        match find_byte(rest, b'\n') {
             Some(i) => {
                 let line = rest.get(..i).unwrap_or_default();
                 self.pos += i + 1;
@@ -597,10 +623,7 @@ impl<R: BufRead> Source for StreamSource<R> {
     fn read_line(&mut self) -> Result<&[u8]> {
         if self.op_in_frame {
             let start = self.frame_pos;
-            let i = self
-                .frame_rest()
-                .iter()
-                .position(|&b| b == b'\n')
+            let i = find_byte(self.frame_rest(), b'\n')
                 .ok_or_else(|| Error::bare(ErrorKind::FrameOverrun))?;
             self.frame_pos = start + i + 1;
             self.pos += i as u64 + 1;
@@ -612,7 +635,7 @@ impl<R: BufRead> Source for StreamSource<R> {
             if buf.is_empty() {
                 return Err(Error::bare(ErrorKind::Truncated));
             }
-            let (take, done) = match buf.iter().position(|&b| b == b'\n') {
+            let (take, done) = match find_byte(buf, b'\n') {
                 Some(i) => (i + 1, true),
                 None => (buf.len(), false),
             };
@@ -667,6 +690,33 @@ impl<R: BufRead> Source for StreamSource<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `find_byte` finds what `position` finds: the needle at every offset of slices of every
+    /// length up to 40, alone, repeated, next to bytes one above and below it (which the
+    /// word-at-a-time test must not mistake for it), and absent.
+    #[test]
+    fn find_byte_finds_the_first_needle() {
+        for needle in [b'\n', b'\\', 0x00, 0x80, 0xff] {
+            for len in 0..=40usize {
+                let near = [needle.wrapping_sub(1), needle.wrapping_add(1)];
+                for fill in [b'a', near[0], near[1]] {
+                    let hay = vec![fill; len];
+                    assert_eq!(find_byte(&hay, needle), None);
+                    for at in 0..len {
+                        for second in [None, Some(at + 1), Some(len - 1)] {
+                            let mut hay = vec![fill; len];
+                            if let Some(j) = second.filter(|&j| j < len) {
+                                hay[j] = needle;
+                            }
+                            hay[at] = needle;
+                            let want = hay.iter().position(|&b| b == needle);
+                            assert_eq!(find_byte(&hay, needle), want, "{needle} {hay:?}");
+                        }
+                    }
+                }
+            }
+        }
+    }
 
     /// A short block holds the `n` bytes asked for and zeros after them, for every `n` a block
     /// can hold and at every offset; `n` too long, or a block past the input's end, reads

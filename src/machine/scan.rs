@@ -254,7 +254,7 @@ pub(crate) fn fetched(data: &[u8]) -> Option<Fetched> {
 /// The position of the `\n` that ends the line starting at `pos`.
 #[inline]
 fn line_end(data: &[u8], pos: usize) -> Option<usize> {
-    Some(pos + data.get(pos..)?.iter().position(|&b| b == b'\n')?)
+    Some(pos + crate::reader::find_byte(data.get(pos..)?, b'\n')?)
 }
 
 #[cfg(test)]
