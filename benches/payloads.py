@@ -2,7 +2,11 @@
 """Generate the benchmark payloads (pickles at protocols 2 and 5, plus JSON) into a directory.
 
 Usage:
-    python3 benches/payloads.py OUT_DIR [--skip-big]
+    python3 benches/payloads.py OUT_DIR [--skip-big] [--legacy]
+
+--legacy writes the same payloads at protocols 0 and 1 instead (what Python 2, and Python 3
+before 3.0's protocol 3 default, wrote: text opcodes, `SETITEM`/`APPEND` one item at a time at
+protocol 0), without `bigbytes` and `records.json`, into a directory of their own.
 
 Standard library only (CPython 3.11). The output is byte-identical on every run: every payload
 draws from its own `random.Random` seeded with a fixed string, no set holds a `str` (whose
@@ -258,7 +262,7 @@ def sha256_hex(data):
     return hashlib.sha256(data).hexdigest()
 
 
-def generate(out_dir, skip_big):
+def generate(out_dir, skip_big, legacy=False):
     os.makedirs(out_dir, exist_ok=True)
     manifest_path = os.path.join(out_dir, "manifest.json")
     if os.path.exists(manifest_path):
@@ -273,11 +277,12 @@ def generate(out_dir, skip_big):
         print("%-17s %13s bytes  %s" % (file_name, format(len(data), ","), files[-1]["sha256"][:16]),
               flush=True)
 
+    protocols = (0, 1) if legacy else PROTOCOLS
     for name, make in PAYLOADS:
-        if skip_big and name == "bigbytes":
+        if (skip_big or legacy) and name == "bigbytes":
             continue
         value = make(rng_for(name))
-        for proto in ((0,) + PROTOCOLS if name == "small" else PROTOCOLS):
+        for proto in ((0,) + PROTOCOLS if name == "small" and not legacy else protocols):
             data = pickle.dumps(value, protocol=proto)
             # CPython must read back what it wrote (nan != nan, so misc is only checked by repr).
             back = pickle.loads(data)
@@ -285,7 +290,7 @@ def generate(out_dir, skip_big):
             del back
             emit(name, proto, "pickle", "%s.p%d.pkl" % (name, proto), data)
             del data
-        if name == "records":
+        if name == "records" and not legacy:
             text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
             emit(name, None, "json", "records.json", text.encode("utf-8"))
         del value
@@ -294,7 +299,8 @@ def generate(out_dir, skip_big):
         "generator": "benches/payloads.py",
         "seed": SEED,
         "python": sys.version.split()[0],
-        "skip_big": skip_big,
+        "skip_big": skip_big or legacy,
+        "legacy": legacy,
         "files": files,
     }
     with open(manifest_path + ".tmp", "w") as f:
@@ -307,7 +313,7 @@ def generate(out_dir, skip_big):
 def main(argv):
     args = [a for a in argv if not a.startswith("--")]
     flags = [a for a in argv if a.startswith("--")]
-    unknown = [f for f in flags if f != "--skip-big"]
+    unknown = [f for f in flags if f not in ("--skip-big", "--legacy")]
     if len(args) != 1 or unknown:
         sys.stderr.write(__doc__)
         return 2
@@ -318,7 +324,7 @@ def main(argv):
 
     def run():
         try:
-            generate(args[0], "--skip-big" in flags)
+            generate(args[0], "--skip-big" in flags, "--legacy" in flags)
         except BaseException as e:  # noqa: BLE001 - re-raised as the exit status below
             errors.append(e)
 

@@ -2117,9 +2117,19 @@ fn c_int_literal_error(s: &[u8], base: u32) -> Error {
 
 /// A decimal memo index of `GET`/`PUT`.
 fn parse_memo_index(line: &[u8]) -> Result<i64> {
-    // Plain decimal digits (what every pickler writes), at most 18 of them: no overflow.
-    if (1..=18).contains(&line.len()) && line.iter().all(u8::is_ascii_digit) {
-        return Ok(line.iter().fold(0i64, |n, &d| n * 10 + i64::from(d - b'0')));
+    // Plain decimal digits (what every pickler writes), at most 18 of them (no overflow), read
+    // in one pass that notes any other byte.
+    if (1..=18).contains(&line.len()) {
+        let mut n = 0i64;
+        let mut digits = true;
+        for &c in line {
+            let d = c.wrapping_sub(b'0');
+            digits &= d <= 9;
+            n = n.wrapping_mul(10).wrapping_add(i64::from(d));
+        }
+        if digits {
+            return Ok(n);
+        }
     }
     parse_memo_index_text(line)
 }
