@@ -212,19 +212,40 @@ impl Items {
             self.vals = Vals::Sealed(Arc::from([v]));
             return;
         }
-        let mut vals = self.take_open();
-        match slot {
-            Slot::Val(v) => {
-                self.note_depth(&v);
-                grow::push(&mut vals, v);
-            }
-            Slot::Node(id) => {
-                let at = vals.len();
+        if let Vals::Sealed(_) = self.vals {
+            let vals = self.take_open();
+            self.vals = Vals::Open(vals);
+        }
+        // Pushed in place (the growable vector is not moved out and back).
+        let depth = match &slot {
+            Slot::Val(v) => v.shallow_depth(),
+            Slot::Node(_) => 0,
+        };
+        let at = self.values().len();
+        match (&mut self.vals, slot) {
+            (Vals::Open(vals), Slot::Val(v)) => grow::push(vals, v),
+            (Vals::Open(vals), Slot::Node(id)) => {
+                grow::push(vals, Value::None);
                 self.note_patch(at, id);
-                grow::push(&mut vals, Value::None);
+            }
+            // (Not reached: unsealed above.)
+            (Vals::Sealed(_), slot) => {
+                let mut vals = self.take_open();
+                let v = match slot {
+                    Slot::Val(v) => v,
+                    Slot::Node(id) => {
+                        self.note_patch(at, id);
+                        Value::None
+                    }
+                };
+                vals.push(v);
+                self.vals = Vals::Open(vals);
             }
         }
-        self.vals = Vals::Open(vals);
+        if depth > 0 {
+            let extra = self.extra();
+            extra.val_depth = extra.val_depth.max(depth);
+        }
     }
 
     /// The rarely needed part, allocated on first use.
