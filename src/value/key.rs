@@ -311,9 +311,13 @@ const TAG_LIST: u8 = 11;
 const TAG_DICT: u8 = 12;
 
 fn int_digest(v: i64) -> u64 {
-    let mut h = hasher(TAG_INT);
-    h.write_i64(v);
-    h.finish()
+    // The tag and the int's bytes (as `Hasher::write_i64` writes them) in one fixed block.
+    let mut block = [0u8; 24];
+    block[0] = TAG_INT;
+    if let Some(dst) = block.get_mut(1..9) {
+        dst.copy_from_slice(&v.to_ne_bytes());
+    }
+    siphash::short_digest(&block, 9)
 }
 
 fn str_digest(b: &[u8]) -> u64 {
@@ -873,6 +877,21 @@ fn container_addr(v: &Value) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An int's one-block digest is the streamed digest of its tag and bytes (what it was
+    /// before the block form), for every magnitude and sign.
+    #[test]
+    fn int_digest_is_the_streamed_digest() {
+        let mut values = vec![0, 1, -1, i64::MIN, i64::MAX];
+        for shift in 0..63 {
+            values.extend([1i64 << shift, -(1i64 << shift), (1i64 << shift) - 1]);
+        }
+        for v in values {
+            let mut h = hasher(TAG_INT);
+            h.write_i64(v);
+            assert_eq!(int_digest(v), h.finish(), "{v}");
+        }
+    }
 
     /// Wide ints (and the floats equal to them) hash as their `BigInt` form would, so a key
     /// stays one key whichever form computed its digest.
