@@ -1462,13 +1462,7 @@ mod tests {
     /// short line is seen (the word-at-a-time check of short ASCII lines).
     #[test]
     fn escape_free_lines_are_latin1_and_escapes_are_seen_anywhere() {
-        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = crate::testing::xorshift(0x9e37_79b9_7f4a_7c15_u64);
         for len in 0..=40usize {
             for round in 0..200 {
                 let data: Vec<u8> = (0..len)
@@ -1516,13 +1510,7 @@ mod tests {
     /// high bytes.
     #[test]
     fn escaped_lines_decode_alike_on_both_paths() {
-        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = crate::testing::xorshift(0x2545_f491_4f6c_dd1d_u64);
         let pieces: &[&[u8]] = &[
             b"\\u0446",
             b"\\u00e9",

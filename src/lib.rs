@@ -88,6 +88,8 @@ pub mod opcode;
 mod pystr;
 mod reader;
 mod repr;
+#[cfg(test)]
+mod testing;
 mod unpickler;
 mod value;
 

@@ -640,13 +640,7 @@ mod tests {
     /// base 0's rule on leading zeros.
     #[test]
     fn plain_decimals_match_bigint() {
-        let mut seed = 0x853c_49e6_748f_ea9b_u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = crate::testing::xorshift(0x853c_49e6_748f_ea9b_u64);
         for n in 1..=45usize {
             for round in 0..300 {
                 let mut digits: Vec<u8> = (0..n).map(|_| b'0' + (next() % 10) as u8).collect();
@@ -706,13 +700,7 @@ mod tests {
     /// leaves everything else to the general parser.
     #[test]
     fn plain_decimal_floats_round_correctly() {
-        let mut seed = 0xda94_2042_e4dd_58b5_u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = crate::testing::xorshift(0xda94_2042_e4dd_58b5_u64);
         let mut fast = 0;
         for _ in 0..200_000 {
             let n = 1 + (next() % 24) as usize;
@@ -771,13 +759,7 @@ mod tests {
     /// value bit for bit, on the fast paths as on the general one (the longest prefix).
     #[test]
     fn float_fast_paths_agree_with_the_prefix_parser() {
-        let mut seed = 0x1d8e_4e27_c47d_124f_u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = crate::testing::xorshift(0x1d8e_4e27_c47d_124f_u64);
         let alphabet = b"0123456789012345678901234567890123456789..eE+-";
         for _ in 0..300_000 {
             let n = 1 + (next() % 30) as usize;

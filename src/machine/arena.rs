@@ -1296,13 +1296,8 @@ mod tests {
     fn repeated_objects_are_noted_as_maximal_runs() {
         // Items arriving by APPEND and APPENDS batches of every size, drawn from few nodes so
         // repeats (`[x] * n`, split across batches or not) are common.
-        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
-        let mut next = |n: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed % n
-        };
+        let mut rng = crate::testing::xorshift(0x2545_f491_4f6c_dd1d);
+        let mut next = |n: u64| rng() % n;
         for _ in 0..2000 {
             let len = next(40) as usize;
             let want: Vec<Result<i64, u32>> = (0..len)
