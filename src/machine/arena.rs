@@ -19,7 +19,7 @@ use super::{Slot, empty};
 use crate::error::{Error, ErrorKind, Result};
 use crate::grow;
 use crate::pystr::INLINE_MAX;
-use crate::value::key::DigestMemo;
+use crate::value::key::{DigestMemo, int_digest};
 use crate::value::new_key_set;
 use crate::value::{
     Construct, Dict, DictRepr, Key, KeyMap, List, Object, ObjectInner, Seq, Set, SmallDict, Tuple,
@@ -1180,13 +1180,16 @@ impl Arena {
         max_depth: usize,
         work: &mut u64,
     ) -> Result<(Key, u32)> {
-        // Short strs (most keys) take the digest cache directly.
-        let inline = match &slot {
-            Slot::Val(Value::Str(s)) => s.inline_parts(),
+        // Short strs (most keys) take the digest cache directly; ints that fit a machine word
+        // (ids) are digested on the spot.
+        let digest = match &slot {
+            Slot::Val(Value::Str(s)) => s
+                .inline_parts()
+                .map(|(len, buf)| self.inline_str_digest(len, buf)),
+            Slot::Val(Value::Int(i)) => i.as_i64().map(int_digest),
             _ => None,
         };
-        if let Some((len, buf)) = inline {
-            let digest = self.inline_str_digest(len, buf);
+        if let Some(digest) = digest {
             if let Slot::Val(value) = slot {
                 *work += 1;
                 return Ok((Key { digest, value }, 0));

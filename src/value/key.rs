@@ -310,7 +310,8 @@ const TAG_OBJECT: u8 = 10;
 const TAG_LIST: u8 = 11;
 const TAG_DICT: u8 = 12;
 
-fn int_digest(v: i64) -> u64 {
+/// The digest of an int that fits in `i64` (of a `bool` too: `True == 1`).
+pub(crate) fn int_digest(v: i64) -> u64 {
     // The tag and the int's bytes (as `Hasher::write_i64` writes them) in one fixed block.
     let mut block = [0u8; 24];
     block[0] = TAG_INT;
