@@ -58,7 +58,10 @@ static HEX_VALUE: [u8; 256] = {
 
 /// The value of an ASCII hex digit, as CPython's escape decoders read it.
 fn hex_digit(b: u8) -> Option<u32> {
-    char::from(b).to_digit(16)
+    HEX_VALUE
+        .get(usize::from(b))
+        .filter(|&&d| d < 16)
+        .map(|&d| u32::from(d))
 }
 
 /// Appends Latin-1 bytes (each byte is the code point of the same value) to `out`.

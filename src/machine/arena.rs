@@ -212,11 +212,8 @@ impl Items {
             self.vals = Vals::Sealed(Arc::from([v]));
             return;
         }
-        if let Vals::Sealed(_) = self.vals {
-            let vals = self.take_open();
-            self.vals = Vals::Open(vals);
-        }
-        // Pushed in place (the growable vector is not moved out and back).
+        // Pushed in place into a growable vector (not moved out and back); a sealed one (filled
+        // by one batch) is unsealed first.
         let depth = match &slot {
             Slot::Val(v) => v.shallow_depth(),
             Slot::Node(_) => 0,
@@ -228,7 +225,6 @@ impl Items {
                 grow::push(vals, Value::None);
                 self.note_patch(at, id);
             }
-            // (Not reached: unsealed above.)
             (Vals::Sealed(_), slot) => {
                 let mut vals = self.take_open();
                 let v = match slot {
@@ -242,10 +238,7 @@ impl Items {
                 self.vals = Vals::Open(vals);
             }
         }
-        if depth > 0 {
-            let extra = self.extra();
-            extra.val_depth = extra.val_depth.max(depth);
-        }
+        self.note_shallow_depth(depth);
     }
 
     /// The rarely needed part, allocated on first use.
@@ -305,7 +298,12 @@ impl Items {
     /// Notes the depth of a finished item.
     #[inline(always)]
     fn note_depth(&mut self, v: &Value) {
-        let d = v.shallow_depth();
+        self.note_shallow_depth(v.shallow_depth());
+    }
+
+    /// Notes that a finished item has the [`Value::shallow_depth`] `d`.
+    #[inline(always)]
+    fn note_shallow_depth(&mut self, d: u32) {
         if d > 0 {
             let extra = self.extra();
             extra.val_depth = extra.val_depth.max(d);
