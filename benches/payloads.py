@@ -2,11 +2,15 @@
 """Generate the benchmark payloads (pickles at protocols 2 and 5, plus JSON) into a directory.
 
 Usage:
-    python3 benches/payloads.py OUT_DIR [--skip-big] [--legacy]
+    python3 benches/payloads.py OUT_DIR [--skip-big] [--legacy | --keyed]
 
 --legacy writes the same payloads at protocols 0 and 1 instead (what Python 2, and Python 3
 before 3.0's protocol 3 default, wrote: text opcodes, `SETITEM`/`APPEND` one item at a time at
 protocol 0), without `bigbytes` and `records.json`, into a directory of their own.
+
+--keyed writes, instead, large hashed containers at protocols 2 and 5 (not in the standard set,
+whose dicts are all small): `vocab`, a tokenizer-style dict of 100,000 str keys to ints;
+`intdict`, 100,000 int keys (`{i * 7919: i}`); `intset`, a set of 100,000 ints below 10**7.
 
 Standard library only (CPython 3.11). The output is byte-identical on every run: every payload
 draws from its own `random.Random` seeded with a fixed string, no set holds a `str` (whose
@@ -223,6 +227,34 @@ def make_small(rng):
     }
 
 
+def make_vocab(rng):
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    words = set()
+    while len(words) < 100_000:
+        words.add("".join(rng.choice(letters) for _ in range(rng.randint(3, 12))))
+    # Sorted, so the dict's order does not follow the str hash seed.
+    return {w: i for i, w in enumerate(sorted(words))}
+
+
+def make_intdict(rng):
+    return {i * 7919: i for i in range(100_000)}
+
+
+def make_intset(rng):
+    # An int's hash is the int: the set's (pickled) order is the same in every process.
+    members = set()
+    while len(members) < 100_000:
+        members.add(rng.randrange(10 ** 7))
+    return members
+
+
+KEYED_PAYLOADS = [
+    ("vocab", make_vocab),
+    ("intdict", make_intdict),
+    ("intset", make_intset),
+]
+
+
 def make_misc(rng):
     return {
         "set": {3, 1, 4, 100_000, -9},
@@ -262,7 +294,7 @@ def sha256_hex(data):
     return hashlib.sha256(data).hexdigest()
 
 
-def generate(out_dir, skip_big, legacy=False):
+def generate(out_dir, skip_big, legacy=False, keyed=False):
     os.makedirs(out_dir, exist_ok=True)
     manifest_path = os.path.join(out_dir, "manifest.json")
     if os.path.exists(manifest_path):
@@ -278,7 +310,7 @@ def generate(out_dir, skip_big, legacy=False):
               flush=True)
 
     protocols = (0, 1) if legacy else PROTOCOLS
-    for name, make in PAYLOADS:
+    for name, make in (KEYED_PAYLOADS if keyed else PAYLOADS):
         if (skip_big or legacy) and name == "bigbytes":
             continue
         value = make(rng_for(name))
@@ -301,6 +333,7 @@ def generate(out_dir, skip_big, legacy=False):
         "python": sys.version.split()[0],
         "skip_big": skip_big or legacy,
         "legacy": legacy,
+        "keyed": keyed,
         "files": files,
     }
     with open(manifest_path + ".tmp", "w") as f:
@@ -313,8 +346,8 @@ def generate(out_dir, skip_big, legacy=False):
 def main(argv):
     args = [a for a in argv if not a.startswith("--")]
     flags = [a for a in argv if a.startswith("--")]
-    unknown = [f for f in flags if f not in ("--skip-big", "--legacy")]
-    if len(args) != 1 or unknown:
+    unknown = [f for f in flags if f not in ("--skip-big", "--legacy", "--keyed")]
+    if len(args) != 1 or unknown or {"--legacy", "--keyed"} <= set(flags):
         sys.stderr.write(__doc__)
         return 2
     # Pickling (and comparing) the 5,000-level chain recurses once per level in C: give it room.
@@ -324,7 +357,7 @@ def main(argv):
 
     def run():
         try:
-            generate(args[0], "--skip-big" in flags, "--legacy" in flags)
+            generate(args[0], "--skip-big" in flags, "--legacy" in flags, "--keyed" in flags)
         except BaseException as e:  # noqa: BLE001 - re-raised as the exit status below
             errors.append(e)
 

@@ -30,7 +30,8 @@ use crate::number::{self, IntLit};
 use crate::opcode::{Opcode, REACH_ALL, REACH_MARK, STACK_REACH};
 use crate::pystr::{self, INLINE_MAX, PyStr};
 use crate::reader::{SHORT_BLOCK, Source};
-use crate::value::key::{SMALL_MAX, key_eq_counted};
+use crate::value::key::key_eq_counted;
+use crate::value::keymap::SMALL_MAX;
 use crate::value::{Bytes, Construct, Global, Int, Key, Seq, SmallDict, Tuple, Value};
 
 /// A stack or memo entry: a finished value, or an object under construction in the arena.

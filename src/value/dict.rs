@@ -1,16 +1,18 @@
 //! [`Dict`]: Python's `dict`, insertion-ordered, with Python's key equality.
 //!
 //! Most dicts in real pickles are small records, so a dict of up to
-//! [`SMALL_MAX`](super::key::SMALL_MAX) items is one allocation of its values beside a
+//! [`SMALL_MAX`](super::keymap::SMALL_MAX) items is one allocation of its values beside a
 //! reference to its key table, searched by digest. Records written by one program repeat the
 //! same keys in the same order, so the decoder lets dicts whose keys are the same (type-exact,
 //! equal, in the same order) share one key table: 200,000 records of 14 keys hold 14 keys, not
-//! 2.8 million. Larger dicts keep their keys in an index map, with the values beside them.
+//! 2.8 million. Larger dicts keep their keys in a key table with a hash index
+//! ([`KeyMap`]), with the values beside them in the same order.
 
 use std::sync::Arc;
 
 use super::Value;
-use super::key::{self, Key, KeyMap, SMALL_MAX, digest_key, new_key_set};
+use super::key::{self, Key, digest_key};
+use super::keymap::{KeyMap, SMALL_MAX, new_key_set};
 use crate::pystr::PyStr;
 
 /// A `dict`: insertion-ordered, with Python's key equality (`1`, `1.0` and `True` are one key;
@@ -23,7 +25,7 @@ pub struct Dict(pub(crate) DictRepr);
 pub(crate) enum DictRepr {
     /// At most `SMALL_MAX` items: a key table (perhaps shared) and the values.
     Small(Arc<SmallDict>),
-    /// More: an index map of the keys, and the values in the same order.
+    /// More: the keys with their hash index, and the values in the same order.
     Large(Arc<LargeDict>),
 }
 
@@ -267,7 +269,7 @@ impl<'a> IntoIterator for &'a Dict {
 /// Iterator over the `(key with digest, value)` pairs of a [`Dict`].
 pub(crate) enum KeyValues<'a> {
     Small(std::iter::Zip<std::slice::Iter<'a, Key>, std::slice::Iter<'a, Value>>),
-    Large(key::KeyIter<'a>, std::slice::Iter<'a, Value>),
+    Large(std::slice::Iter<'a, Key>, std::slice::Iter<'a, Value>),
 }
 
 impl<'a> Iterator for KeyValues<'a> {

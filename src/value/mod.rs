@@ -19,6 +19,7 @@ mod from;
 mod index;
 mod int;
 pub(crate) mod key;
+pub(crate) mod keymap;
 mod partial_eq;
 mod siphash;
 
@@ -30,7 +31,8 @@ pub(crate) use self::dict::{DictRepr, SmallDict};
 pub use self::index::ValueIndex;
 pub use self::int::Int;
 pub(crate) use self::int::{int_eq_float, integral_float_bigint};
-pub(crate) use self::key::{Key, KeyMap, digest_key, new_key_set};
+pub(crate) use self::key::{Key, digest_key};
+pub(crate) use self::keymap::{KeyMap, new_key_set};
 use crate::find_class::Builtin;
 use crate::pystr::PyStr;
 
