@@ -1,7 +1,7 @@
 //! [`Dict`]: Python's `dict`, insertion-ordered, with Python's key equality.
 //!
 //! Most dicts in real pickles are small records, so a dict of up to
-//! [`SMALL_MAX`](super::keymap::SMALL_MAX) items is one allocation of its values beside a
+//! [`SMALL_MAX`] items is one allocation of its values beside a
 //! reference to its key table, searched by digest. Records written by one program repeat the
 //! same keys in the same order, so the decoder lets dicts whose keys are the same (type-exact,
 //! equal, in the same order) share one key table: 200,000 records of 14 keys hold 14 keys, not
