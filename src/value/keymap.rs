@@ -290,15 +290,21 @@ impl KeyTable {
     /// that of the insertions, which was counted.
     fn rebuild(&mut self, n: usize) {
         self.slots = Vec::new();
-        self.slots = vec![0; n];
-        for i in 0..self.keys.len() {
-            let Some(k) = self.keys.get(i) else { break };
-            let digest = k.digest;
-            let pos = self.vacant(digest);
-            if let Some(s) = self.slots.get_mut(pos) {
-                *s = slot(i, digest);
+        let mut slots = vec![0u64; n];
+        let mask = n.wrapping_sub(1);
+        for (i, k) in self.keys.iter().enumerate() {
+            let mut pos = k.digest as usize & mask;
+            let mut stride = 0usize;
+            while let Some(s) = slots.get_mut(pos) {
+                if *s == 0 {
+                    *s = slot(i, k.digest);
+                    break;
+                }
+                stride += 1;
+                pos = (pos + stride) & mask;
             }
         }
+        self.slots = slots;
     }
 }
 
