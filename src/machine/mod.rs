@@ -1495,27 +1495,23 @@ impl Machine {
             return Err(arena::internal());
         };
         self.alloc(40 * items.len() as u64, src, limits)?;
-        let mut keys = Vec::with_capacity(items.len().min(PREALLOC_MAX));
+        if let Some(Node::Set { keys, .. }) = self.arena.get_mut(*id) {
+            keys.reserve(items.len().min(PREALLOC_MAX));
+        }
+        // Each key goes straight into the set (collected first, each was moved twice more).
         let mut work = 0u64;
         for item in items {
-            keys.push(self.arena.key_of(item, limits.max_depth, &mut work)?);
-        }
-        self.work(work, src, limits)?;
-        work = 0;
-        if let Some(Node::Set {
-            keys: set,
-            key_depth,
-            ..
-        }) = self.arena.get_mut(*id)
-        {
-            set.reserve(keys.len().min(PREALLOC_MAX));
-            for (k, d) in keys {
-                *key_depth = (*key_depth).max(d);
-                set.insert_counted(k, &mut work);
-                if work > WORK_CHECK_EVERY {
-                    self.budget.work(limits, src.position(), work)?;
-                    work = 0;
-                }
+            let (key, depth) = self.arena.key_of(item, limits.max_depth, &mut work)?;
+            if let Some(Node::Set {
+                keys, key_depth, ..
+            }) = self.arena.get_mut(*id)
+            {
+                *key_depth = (*key_depth).max(depth);
+                keys.insert_counted(key, &mut work);
+            }
+            if work > WORK_CHECK_EVERY {
+                self.budget.work(limits, src.position(), work)?;
+                work = 0;
             }
         }
         self.work(work, src, limits)
