@@ -1560,7 +1560,10 @@ impl Machine {
         }
         let mut work = 0u64;
         let mut it = items;
-        while let (Some(k), Some(v)) = (it.next(), it.next()) {
+        // Not `while let (Some(k), Some(v)) = (it.next(), it.next())`: the pair was built in a
+        // stack temporary byte by byte and read back whole, a store-forwarding stall per pair.
+        while let Some(k) = it.next() {
+            let Some(v) = it.next() else { break };
             let (key, depth) = self.arena.key_of(k, limits.max_depth, &mut work)?;
             if let Some(Node::Dict {
                 keys,
