@@ -85,26 +85,35 @@ impl KeyMap {
 
     /// Inserts `key` unless an equal key is present; returns the key's index either way.
     /// Comparisons (and, in a large set, probes past the first) are added to `steps`.
+    #[inline]
     pub(crate) fn insert_counted(&mut self, key: Key, steps: &mut u64) -> usize {
         match self {
-            KeyMap::Small(v) => {
-                let digest = key.digest;
-                for (i, k) in v.iter().enumerate() {
-                    if k.digest == digest && key_eq_counted(&k.value, &key.value, steps) {
-                        return i;
-                    }
-                }
-                *steps += v.len() as u64 / 4;
-                if v.len() < SMALL_MAX {
-                    v.push(key);
-                    return v.len() - 1;
-                }
-                let table = KeyTable::from_distinct(std::mem::take(v));
-                *self = KeyMap::Large(Box::new(table));
-                self.insert_counted(key, steps)
-            }
+            KeyMap::Small(_) => self.insert_small(key, steps),
             KeyMap::Large(t) => t.insert_counted(key, steps),
         }
+    }
+
+    /// [`KeyMap::insert_counted`] into a small set (which becomes large past `SMALL_MAX`).
+    #[inline(never)]
+    fn insert_small(&mut self, key: Key, steps: &mut u64) -> usize {
+        let KeyMap::Small(v) = self else {
+            return self.insert_counted(key, steps);
+        };
+        let digest = key.digest;
+        for (i, k) in v.iter().enumerate() {
+            if k.digest == digest && key_eq_counted(&k.value, &key.value, steps) {
+                return i;
+            }
+        }
+        *steps += v.len() as u64 / 4;
+        if v.len() < SMALL_MAX {
+            v.push(key);
+            return v.len() - 1;
+        }
+        let mut table = KeyTable::from_distinct(std::mem::take(v));
+        let i = table.insert_counted(key, steps);
+        *self = KeyMap::Large(Box::new(table));
+        i
     }
 
     /// The index of the key equal to `value` (whose digest is `digest`).
@@ -247,17 +256,32 @@ impl KeyTable {
     }
 
     /// Inserts `key` unless an equal key is present; returns the key's index either way.
+    ///
+    /// Inlined into the decoder's loops: only the probe is here; comparing keys whose digest
+    /// tags match (rare but for equal keys) and growing are calls.
+    #[inline]
     fn insert_counted(&mut self, key: Key, steps: &mut u64) -> usize {
         let digest = key.digest;
-        let (found, probes) = self.probe(digest, |k| key_eq_counted(&k.value, &key.value, steps));
-        *steps += probes;
-        let mut pos = match found {
-            Ok((i, _)) => return i,
-            Err(pos) => pos,
-        };
+        let mask = self.slots.len().wrapping_sub(1);
+        let t = tag(digest);
+        let mut pos = digest as usize & mask;
+        let mut stride = 0usize;
+        while let Some(&s) = self.slots.get(pos) {
+            if s == 0 {
+                break;
+            }
+            if s & TAG_MASK == t {
+                if let Some(i) = self.matching(s, &key, steps) {
+                    *steps += stride as u64;
+                    return i;
+                }
+            }
+            stride += 1;
+            pos = (pos + stride) & mask;
+        }
+        *steps += stride as u64;
         if self.keys.len() >= self.capacity() {
-            self.rebuild(self.slots.len() * 2);
-            pos = self.vacant(digest);
+            pos = self.grow(digest);
         }
         let index = self.keys.len();
         if let Some(s) = self.slots.get_mut(pos) {
@@ -265,6 +289,22 @@ impl KeyTable {
         }
         self.keys.push(key);
         index
+    }
+
+    /// The index in `slot` if its key is equal to `key`.
+    #[inline(never)]
+    fn matching(&self, slot: u64, key: &Key, steps: &mut u64) -> Option<usize> {
+        let i = ((slot >> TAG_BITS) as usize).wrapping_sub(1);
+        let k = self.keys.get(i)?;
+        (k.digest == key.digest && key_eq_counted(&k.value, &key.value, steps)).then_some(i)
+    }
+
+    /// Doubles the index; returns the empty slot for `digest` in the new one.
+    #[cold]
+    #[inline(never)]
+    fn grow(&mut self, digest: u64) -> usize {
+        self.rebuild(self.slots.len() * 2);
+        self.vacant(digest)
     }
 
     /// The first empty slot of `digest`'s probe sequence (no key is compared).
