@@ -1631,6 +1631,51 @@ fn nan_key_flood_is_stopped_by_the_work_limit() {
     assert_eq!(v.as_dict().map(|d| d.len()), Some(300));
 }
 
+#[test]
+fn nan_member_flood_in_a_set_is_stopped_by_the_work_limit() {
+    // The same flood through ADDITEMS (the set's own table) and FROZENSET.
+    for (open, close) in [
+        (&b"\x80\x04\x8f("[..], &b"\x90."[..]),
+        (b"\x80\x04(", b"\x91."),
+    ] {
+        let mut data = open.to_vec();
+        for _ in 0..50_000 {
+            data.push(b'G');
+            data.extend_from_slice(&f64::NAN.to_bits().to_be_bytes());
+        }
+        data.extend_from_slice(close);
+        let err = timed("nan set flood", budget(Duration::from_secs(3)), || {
+            restricted_unpickler::restricted_loads(&data).unwrap_err()
+        });
+        assert!(err.to_string().contains("max_work"), "{err}");
+    }
+}
+
+#[test]
+fn a_nan_cluster_does_not_slow_other_keys() {
+    // 2,000 NaN keys share one probe sequence; 100,000 ints inserted around them keep to
+    // their own, so the dict still loads in linear time.
+    let _g = serial();
+    let mut data = b"\x80\x04}(".to_vec();
+    for _ in 0..2_000 {
+        data.push(b'G');
+        data.extend_from_slice(&f64::NAN.to_bits().to_be_bytes());
+        data.push(b'N');
+    }
+    for i in 0..100_000u32 {
+        data.push(b'J');
+        data.extend_from_slice(&i.to_le_bytes());
+        data.push(b'N');
+    }
+    data.extend_from_slice(b"u.");
+    let v = timed("nan cluster + ints", budget(SECOND), || {
+        restricted_unpickler::restricted_loads(&data).unwrap()
+    });
+    let d = v.as_dict().unwrap();
+    assert_eq!(d.len(), 102_000);
+    assert_eq!(d.get(&Value::Int(99_999.into())), Some(&Value::None));
+}
+
 // ---- runs of ints ---------------------------------------------------------------------------
 
 /// A list of `ints` (each one opcode with its argument) as a pickle, and the offset of each
