@@ -949,7 +949,7 @@ impl Arena {
                 key_depth,
             } => {
                 depth = depth.max(key_depth);
-                let set = Set(Arc::new(keys));
+                let set = Set(Arc::new(keys.compact()));
                 if frozen {
                     Value::FrozenSet(set)
                 } else {

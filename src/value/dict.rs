@@ -117,7 +117,7 @@ pub(crate) struct LargeDict {
 impl Dict {
     /// The dict with `keys` (deduplicated, in order) and their `values` (same length).
     pub(crate) fn from_parts(keys: KeyMap, values: Vec<Value>) -> Dict {
-        match keys {
+        match keys.compact() {
             KeyMap::Small(keys) if keys.len() <= SMALL_MAX => {
                 let keys: Arc<[Key]> = keys.into();
                 let mut values = values.into_iter();

@@ -78,7 +78,13 @@ impl KeyMap {
                     crate::grow::reserve_exact(v, room - v.len());
                 }
             }
-            KeyMap::Small(_) => {}
+            KeyMap::Small(v) => {
+                // A batch that will not fit (pickle writes 1,000 items a batch): the table is
+                // made now, for all of them, rather than grown by doubling from 17 keys.
+                let room = v.len().saturating_add(n);
+                let table = KeyTable::from_distinct(std::mem::take(v), room);
+                *self = KeyMap::Large(Box::new(table));
+            }
             KeyMap::Large(t) => t.reserve(n),
         }
     }
@@ -110,10 +116,24 @@ impl KeyMap {
             v.push(key);
             return v.len() - 1;
         }
-        let mut table = KeyTable::from_distinct(std::mem::take(v));
+        let room = 2 * v.len();
+        let mut table = KeyTable::from_distinct(std::mem::take(v), room);
         let i = table.insert_counted(key, steps);
         *self = KeyMap::Large(Box::new(table));
         i
+    }
+
+    /// This key set in its final form: a large one that ended with few keys (a batch that
+    /// repeated its keys) becomes small.
+    pub(crate) fn compact(self) -> KeyMap {
+        match self {
+            KeyMap::Large(t) if t.keys.len() <= SMALL_MAX => {
+                let mut keys = t.keys;
+                keys.shrink_to_fit();
+                KeyMap::Small(keys)
+            }
+            keys => keys,
+        }
     }
 
     /// The index of the key equal to `value` (whose digest is `digest`).
@@ -197,9 +217,9 @@ impl KeyTable {
         }
     }
 
-    /// The table of `keys`, which are known to be distinct, with room for as many more.
-    fn from_distinct(mut keys: Vec<Key>) -> KeyTable {
-        keys.reserve(keys.len());
+    /// The table of `keys`, which are known to be distinct, with room for `room` keys in all.
+    fn from_distinct(mut keys: Vec<Key>, room: usize) -> KeyTable {
+        keys.reserve(room.saturating_sub(keys.len()));
         let mut t = KeyTable {
             keys,
             slots: Vec::new(),
@@ -443,6 +463,32 @@ mod tests {
         }
         let probe = int_key(777);
         assert_eq!(map.find(probe.digest, &probe.value), Some(2_777));
+    }
+
+    /// A batch too large for a small set makes the table at once; if its keys repeat, the set
+    /// ends small again.
+    #[test]
+    fn a_large_batch_of_few_keys_ends_small() {
+        let mut map = new_key_set(3);
+        let mut steps = 0;
+        map.insert_counted(int_key(-1), &mut steps);
+        map.reserve(1_000);
+        let KeyMap::Large(t) = &map else {
+            panic!("a batch of 1,000 makes the table")
+        };
+        assert!(t.capacity() >= 1_001 && t.keys.capacity() >= 1_001);
+        for i in 0..1_000 {
+            assert_eq!(
+                map.insert_counted(int_key(i % 3), &mut steps),
+                1 + (i % 3) as usize
+            );
+        }
+        let map = map.compact();
+        let KeyMap::Small(keys) = &map else {
+            panic!("four keys end small")
+        };
+        assert_eq!(keys.len(), 4);
+        assert!(keys.capacity() <= SMALL_MAX);
     }
 
     #[test]
