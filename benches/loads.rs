@@ -8,6 +8,10 @@
 //! cargo bench --bench loads                  # everything but bigbytes: ~8 minutes on 2 cores
 //! cargo bench --bench loads -- records/p5    # one group (criterion's substring filter)
 //! BENCH_BIG=1 cargo bench --bench loads      # also the 670 MB bigbytes payload
+//!
+//! # large dicts and sets (a 100,000-word vocabulary, 100,000 int keys, 100,000 ints in a set):
+//! python3 benches/payloads.py target/bench-keyed --keyed
+//! BENCH_PAYLOADS=target/bench-keyed cargo bench --bench loads
 //! ```
 //!
 //! The payloads are generated on first use by `python3 benches/payloads.py` (seeded: the same
