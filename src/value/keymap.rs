@@ -197,6 +197,22 @@ fn slots_for(n: usize) -> usize {
     (n + n / 3 + 1).next_power_of_two().max(MIN_SLOTS)
 }
 
+/// The first empty slot of `digest`'s probe sequence in `slots` (no key is compared).
+#[inline]
+fn vacant(slots: &[u64], digest: u64) -> usize {
+    let mask = slots.len().wrapping_sub(1);
+    let mut pos = digest as usize & mask;
+    let mut stride = 0usize;
+    while let Some(&s) = slots.get(pos) {
+        if s == 0 {
+            break;
+        }
+        stride += 1;
+        pos = (pos + stride) & mask;
+    }
+    pos
+}
+
 /// The keys of a large set in insertion order, and their hash index.
 ///
 /// The index is open addressing over a power-of-two number of slots, probed at triangular
@@ -277,29 +293,17 @@ impl KeyTable {
 
     /// Inserts `key` unless an equal key is present; returns the key's index either way.
     ///
-    /// Inlined into the decoder's loops: only the probe is here; comparing keys whose digest
-    /// tags match (rare but for equal keys) and growing are calls.
+    /// Inlined into the decoder's loops: only the probe is here; comparing keys whose digests
+    /// match (rare but for equal keys) and growing are calls.
     #[inline]
     fn insert_counted(&mut self, key: Key, steps: &mut u64) -> usize {
         let digest = key.digest;
-        let mask = self.slots.len().wrapping_sub(1);
-        let t = tag(digest);
-        let mut pos = digest as usize & mask;
-        let mut stride = 0usize;
-        while let Some(&s) = self.slots.get(pos) {
-            if s == 0 {
-                break;
-            }
-            if s & TAG_MASK == t {
-                if let Some(i) = self.matching(s, &key, steps) {
-                    *steps += stride as u64;
-                    return i;
-                }
-            }
-            stride += 1;
-            pos = (pos + stride) & mask;
-        }
-        *steps += stride as u64;
+        let (found, probes) = self.probe(digest, |k| key_eq_counted(&k.value, &key.value, steps));
+        *steps += probes;
+        let mut pos = match found {
+            Ok((i, _)) => return i,
+            Err(pos) => pos,
+        };
         if self.keys.len() >= self.capacity() {
             pos = self.grow(digest);
         }
@@ -311,36 +315,12 @@ impl KeyTable {
         index
     }
 
-    /// The index in `slot` if its key is equal to `key`.
-    #[inline(never)]
-    fn matching(&self, slot: u64, key: &Key, steps: &mut u64) -> Option<usize> {
-        let i = ((slot >> TAG_BITS) as usize).wrapping_sub(1);
-        let k = self.keys.get(i)?;
-        (k.digest == key.digest && key_eq_counted(&k.value, &key.value, steps)).then_some(i)
-    }
-
     /// Doubles the index; returns the empty slot for `digest` in the new one.
     #[cold]
     #[inline(never)]
     fn grow(&mut self, digest: u64) -> usize {
         self.rebuild(self.slots.len() * 2);
-        self.vacant(digest)
-    }
-
-    /// The first empty slot of `digest`'s probe sequence (no key is compared).
-    #[inline]
-    fn vacant(&self, digest: u64) -> usize {
-        let mask = self.slots.len().wrapping_sub(1);
-        let mut pos = digest as usize & mask;
-        let mut stride = 0usize;
-        while let Some(&s) = self.slots.get(pos) {
-            if s == 0 {
-                break;
-            }
-            stride += 1;
-            pos = (pos + stride) & mask;
-        }
-        pos
+        vacant(&self.slots, digest)
     }
 
     /// Replaces the index by one of `n` slots (a power of two), filled from the keys in order.
@@ -351,17 +331,10 @@ impl KeyTable {
     fn rebuild(&mut self, n: usize) {
         self.slots = Vec::new();
         let mut slots = vec![0u64; n];
-        let mask = n.wrapping_sub(1);
         for (i, k) in self.keys.iter().enumerate() {
-            let mut pos = k.digest as usize & mask;
-            let mut stride = 0usize;
-            while let Some(s) = slots.get_mut(pos) {
-                if *s == 0 {
-                    *s = slot(i, k.digest);
-                    break;
-                }
-                stride += 1;
-                pos = (pos + stride) & mask;
+            let pos = vacant(&slots, k.digest);
+            if let Some(s) = slots.get_mut(pos) {
+                *s = slot(i, k.digest);
             }
         }
         self.slots = slots;
