@@ -11,7 +11,10 @@ No pickler writes such a pickle (the dict merged the keys before pickling); a ha
 can. The keys here sit on every edge where the decoder's int changes form or its float-to-int
 hashing changes path: around 2**31, 2**53, 2**63, 2**64, 2**127, 2**128 and far above, both
 signs, written as BININT1/BININT2/BININT, LONG1, LONG4, the text INT and LONG opcodes,
-BINFLOAT (or the text FLOAT) and `complex(x, 0.0)` by REDUCE. Each load is compared with CPython's `Unpickler.load()`.
+BINFLOAT (or the text FLOAT) and `complex(x, 0.0)` by REDUCE. Two pickles in five also hold
+10-120 distinct filler ints, so the equal numbers meet in the decoder's hash table for large
+sets (more than 16 keys), across its growth and across `SETITEMS` batches. Each load is compared
+with CPython's `Unpickler.load()`.
 
 Deterministic for a given seed. Python 3.11, stdlib only; writes no files.
 """
@@ -101,21 +104,38 @@ def compound_key(r, numbers):
     return b"(" + b"".join(members) + b"\x91"
 
 
+def value(i):
+    """The int `i` (the position of its pair), as a pickle opcode."""
+    return b"K" + bytes([i]) if i < 256 else b"M" + struct.pack("<H", i)
+
+
 def make(r):
-    """One pickle: a dict, set or frozenset whose keys come in groups of equal numbers."""
+    """One pickle: a dict, set or frozenset whose keys come in groups of equal numbers.
+
+    In two pickles of five, distinct filler ints are mixed in, so that the set has more than
+    16 keys (the decoder's small sets end there) and the equal numbers meet in its hash table,
+    before or after it grows; a dict's pairs then come in up to four `SETITEMS` batches.
+    """
     numbers = [number(r) for _ in range(r.randrange(1, 5))]
     keys = [compound_key(r, numbers) for _ in range(r.randrange(2, 9))]
+    if r.random() < 0.4:
+        base = r.randrange(1 << 20)
+        for j in range(r.randrange(10, 120)):
+            keys.insert(r.randrange(len(keys) + 1), int_op(r, base + 3 * j))
     kind = r.choice("dDsf")
     out = b"\x80\x04" if r.random() < 0.5 else b""
-    if kind == "d":                       # one SETITEMS
+    if kind == "d":                       # SETITEMS, in one to four batches
+        cuts = sorted(r.randrange(len(keys) + 1) for _ in range(r.randrange(0, 4)))
         out += b"}("
         for i, k in enumerate(keys):
-            out += k + b"K" + bytes([i])
+            if i in cuts:
+                out += b"u("
+            out += k + value(i)
         out += b"u"
     elif kind == "D":                     # SETITEM after SETITEM
         out += b"}"
         for i, k in enumerate(keys):
-            out += k + b"K" + bytes([i]) + b"s"
+            out += k + value(i) + b"s"
     elif kind == "s":                     # EMPTY_SET, ADDITEMS
         out += b"\x8f(" + b"".join(keys) + b"\x90"
     else:                                 # FROZENSET
