@@ -90,9 +90,6 @@ pub(crate) struct Machine {
     key_scratch: Vec<Key>,
 }
 
-/// Capacity reserved for a container from a count read off the stack, never from the input.
-const PREALLOC_MAX: usize = 1 << 16;
-
 /// Bytes charged per container, measured: an empty dict costs about 220 bytes of peak memory
 /// in all, a list about 170 (arena node, stack slot, final allocation, result slot).
 const NODE_COST: u64 = 160;
@@ -1495,8 +1492,10 @@ impl Machine {
             return Err(arena::internal());
         };
         self.alloc(40 * items.len() as u64, src, limits)?;
+        // Room for every item at once: they are on the stack already (a count read off the
+        // stack, never off the input), and charged above.
         if let Some(Node::Set { keys, .. }) = self.arena.get_mut(*id) {
-            keys.reserve(items.len().min(PREALLOC_MAX));
+            keys.reserve(items.len());
         }
         // Each key goes straight into the set (collected first, each was moved twice more).
         let mut work = 0u64;
@@ -1553,8 +1552,9 @@ impl Machine {
             Some(node) => return Err(setitem_error(what, node.type_name())),
             None => return Err(arena::internal()),
         }
+        // Room for every pair at once: they are on the stack already, and charged above.
         if let Some(Node::Dict { keys, values, .. }) = self.arena.get_mut(id) {
-            let n = (items.len() / 2).min(PREALLOC_MAX);
+            let n = items.len() / 2;
             keys.reserve(n);
             grow::reserve(values, n);
         }
