@@ -70,7 +70,7 @@ impl KeyMap {
     /// Room for `n` more keys.
     pub(crate) fn reserve(&mut self, n: usize) {
         match self {
-            KeyMap::Small(v) if v.len() + n <= SMALL_MAX => {
+            KeyMap::Small(v) if v.len().saturating_add(n) <= SMALL_MAX => {
                 // Grown by doubling (`SETITEM` adds one key at a time), never past SMALL_MAX.
                 let need = v.len() + n;
                 if need > v.capacity() {
