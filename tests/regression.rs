@@ -91,6 +91,32 @@ regressions! {
     // Found by the corpus replay against CPython (tests/corpus_replay.rs), which checks them.
     encoding_name_with_a_surrogate_is_refused => "loads_tiny_limits-encoding-name-surrogate",
     readonly_buffer_is_bytes => "loads_tiny_limits-readonly-buffer",
+    tuple_of_a_set_is_refused => "loads_tiny_limits-tuple-of-set-order",
+}
+
+/// `tuple({False, (False, False), 1})` by `REDUCE`: CPython's tuple follows its set's hash
+/// table, `(False, 1, (False, False))`; the insertion order we keep gave `(False, (False,
+/// False), 1)`. An ordered result of a set of two members or more is refused instead.
+#[test]
+fn tuple_of_a_set_names_the_reason() {
+    let data =
+        std::fs::read("fuzz/regressions/loads_tiny_limits-tuple-of-set-order").expect("file");
+    let err = restricted_loads(&data).unwrap_err();
+    assert_eq!(
+        err.category(),
+        restricted_unpickler::Category::Unsupported,
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("tuple() of a set of 3 members"),
+        "{err}"
+    );
+    // One member has one order: decoded.
+    let one = b"cbuiltins\ntuple\n(\x8f(K\x01\x90tR.";
+    assert_eq!(
+        restricted_loads(one).unwrap(),
+        Value::Tuple(vec![Value::from(1)].into())
+    );
 }
 
 #[test]

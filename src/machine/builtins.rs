@@ -86,8 +86,9 @@ impl Machine {
         match b {
             Builtin::List | Builtin::Tuple => {
                 at_most(1)?;
+                let what = if b == Builtin::List { "list" } else { "tuple" };
                 let items = match args.first() {
-                    Some(it) => self.iterate(it)?,
+                    Some(it) => self.iterate_ordered(it, what)?,
                     None => Vec::new(),
                 };
                 self.work(items.len() as u64, src, limits)?;
@@ -304,6 +305,31 @@ impl Machine {
         }
     }
 
+    /// [`Machine::iterate`] for a builtin whose result keeps the order of the items (`what`:
+    /// `list`, `tuple`, `dict`, `bytes`). A set or frozenset of two members or more is refused:
+    /// CPython yields a set's members in the order of its hash table (for ints, by their value
+    /// modulo the table's size; for strs, by a per-process random hash), which is not
+    /// reproduced here, and a result in another order would not be CPython's. No pickler
+    /// writes such a call: CPython pickles a set as a set.
+    fn iterate_ordered(&self, s: &Slot, what: &str) -> Result<Vec<Slot>> {
+        let members = match s {
+            Slot::Node(id) => match self.arena.get(*id) {
+                Some(Node::Set { keys, .. }) => Some(keys.len()),
+                Some(Node::Done(Value::Set(set) | Value::FrozenSet(set), _)) => Some(set.len()),
+                _ => None,
+            },
+            Slot::Val(Value::Set(set) | Value::FrozenSet(set)) => Some(set.len()),
+            Slot::Val(_) => None,
+        };
+        match members {
+            Some(n) if n > 1 => Err(unsupported(format!(
+                "{what}() of a set of {n} members: CPython gives them in its hash table's \
+                 order, which is not reproduced"
+            ))),
+            _ => self.iterate(s),
+        }
+    }
+
     /// Python's `iter(x)` for the iterable builtins: items of a list/tuple, members of a set,
     /// keys of a dict, characters of a str, ints of a bytes.
     fn iterate(&self, s: &Slot) -> Result<Vec<Slot>> {
@@ -381,8 +407,8 @@ impl Machine {
             return Ok(out);
         }
         let mut out = Vec::new();
-        for (i, item) in self.iterate(s)?.iter().enumerate() {
-            let pair = self.iterate(item)?;
+        for (i, item) in self.iterate_ordered(s, "dict")?.iter().enumerate() {
+            let pair = self.iterate_ordered(item, "dict")?;
             if pair.len() != 2 {
                 return Err(value_error(format!(
                     "dictionary update sequence element #{i} has length {}; 2 is required",
@@ -451,7 +477,7 @@ impl Machine {
                 Ok(Bytes::from(vec![0u8; n]))
             }
             _ => {
-                let items = self.iterate(first)?;
+                let items = self.iterate_ordered(first, "bytes")?;
                 self.work(items.len() as u64, src, limits)?;
                 self.alloc(32 + items.len() as u64, src, limits)?;
                 let mut out = Vec::with_capacity(items.len());
