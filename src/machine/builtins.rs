@@ -306,10 +306,10 @@ impl Machine {
     }
 
     /// [`Machine::iterate`] for a builtin whose result keeps the order of the items (`what`:
-    /// `list`, `tuple`, `dict`, `bytes`). A set or frozenset of two members or more is refused:
-    /// CPython yields a set's members in the order of its hash table (for ints, by their value
-    /// modulo the table's size; for strs, by a per-process random hash), which is not
-    /// reproduced here, and a result in another order would not be CPython's. No pickler
+    /// `list`, `tuple`, `dict`, `bytes`, `bytearray`). A set or frozenset of two members or more
+    /// is refused: CPython yields a set's members in the order of its hash table (for ints, by
+    /// their value modulo the table's size; for strs, by a per-process random hash), which is
+    /// not reproduced here, and a result in another order would not be CPython's. No pickler
     /// writes such a call: CPython pickles a set as a set.
     fn iterate_ordered(&self, s: &Slot, what: &str) -> Result<Vec<Slot>> {
         let members = match s {
@@ -477,7 +477,7 @@ impl Machine {
                 Ok(Bytes::from(vec![0u8; n]))
             }
             _ => {
-                let items = self.iterate_ordered(first, "bytes")?;
+                let items = self.iterate_ordered(first, name)?;
                 self.work(items.len() as u64, src, limits)?;
                 self.alloc(32 + items.len() as u64, src, limits)?;
                 let mut out = Vec::with_capacity(items.len());
