@@ -20,6 +20,8 @@ use std::borrow::Cow;
 use std::fmt;
 use std::sync::{Arc, OnceLock};
 
+use crate::reader::SHORT_BLOCK;
+
 /// A Python `str`: cheap to clone (reference counted), lossless for lone surrogates.
 ///
 /// ```
@@ -169,6 +171,32 @@ impl PyStr {
     #[inline(always)]
     pub(crate) fn from_inline_parts(len: u8, buf: [u8; INLINE_MAX]) -> PyStr {
         PyStr(Repr::Inline(len, buf))
+    }
+
+    /// Makes this string the inline text of length `len` whose zero-padded bytes are `words`
+    /// (little-endian; the bytes past [`INLINE_MAX`] are dropped), writing them in place.
+    /// The words must be valid UTF-8 text of that length (see [`words_are_text`]).
+    #[inline(always)]
+    pub(crate) fn set_inline_words(&mut self, len: u8, words: &[u64; 3]) {
+        debug_assert!(usize::from(len) <= INLINE_MAX);
+        if !matches!(self.0, Repr::Inline(..)) {
+            self.0 = Repr::Inline(0, [0; INLINE_MAX]);
+        }
+        if let Repr::Inline(n, buf) = &mut self.0 {
+            *n = len;
+            let (head, tail) = buf.split_at_mut(16);
+            if let Some((a, b)) = head.split_first_chunk_mut::<8>() {
+                *a = words[0].to_le_bytes();
+                if let Some(b) = b.first_chunk_mut::<8>() {
+                    *b = words[1].to_le_bytes();
+                }
+            }
+            if let Some(c) = words[2].to_le_bytes().first_chunk::<6>() {
+                if let Some(t) = tail.first_chunk_mut::<6>() {
+                    *t = *c;
+                }
+            }
+        }
     }
 
     /// Text longer than [`INLINE_MAX`] bytes, already shared (shorter text must be inline:
@@ -379,6 +407,37 @@ pub(crate) fn utf8(bytes: &[u8]) -> Option<&str> {
     {
         std::str::from_utf8(bytes).ok()
     }
+}
+
+/// Whether the first `n` bytes of a zero-padded block (see [`short_block`]) are text a short
+/// str keeps inline: valid UTF-8, no surrogate. ASCII (most keys) is told by one test of the
+/// block's words; anything else goes through [`is_utf8_dfa`].
+///
+/// [`short_block`]: crate::reader::short_block
+#[inline(always)]
+pub(crate) fn block_is_text(block: &[u8; SHORT_BLOCK], n: usize) -> bool {
+    let ascii = block
+        .chunks_exact(8)
+        .filter_map(|w| w.first_chunk::<8>())
+        .fold(0u64, |acc, w| acc | u64::from_le_bytes(*w))
+        & 0x8080_8080_8080_8080
+        == 0;
+    ascii || is_utf8_dfa(block.get(..n).unwrap_or_default())
+}
+
+/// [`block_is_text`] of a block given as its words (see [`short_words`]).
+///
+/// [`short_words`]: crate::reader::short_words
+#[inline(always)]
+pub(crate) fn words_are_text(words: &[u64; 3], n: usize) -> bool {
+    if (words[0] | words[1] | words[2]) & 0x8080_8080_8080_8080 == 0 {
+        return true;
+    }
+    let mut block = [0u8; SHORT_BLOCK];
+    for (dst, w) in block.chunks_exact_mut(8).zip(words) {
+        dst.copy_from_slice(&w.to_le_bytes());
+    }
+    is_utf8_dfa(block.get(..n).unwrap_or_default())
 }
 
 /// Whether `b` is valid UTF-8 (no surrogate, no overlong form, nothing above U+10FFFF): the

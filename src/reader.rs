@@ -235,6 +235,47 @@ const SHORT_BLOCK_MASKS: [[u64; SHORT_BLOCK / 8]; SHORT_BLOCK - 1] = {
     t
 };
 
+/// The `n` bytes (`n` ≤ [`SHORT_BLOCK`] − 2) at `pos` in `window` as one zero-padded block of
+/// [`SHORT_BLOCK`] bytes, when `window` holds a whole block from `pos` (`None` otherwise).
+#[inline(always)]
+pub(crate) fn short_block(window: &[u8], pos: usize, n: usize) -> Option<[u8; SHORT_BLOCK]> {
+    if n > SHORT_BLOCK - 2 {
+        return None;
+    }
+    // A fixed-size load (the bytes after the `n` wanted ones belong to the next opcodes,
+    // and are masked off), rather than a copy of `n` bytes.
+    let block = window.get(pos..)?.first_chunk::<SHORT_BLOCK>()?;
+    let mut out = [0u8; SHORT_BLOCK];
+    let masks = SHORT_BLOCK_MASKS.get(n)?;
+    for ((dst, src), mask) in out
+        .chunks_exact_mut(8)
+        .zip(block.chunks_exact(8))
+        .zip(masks)
+    {
+        let word = src.first_chunk::<8>().map_or(0, |w| u64::from_le_bytes(*w)) & mask;
+        dst.copy_from_slice(&word.to_le_bytes());
+    }
+    Some(out)
+}
+
+/// [`short_block`] as its three little-endian words (kept in registers: a block written to
+/// memory a byte or a word at a time and read back in other widths stalls the CPU).
+#[inline(always)]
+pub(crate) fn short_words(window: &[u8], pos: usize, n: usize) -> Option<[u64; 3]> {
+    if n > SHORT_BLOCK - 2 {
+        return None;
+    }
+    let block = window.get(pos..)?.first_chunk::<SHORT_BLOCK>()?;
+    let [m0, m1, m2] = *SHORT_BLOCK_MASKS.get(n)?;
+    let word = |i: usize| {
+        block
+            .get(8 * i..)
+            .and_then(<[u8]>::first_chunk::<8>)
+            .map_or(0, |w| u64::from_le_bytes(*w))
+    };
+    Some([word(0) & m0, word(1) & m1, word(2) & m2])
+}
+
 /// The FRAME length CPython rejects outright.
 fn frame_too_long() -> Error {
     Error::py(
@@ -346,24 +387,9 @@ impl Source for SliceSource<'_> {
 
     #[inline(always)]
     fn read_short_block(&mut self, n: usize) -> Option<[u8; SHORT_BLOCK]> {
-        if n > SHORT_BLOCK - 2 {
-            return None;
-        }
-        // A fixed-size load (the bytes after the `n` wanted ones belong to the next opcodes,
-        // and are masked off), rather than a copy of `n` bytes.
-        let block = self.window.get(self.pos..)?.first_chunk::<SHORT_BLOCK>()?;
+        let block = short_block(self.window, self.pos, n)?;
         self.pos += n;
-        let mut out = [0u8; SHORT_BLOCK];
-        let masks = SHORT_BLOCK_MASKS.get(n)?;
-        for ((dst, src), mask) in out
-            .chunks_exact_mut(8)
-            .zip(block.chunks_exact(8))
-            .zip(masks)
-        {
-            let word = src.first_chunk::<8>().map_or(0, |w| u64::from_le_bytes(*w)) & mask;
-            dst.copy_from_slice(&word.to_le_bytes());
-        }
-        Some(out)
+        Some(block)
     }
 
     #[inline(always)]

@@ -236,7 +236,11 @@ impl<'p, S: Source> Unpickler<'p, S> {
 /// # Errors
 /// See [`Unpickler::load`].
 pub fn restricted_loads(data: &[u8]) -> Result<Value> {
-    Unpickler::from_slice(data).load()
+    let mut unpickler = Unpickler::from_slice(data);
+    if let Some(v) = unpickler.machine.get().load_lean(data) {
+        return Ok(v);
+    }
+    unpickler.load()
 }
 
 /// [`restricted_loads`] over a shared input: `bytes` and `bytearray` payloads of 1 KiB or more

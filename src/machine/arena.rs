@@ -1130,16 +1130,26 @@ impl Arena {
     /// all own nothing (and so do the equal keys in `items`: a short str, a number, `None`
     /// or a bool is equal only to one stored the same way).
     pub(crate) fn match_key_table(&self, items: &[Slot]) -> Option<(Arc<[Key]>, bool)> {
-        let n = items.len() / 2;
+        self.find_key_table(items.len() / 2, |i| match items.get(2 * i) {
+            Some(Slot::Val(v)) => Some(v),
+            _ => None,
+        })
+    }
+
+    /// [`Arena::match_key_table`] for `n` keys, the `i`th of which is `key(i)` (`None`: not a
+    /// finished value, which matches no table).
+    #[inline]
+    pub(crate) fn find_key_table<'v>(
+        &self,
+        n: usize,
+        key: impl Fn(usize) -> Option<&'v Value>,
+    ) -> Option<(Arc<[Key]>, bool)> {
         let matches = |table: &&Arc<[Key]>| {
             table.len() == n
                 && table
                     .iter()
-                    .zip(items.chunks_exact(2))
-                    .all(|(key, pair)| match pair.first() {
-                        Some(Slot::Val(v)) => same_key(&key.value, v),
-                        _ => false,
-                    })
+                    .enumerate()
+                    .all(|(i, k)| key(i).is_some_and(|v| same_key(&k.value, v)))
         };
         self.key_tables
             .iter()
@@ -1262,7 +1272,7 @@ pub(crate) fn internal() -> Error {
 /// only for immutable scalars, whose identity nothing can observe (a `1` never stands in for a
 /// `1.0` or a `True`; tuples and other objects keep their own identity).
 #[inline]
-fn same_key(a: &Value, b: &Value) -> bool {
+pub(crate) fn same_key(a: &Value, b: &Value) -> bool {
     // Short strs (most keys), by their zero-padded parts.
     if let (Value::Str(x), Value::Str(y)) = (a, b) {
         if let (Some((m, p)), Some((n, q))) = (x.inline_parts(), y.inline_parts()) {

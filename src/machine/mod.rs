@@ -9,6 +9,7 @@
 
 mod arena;
 mod builtins;
+mod lean;
 mod memo;
 mod scan;
 mod stack;
@@ -88,6 +89,8 @@ pub(crate) struct Machine {
     scratch: Vec<Slot>,
     /// A reused buffer for the keys of a dict being sealed.
     key_scratch: Vec<Key>,
+    /// The lean path's buffers ([`lean`]).
+    lean: lean::Lean,
 }
 
 /// Bytes charged per container, measured: an empty dict costs about 220 bytes of peak memory
@@ -153,6 +156,7 @@ impl Machine {
             buffers_used,
             scratch,
             key_scratch,
+            lean,
         } = self;
         memo.clear();
         *fetched = None;
@@ -162,6 +166,7 @@ impl Machine {
         empty(lazy, SPARE_ROOM);
         empty(scratch, SPARE_ROOM);
         empty(key_scratch, SPARE_ROOM);
+        lean.empty(SPARE_ROOM);
         arena.reset();
         *list_mark = 0;
         *copy_scalars = false;
@@ -1216,16 +1221,9 @@ impl Machine {
         // A short str read as one block: ASCII text goes straight into its stack slot.
         if n <= INLINE_MAX as u64 && n <= limits.max_payload_len {
             if let Some(block) = src.read_short_block(n as usize) {
-                let ascii = block
-                    .chunks_exact(8)
-                    .filter_map(|w| w.first_chunk::<8>())
-                    .fold(0u64, |acc, w| acc | u64::from_le_bytes(*w))
-                    & 0x8080_8080_8080_8080
-                    == 0;
                 let text = block.first_chunk::<INLINE_MAX>();
-                let bytes = block.get(..n as usize).unwrap_or_default();
                 // ASCII, or other valid UTF-8 (no surrogate), goes inline as it was read.
-                if let (true, Some(&buf)) = (ascii || pystr::is_utf8_dfa(bytes), text) {
+                if let (true, Some(&buf)) = (pystr::block_is_text(&block, n as usize), text) {
                     self.alloc(32 + n, src, limits)?;
                     return self.push_made(limits, || {
                         Slot::Val(Value::Str(PyStr::from_inline_parts(n as u8, buf)))

@@ -1,0 +1,603 @@
+//! The lean path: a small pickle of plain data decoded straight into values.
+//!
+//! Most small pickles (a cache entry, a job's arguments, one record) hold only strs, numbers,
+//! `None`, bools, bytes and the lists, tuples and dicts that contain them, and never fetch a
+//! memo entry again. For those the full machine's apparatus (arena nodes converted once at the
+//! end, lazy memo entries, key tables shared across records) costs more than the decoding
+//! itself. [`Machine::load_lean`] decodes them in one pass, building each value in its final
+//! form, and gives up (`None`) at the first opcode or condition outside that subset: a `GET`,
+//! a global, a set, a text opcode, an empty `APPENDS`, anything the full machine would refuse.
+//! The caller then decodes the input from the start with the full machine, so every error,
+//! limit and unusual case is the full machine's; the lean path only ever returns what the full
+//! machine would (checked by `tests/lean.rs` on every CPython case and by the fuzz targets).
+//!
+//! It runs only on inputs of at most [`LEAN_MAX`] bytes with the default [`Limits`]: within
+//! that size no default limit can be reached by what the lean path accepts (no value nests
+//! deeper than the input is long, and nothing it does amplifies the input), so none is checked.
+//!
+//! [`Limits`]: crate::Limits
+
+use std::mem;
+use std::sync::Arc;
+
+use super::Machine;
+use super::arena::{Arena, none_slice};
+use crate::opcode::Opcode;
+use crate::pystr::{self, INLINE_MAX, PyStr};
+use crate::reader::short_words;
+use crate::value::keymap::SMALL_MAX;
+use crate::value::{
+    Bytes, Dict, DictRepr, Int, Key, KeyMap, List, Seq, SmallDict, Tuple, Value, digest_key,
+    new_key_set,
+};
+
+/// The largest input the lean path is tried on. Giving up costs the bytes decoded so far, so
+/// the bound also bounds what a pickle outside the subset pays for the attempt.
+pub(crate) const LEAN_MAX: usize = 4096;
+
+/// A stack item: a finished value, or a list or dict still open to more items. Only the
+/// stack ever holds a container the lean path builds (it has no `GET`), so a list or dict is
+/// built in place and may be finished early: a list filled by one `APPENDS` is made exactly
+/// sized at once, a dict filled by one `SETITEMS` of at most 16 pairs takes its final form
+/// (with a recent dict's key table when the keys are the same, as the full machine does).
+/// `APPEND(S)` on such a list reopens it; `SETITEM(S)` on such a dict gives up.
+///
+/// The open forms are unit variants or boxes, so an item is the size of a value (24 bytes:
+/// they take spare values of its tag), and moves like one.
+enum Item {
+    Val(Value),
+    /// A list with no items yet (`EMPTY_LIST`: nothing allocated until its items come).
+    EmptyList,
+    /// A dict with no items yet (`EMPTY_DICT`).
+    EmptyDict,
+    /// A list grown by a second batch.
+    #[allow(
+        clippy::box_collection,
+        reason = "boxed, the vector leaves the item the size of a value"
+    )]
+    List(Box<Vec<Value>>),
+    /// A dict filled the general way (more than 16 pairs, equal keys, or more than one batch).
+    Dict(Box<DictBuild>),
+}
+
+const _: () = assert!(mem::size_of::<Item>() == mem::size_of::<Value>());
+
+/// A dict under construction: its keys (deduplicated, in order) and their values.
+struct DictBuild {
+    keys: KeyMap,
+    values: Vec<Value>,
+}
+
+impl Item {
+    /// The finished value.
+    #[inline]
+    fn finish(self) -> Value {
+        match self {
+            Item::Val(v) => v,
+            Item::EmptyList => Value::List(List(Seq::from_grown(Vec::new()))),
+            Item::List(items) => Value::List(List(Seq::from_grown(*items))),
+            Item::EmptyDict => Value::Dict(Dict::from_parts(new_key_set(0), Vec::new())),
+            Item::Dict(d) => Value::Dict(Dict::from_parts(d.keys, d.values)),
+        }
+    }
+
+    /// An empty placeholder.
+    const HOLE: Item = Item::Val(Value::None);
+}
+
+/// The lean path's buffers, kept by the machine between pickles.
+#[derive(Default)]
+pub(crate) struct Lean {
+    stack: Vec<Item>,
+    marks: Vec<usize>,
+    keys: Vec<Key>,
+}
+
+impl Lean {
+    /// Empties the buffers, keeping at most `room` items of capacity.
+    pub(crate) fn empty(&mut self, room: usize) {
+        self.stack.clear();
+        self.marks.clear();
+        self.keys.clear();
+        self.stack.shrink_to(room);
+        self.marks.shrink_to(room);
+        self.keys.shrink_to(room);
+    }
+}
+
+/// The input, read the way the full machine's slice reader reads it, frames included.
+struct Cursor<'a> {
+    data: &'a [u8],
+    pos: usize,
+    /// The end of what the current opcode may read: the frame's end inside a frame.
+    end: usize,
+    in_frame: bool,
+}
+
+impl<'a> Cursor<'a> {
+    #[inline(always)]
+    fn opcode(&mut self) -> Option<u8> {
+        if self.pos >= self.end && self.in_frame {
+            self.in_frame = false;
+            self.end = self.data.len();
+        }
+        if self.pos >= self.end {
+            return None;
+        }
+        let b = *self.data.get(self.pos)?;
+        self.pos += 1;
+        Some(b)
+    }
+
+    #[inline(always)]
+    fn bytes(&mut self, n: usize) -> Option<&'a [u8]> {
+        let stop = self.pos.checked_add(n)?;
+        if stop > self.end {
+            return None;
+        }
+        let out = self.data.get(self.pos..stop)?;
+        self.pos = stop;
+        Some(out)
+    }
+
+    #[inline(always)]
+    fn array<const N: usize>(&mut self) -> Option<[u8; N]> {
+        self.bytes(N)?.first_chunk::<N>().copied()
+    }
+
+    #[inline(always)]
+    fn u8(&mut self) -> Option<u8> {
+        let [b] = self.array::<1>()?;
+        Some(b)
+    }
+
+    /// `FRAME` of `len` bytes.
+    fn frame(&mut self, len: u64) -> Option<()> {
+        if self.in_frame && self.pos < self.end {
+            return None;
+        }
+        let end = self.pos.checked_add(usize::try_from(len).ok()?)?;
+        if end > self.data.len() {
+            return None;
+        }
+        self.end = end;
+        self.in_frame = true;
+        Some(())
+    }
+}
+
+/// A str from its UTF-8 bytes (`surrogatepass`), in the form the full machine makes it.
+#[inline]
+fn str_value(bytes: &[u8]) -> Option<Value> {
+    if bytes.len() <= INLINE_MAX {
+        if pystr::utf8(bytes).is_some() {
+            let mut buf = [0u8; INLINE_MAX];
+            buf.get_mut(..bytes.len())?.copy_from_slice(bytes);
+            return Some(Value::Str(PyStr::from_inline_parts(bytes.len() as u8, buf)));
+        }
+    } else if let Some(s) = PyStr::latin1_from_utf8(bytes) {
+        return Some(Value::Str(s));
+    } else if let Some(text) = pystr::utf8(bytes) {
+        return Some(Value::Str(PyStr::from_text(Arc::from(text))));
+    }
+    PyStr::from_utf8_surrogatepass(bytes).ok().map(Value::Str)
+}
+
+impl Lean {
+    /// The items above the topmost mark, which is popped; `None` without a mark.
+    #[inline]
+    fn pop_mark(&mut self) -> Option<usize> {
+        let k = self.marks.pop()?;
+        (k <= self.stack.len()).then_some(k)
+    }
+
+    /// The bottom of the items the current mark fences off.
+    #[inline]
+    fn fence(&self) -> usize {
+        self.marks.last().copied().unwrap_or(0)
+    }
+
+    /// Pushes the value `make` returns, written in place: a placeholder is pushed first and
+    /// the value, made after it, written into it (the full machine's `Stack::push_made`). An
+    /// item pushed whole is assembled in a temporary the CPU cannot forward to the copy, and
+    /// stalls. The placeholder is one whose overwrite the compiler sees needs no drop glue.
+    #[inline(always)]
+    fn push_made(&mut self, make: impl FnOnce() -> Value) {
+        self.stack.push(Item::Val(make()));
+    }
+
+    /// Pushes the str of the next `n` bytes. Short text (most strs) is read as one block and
+    /// goes inline, as in the full machine.
+    #[inline(always)]
+    fn push_str(&mut self, cur: &mut Cursor<'_>, n: usize) -> Option<()> {
+        if let Some(words) = short_words(cur.data.get(..cur.end)?, cur.pos, n) {
+            if n <= INLINE_MAX && pystr::words_are_text(&words, n) {
+                cur.pos += n;
+                // Written into its stack item in place, from registers.
+                self.stack.push(Item::Val(Value::Str(PyStr::empty())));
+                if let Some(Item::Val(Value::Str(s))) = self.stack.last_mut() {
+                    s.set_inline_words(n as u8, &words);
+                }
+                return Some(());
+            }
+        }
+        let v = str_value(cur.bytes(n)?)?;
+        self.push_made(|| v);
+        Some(())
+    }
+
+    /// Pops the top item if it is above the fence.
+    #[inline]
+    fn pop(&mut self) -> Option<Item> {
+        if self.stack.len() <= self.fence() {
+            return None;
+        }
+        self.stack.pop()
+    }
+
+    /// `TUPLE` of the items from `k` up.
+    #[inline]
+    fn tuple_from(&mut self, k: usize) {
+        let items = self.take_slice(k);
+        self.stack
+            .push(Item::Val(Value::Tuple(Tuple(Seq::Slice(items)))));
+    }
+
+    /// The items from `k` up, moved into one exactly sized slice and off the stack.
+    #[inline]
+    fn take_slice(&mut self, k: usize) -> Arc<[Value]> {
+        let items = self.stack.get_mut(k..).unwrap_or_default();
+        let mut slice = none_slice(items.len());
+        if let Some(dst) = Arc::get_mut(&mut slice) {
+            move_items(dst, items);
+        }
+        self.discard_moved(k);
+        slice
+    }
+
+    /// Shortens the stack to `k` items, those after it having been moved out (placeholders
+    /// that own nothing: forgotten, not dropped, which saves a call of the drop glue each).
+    #[inline]
+    fn discard_moved(&mut self, k: usize) {
+        if k < self.stack.len() {
+            self.stack.drain(k..).for_each(mem::forget);
+        }
+    }
+
+    /// Takes out the container at `t` (which must be at or above the fence) for the items
+    /// above it, leaving a placeholder.
+    #[inline]
+    fn take_target(&mut self, t: usize) -> Option<Item> {
+        if t < self.fence() {
+            return None;
+        }
+        self.stack
+            .get_mut(t)
+            .map(|slot| mem::replace(slot, Item::HOLE))
+    }
+
+    /// `APPENDS` with the mark at `k` (and `APPEND`, `k` the top): the items move into the
+    /// list below them.
+    #[inline]
+    fn appends(&mut self, k: usize) -> Option<()> {
+        if k == 0 || k >= self.stack.len() {
+            return None;
+        }
+        let list = match self.take_target(k - 1)? {
+            // A list's first batch: exactly sized, finished (most lists have one batch).
+            Item::EmptyList => Item::Val(Value::List(List(Seq::Slice(self.take_slice(k))))),
+            Item::List(mut v) => {
+                v.reserve(self.stack.len() - k);
+                v.extend(self.stack.drain(k..).map(Item::finish));
+                Item::List(v)
+            }
+            Item::Val(Value::List(mut list)) => {
+                let mut v = Box::new(reopen(&mut list)?);
+                v.reserve(self.stack.len() - k);
+                v.extend(self.stack.drain(k..).map(Item::finish));
+                Item::List(v)
+            }
+            _ => return None,
+        };
+        *self.stack.get_mut(k - 1)? = list;
+        Some(())
+    }
+
+    /// `SETITEMS` with the mark at `k` (and `SETITEM`, `k` below the top two): the pairs go
+    /// into the dict below them.
+    #[inline]
+    fn setitems(&mut self, k: usize, arena: &mut Arena) -> Option<()> {
+        let n = self.stack.len().checked_sub(k)?;
+        if k == 0 || n == 0 || n % 2 != 0 {
+            return None;
+        }
+        let dict = match self.take_target(k - 1)? {
+            Item::EmptyDict if n / 2 <= SMALL_MAX => match self.seal_dict(k, arena) {
+                Some(v) => Item::Val(v),
+                None => self.insert_pairs(k, new_dict())?,
+            },
+            Item::EmptyDict => self.insert_pairs(k, new_dict())?,
+            Item::Dict(d) => self.insert_pairs(k, d)?,
+            _ => return None,
+        };
+        *self.stack.get_mut(k - 1)? = dict;
+        Some(())
+    }
+
+    /// The finished dict of the (at most `SMALL_MAX`) pairs from `k` up, with a recent dict's
+    /// key table if the keys are the same, else with a new one; `None` (nothing moved) if a
+    /// key is not a finished value or two keys may be equal (left to [`Lean::insert_pairs`]).
+    #[inline]
+    fn seal_dict(&mut self, k: usize, arena: &mut Arena) -> Option<Value> {
+        let items = self.stack.get(k..)?;
+        let n = items.len() / 2;
+        let key = |i: usize| match items.get(2 * i) {
+            Some(Item::Val(v)) => Some(v),
+            _ => None,
+        };
+        let (table, plain) = match arena.find_key_table(n, key) {
+            Some(found) => found,
+            None => {
+                let mut keys = mem::take(&mut self.keys);
+                keys.clear();
+                let mut digests = [0u64; SMALL_MAX];
+                for i in 0..n {
+                    let v = key(i)?;
+                    let digest = match v {
+                        Value::Str(s) => s
+                            .inline_parts()
+                            .map(|(len, buf)| arena.inline_str_digest(len, buf)),
+                        _ => None,
+                    };
+                    let digest = match digest {
+                        Some(d) => d,
+                        None => digest_key(v).ok()?,
+                    };
+                    if digests.get(..i)?.contains(&digest) {
+                        self.keys = keys;
+                        return None;
+                    }
+                    *digests.get_mut(i)? = digest;
+                    keys.push(Key {
+                        digest,
+                        value: v.clone(),
+                    });
+                }
+                let table = arena.new_key_table(&mut keys);
+                self.keys = keys;
+                (table, false)
+            }
+        };
+        let mut dict = SmallDict::build(table, &mut std::iter::empty()).ok()?;
+        let items = self.stack.get_mut(k..).unwrap_or_default();
+        if let Some(d) = Arc::get_mut(&mut dict) {
+            for (dst, pair) in d.values.iter_mut().zip(items.chunks_exact_mut(2)) {
+                if let [_, value] = pair {
+                    move_item(dst, value);
+                }
+            }
+        }
+        if plain {
+            // The keys are equal to a table's keys that own nothing: they own nothing either.
+            self.discard_moved(k);
+        } else {
+            self.stack.truncate(k);
+        }
+        Some(Value::Dict(Dict(DictRepr::Small(dict))))
+    }
+
+    /// Inserts the pairs from `k` up into the open dict `d`, with Python's semantics for equal
+    /// keys (the first key kept, the last value).
+    fn insert_pairs(&mut self, k: usize, mut d: Box<DictBuild>) -> Option<Item> {
+        let n = self.stack.len().checked_sub(k)? / 2;
+        d.keys.reserve(n);
+        d.values.reserve(n);
+        let mut steps = 0u64;
+        let mut drained = self.stack.drain(k..);
+        while let Some(key) = drained.next() {
+            let value = drained.next()?.finish();
+            let Item::Val(key) = key else {
+                return None;
+            };
+            let key = Key::counted(key, &mut steps).ok()?;
+            let i = d.keys.insert_counted(key, &mut steps);
+            match d.values.get_mut(i) {
+                Some(slot) => *slot = value,
+                None => d.values.push(value),
+            }
+        }
+        Some(Item::Dict(d))
+    }
+
+    /// Decodes `data` to its `STOP`, or gives up (`None`).
+    fn run(&mut self, data: &[u8], arena: &mut Arena) -> Option<Value> {
+        let mut cur = Cursor {
+            data,
+            pos: 0,
+            end: data.len(),
+            in_frame: false,
+        };
+        loop {
+            let op = Opcode::from_u8(cur.opcode()?)?;
+            match op {
+                Opcode::APPEND => {
+                    let k = self.stack.len().checked_sub(1)?;
+                    if k < self.fence() + 1 {
+                        return None;
+                    }
+                    self.appends(k)?;
+                    continue;
+                }
+                Opcode::SETITEM => {
+                    let k = self.stack.len().checked_sub(2)?;
+                    if k < self.fence() + 1 {
+                        return None;
+                    }
+                    self.setitems(k, arena)?;
+                    continue;
+                }
+                Opcode::PROTO => {
+                    if cur.u8()? > 5 {
+                        return None;
+                    }
+                    continue;
+                }
+                Opcode::FRAME => {
+                    let len = u64::from_le_bytes(cur.array()?);
+                    cur.frame(len)?;
+                    continue;
+                }
+                Opcode::MARK => {
+                    self.marks.push(self.stack.len());
+                    continue;
+                }
+                Opcode::STOP => return self.pop().map(Item::finish),
+                Opcode::MEMOIZE => {
+                    (self.stack.len() > self.fence()).then_some(())?;
+                    continue;
+                }
+                Opcode::BINPUT => {
+                    cur.u8()?;
+                    (self.stack.len() > self.fence()).then_some(())?;
+                    continue;
+                }
+                Opcode::LONG_BINPUT => {
+                    cur.array::<4>()?;
+                    (self.stack.len() > self.fence()).then_some(())?;
+                    continue;
+                }
+                Opcode::NONE => self.push_made(|| Value::None),
+                Opcode::NEWTRUE => self.push_made(|| Value::Bool(true)),
+                Opcode::NEWFALSE => self.push_made(|| Value::Bool(false)),
+                Opcode::BININT => {
+                    let v = i32::from_le_bytes(cur.array()?);
+                    self.push_made(|| Value::Int(Int::from(i64::from(v))));
+                }
+                Opcode::BININT1 => {
+                    let v = cur.u8()?;
+                    self.push_made(|| Value::Int(Int::from(i64::from(v))));
+                }
+                Opcode::BININT2 => {
+                    let v = u16::from_le_bytes(cur.array()?);
+                    self.push_made(|| Value::Int(Int::from(i64::from(v))));
+                }
+                Opcode::LONG1 => {
+                    let n = cur.u8()?;
+                    let bytes = cur.bytes(usize::from(n))?;
+                    self.push_made(|| Value::Int(Int::from_signed_bytes_le(bytes)));
+                }
+                Opcode::BINFLOAT => {
+                    let v = f64::from_be_bytes(cur.array()?);
+                    self.push_made(|| Value::Float(v));
+                }
+                Opcode::SHORT_BINUNICODE => {
+                    let n = cur.u8()?;
+                    self.push_str(&mut cur, usize::from(n))?;
+                }
+                Opcode::BINUNICODE => {
+                    let n = u32::from_le_bytes(cur.array()?);
+                    self.push_str(&mut cur, usize::try_from(n).ok()?)?;
+                }
+                Opcode::SHORT_BINBYTES => {
+                    let n = cur.u8()?;
+                    let b = cur.bytes(usize::from(n))?;
+                    self.push_made(|| Value::Bytes(Bytes::from(b)));
+                }
+                Opcode::BINBYTES => {
+                    let n = u32::from_le_bytes(cur.array()?);
+                    let b = cur.bytes(usize::try_from(n).ok()?)?;
+                    self.push_made(|| Value::Bytes(Bytes::from(b)));
+                }
+                Opcode::EMPTY_LIST => {
+                    self.stack.push(Item::EmptyList);
+                    continue;
+                }
+                Opcode::EMPTY_DICT => {
+                    self.stack.push(Item::EmptyDict);
+                    continue;
+                }
+                Opcode::EMPTY_TUPLE => {
+                    self.tuple_from(self.stack.len());
+                    continue;
+                }
+                Opcode::TUPLE1 | Opcode::TUPLE2 | Opcode::TUPLE3 => {
+                    let n = usize::from(op as u8 - Opcode::TUPLE1 as u8) + 1;
+                    let k = self.stack.len().checked_sub(n)?;
+                    if k < self.fence() {
+                        return None;
+                    }
+                    self.tuple_from(k);
+                    continue;
+                }
+                Opcode::TUPLE => {
+                    let k = self.pop_mark()?;
+                    self.tuple_from(k);
+                    continue;
+                }
+                Opcode::APPENDS => {
+                    let k = self.pop_mark()?;
+                    self.appends(k)?;
+                    continue;
+                }
+                Opcode::SETITEMS => {
+                    let k = self.pop_mark()?;
+                    self.setitems(k, arena)?;
+                    continue;
+                }
+                _ => return None,
+            }
+        }
+    }
+}
+
+/// A new, empty open dict.
+fn new_dict() -> Box<DictBuild> {
+    Box::new(DictBuild {
+        keys: new_key_set(0),
+        values: Vec::new(),
+    })
+}
+
+/// Moves the finished value of `item` into `dst` (a `None`), leaving a placeholder that owns
+/// nothing. A value is swapped in place: moved out by value, it would be copied in pieces
+/// through a temporary the CPU cannot forward to the next load (a stall per item).
+#[inline(always)]
+fn move_item(dst: &mut Value, item: &mut Item) {
+    match item {
+        Item::Val(v) => mem::swap(dst, v),
+        other => *dst = mem::replace(other, Item::HOLE).finish(),
+    }
+}
+
+/// [`move_item`] for each item.
+#[inline]
+fn move_items(dst: &mut [Value], items: &mut [Item]) {
+    for (d, item) in dst.iter_mut().zip(items) {
+        move_item(d, item);
+    }
+}
+
+/// The items of a finished list, moved out to grow it again (it is the stack's alone).
+fn reopen(list: &mut List) -> Option<Vec<Value>> {
+    match &mut list.0 {
+        Seq::Slice(s) => Some(Arc::get_mut(s)?.iter_mut().map(mem::take).collect()),
+        Seq::Vec(v) => Arc::get_mut(v).map(mem::take),
+    }
+}
+
+impl Machine {
+    /// Decodes `data` on the lean path (see the module docs), or gives up (`None`): the caller
+    /// then runs the full machine. Only for inputs of at most [`LEAN_MAX`] bytes with the
+    /// default limits, and only as the first load of a fresh machine.
+    pub(crate) fn load_lean(&mut self, data: &[u8]) -> Option<Value> {
+        if data.len() > LEAN_MAX {
+            return None;
+        }
+        let mut lean = mem::take(&mut self.lean);
+        let out = lean.run(data, &mut self.arena);
+        lean.stack.clear();
+        lean.marks.clear();
+        self.lean = lean;
+        out
+    }
+}
