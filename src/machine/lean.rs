@@ -601,3 +601,335 @@ impl Machine {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{LEAN_MAX, Machine};
+    use crate::Unpickler;
+    use crate::testing::xorshift;
+
+    fn unhex(s: &str) -> Vec<u8> {
+        (0..s.len() / 2)
+            .map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).expect("hex"))
+            .collect()
+    }
+
+    /// Runs the lean path on `data` with `m` (then resets `m`, as a pooled machine is); if it
+    /// decodes, checks that the full machine decodes the same value. Whether it decoded.
+    fn check(m: &mut Machine, data: &[u8]) -> bool {
+        let lean = m.load_lean(data);
+        m.reset();
+        let Some(lean) = lean else {
+            return false;
+        };
+        match Unpickler::from_slice(data).load() {
+            Ok(full) => assert!(
+                lean.strict_eq(&full),
+                "{data:02x?}: lean {lean} != full {full}"
+            ),
+            Err(e) => panic!("{data:02x?}: lean decodes {lean}, the full machine fails: {e}"),
+        }
+        true
+    }
+
+    #[test]
+    fn takes_plain_data_at_every_binary_protocol() {
+        // pickle.dumps({'id': 1234567, 'user': 'Zoë Müller', 'tags': ['beta', 'eu'],
+        //   'geo': (52.5, 13.4), 'blob': b'\x00\x01', 'big': 2**70, 'neg': -5, 'none': None,
+        //   'ok': True}, protocol=p), p = 3, 4, 5 (at 2, bytes are a `_codecs.encode` call).
+        let p3 = "80037d7100285802000000696471014a87d612005804000000757365727102580c0000005a6fc3ab204dc3bc6c6c6572710358040000007461677371045d710528580400000062657461710658020000006575710765580300000067656f710847404a40000000000047402acccccccccccd8671095804000000626c6f62710a43020001710b5803000000626967710c8a0900000000000000004058030000006e6567710d4afbffffff58040000006e6f6e65710e4e58020000006f6b710f88752e";
+        let p4 = "8004958c000000000000007d94288c026964944a87d612008c0475736572948c0c5a6fc3ab204dc3bc6c6c6572948c0474616773945d94288c0462657461948c02657594658c0367656f9447404a40000000000047402acccccccccccd86948c04626c6f629443020001948c03626967948a090000000000000000408c036e6567944afbffffff8c046e6f6e65944e8c026f6b9488752e";
+        let p5 = p4.replacen("8004", "8005", 1);
+        let want = "{'id': 1234567, 'user': 'Zoë Müller', 'tags': ['beta', 'eu'], \
+                    'geo': (52.5, 13.4), 'blob': b'\\x00\\x01', 'big': 1180591620717411303424, \
+                    'neg': -5, 'none': None, 'ok': True}";
+        let mut m = Machine::default();
+        for hex in [p3, p4, &p5] {
+            let data = unhex(hex);
+            assert!(check(&mut m, &data), "refused {hex}");
+            assert_eq!(m.load_lean(&data).expect("lean").to_string(), want);
+            m.reset();
+        }
+        // [1] and {'a': 1} at protocol 2: APPEND and SETITEM.
+        assert!(check(&mut m, &unhex("80025d71004b01612e")));
+        assert!(check(&mut m, &unhex("80027d710058010000006171014b01732e")));
+    }
+
+    #[test]
+    fn gives_up_outside_its_subset() {
+        let mut m = Machine::default();
+        for (data, why) in [
+            (&b"\x80\x02]q\x00h\x00a."[..], "GET"),
+            (b"cos\nsystem\n.", "GLOBAL"),
+            (b"\x80\x04\x8f\x94(K\x01\x90.", "set"),
+            (b"I1\n.", "text opcode"),
+            (b"(e.", "APPENDS without a list"),
+            (b"}(K\x01e.", "APPENDS on a dict"),
+            (b"](K\x01K\x02K\x03u.", "odd SETITEMS"),
+            (b"}(]K\x01u.", "unhashable key"),
+            (
+                b"\x95\x01\0\0\0\0\0\0\0K\x01.",
+                "an opcode across the frame's end",
+            ),
+            (
+                b"\x95\x09\x00\x00\x00\x00\x00\x00\x00N.",
+                "frame past the input",
+            ),
+            (b"\x80\x06N.", "protocol 6"),
+            (b"N", "no STOP"),
+            (b"(\x94N.", "MEMOIZE right after MARK"),
+            (b"\x8c\x02\xed\xa0.", "truncated str"),
+        ] {
+            assert!(!check(&mut m, data), "accepted {why}: {data:02x?}");
+        }
+        // What is left below the top at STOP is ignored, as in CPython.
+        assert!(check(&mut m, b"]K\x01."));
+        // Too long to try, however plain.
+        let mut long = b"\x80\x04(".to_vec();
+        long.extend(std::iter::repeat_n(b'N', LEAN_MAX));
+        long.extend(b"t.");
+        assert!(m.load_lean(&long).is_none());
+        assert!(Unpickler::from_slice(&long).load().is_ok());
+    }
+
+    #[test]
+    fn cpython_cases_decode_as_the_full_machine_does() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/cpython_cases.json"
+        );
+        let text = std::fs::read_to_string(path).expect("cases");
+        let cases: Vec<serde_json::Value> = serde_json::from_str(&text).expect("json");
+        let mut m = Machine::default();
+        let mut taken = 0;
+        for case in &cases {
+            let data = unhex(case["pickle"].as_str().expect("pickle"));
+            taken += usize::from(check(&mut m, &data));
+        }
+        // Most cases are about what the lean path leaves to the full machine; a fair share
+        // of them are plain data it takes.
+        assert!(taken >= 200, "only {taken} of {} cases taken", cases.len());
+    }
+
+    /// A random pickle of the lean path's opcodes: plain data with memo puts, batches and
+    /// frames, sometimes damaged.
+    struct Gen {
+        rng: Box<dyn FnMut() -> u64>,
+        out: Vec<u8>,
+    }
+
+    impl Gen {
+        fn below(&mut self, n: u64) -> u64 {
+            (self.rng)() % n
+        }
+
+        fn str_bytes(&mut self) -> Vec<u8> {
+            const WORDS: [&[u8]; 8] = [
+                b"id",
+                b"name",
+                b"Zo\xc3\xab",
+                b"",
+                b"\xed\xa0\x80",
+                b"\xff",
+                b"a fairly long key that is not inline",
+                b"\xe2\x82\xac\xe2\x82\xac",
+            ];
+            let w = WORDS[self.below(8) as usize];
+            let reps = if self.below(4) == 0 {
+                1 + self.below(3)
+            } else {
+                1
+            };
+            w.repeat(reps as usize)
+        }
+
+        fn scalar(&mut self) {
+            let r = self.below(14);
+            let (pick, n) = (self.below(5) as usize, self.below(5) as usize);
+            let o = &mut self.out;
+            match r {
+                0 => o.push(b'N'),
+                1 => o.push(0x88),
+                2 => o.push(0x89),
+                3 => o.extend([b'K', (self.rng)() as u8]),
+                4 => o.extend([b'M', (self.rng)() as u8, 1]),
+                5 => {
+                    let v = (self.rng)() as i32;
+                    o.push(b'J');
+                    o.extend(v.to_le_bytes());
+                }
+                6 => {
+                    let n = self.below(10) as usize;
+                    let b = (self.rng)().to_le_bytes();
+                    self.out.extend([0x8a, n as u8]);
+                    self.out.extend(b.iter().cycle().take(n));
+                }
+                7 => {
+                    let f = [0.0, -0.0, 1.5, f64::NAN, 1e300][pick];
+                    o.push(b'G');
+                    o.extend(f.to_be_bytes());
+                }
+                8 | 9 => {
+                    let s = self.str_bytes();
+                    self.out.extend([0x8c, s.len() as u8]);
+                    self.out.extend(s);
+                }
+                10 => {
+                    let s = self.str_bytes();
+                    self.out.push(b'X');
+                    self.out.extend((s.len() as u32).to_le_bytes());
+                    self.out.extend(s);
+                }
+                11 => {
+                    o.extend([b'C', n as u8]);
+                    o.extend(std::iter::repeat_n(7u8, n));
+                }
+                12 => {
+                    o.push(b'B');
+                    o.extend(3u32.to_le_bytes());
+                    o.extend(b"abc");
+                }
+                _ => o.push(b')'),
+            }
+        }
+
+        fn memo(&mut self) {
+            match self.below(6) {
+                0 => self.out.push(0x94),
+                1 => self.out.extend([b'q', (self.rng)() as u8]),
+                2 => {
+                    self.out.push(b'r');
+                    self.out.extend(((self.rng)() as u32).to_le_bytes());
+                }
+                _ => {}
+            }
+        }
+
+        fn key(&mut self) {
+            match self.below(8) {
+                0 => self.scalar(),
+                1 => {
+                    self.scalar();
+                    self.scalar();
+                    self.out.push(0x86);
+                }
+                2 => self.out.push(b']'),
+                _ => {
+                    let k = [&b"id"[..], b"name", b"x", b"id"][self.below(4) as usize];
+                    self.out.extend([0x8c, k.len() as u8]);
+                    self.out.extend(k);
+                }
+            }
+            self.memo();
+        }
+
+        fn value(&mut self, depth: u32) {
+            let r = if depth > 3 { 0 } else { self.below(6) };
+            match r {
+                0..=2 => self.scalar(),
+                3 => {
+                    self.out.push(b']');
+                    self.memo();
+                    for _ in 0..self.below(3) {
+                        let n = self.below(5);
+                        if n == 1 {
+                            self.value(depth + 1);
+                            self.out.push(b'a');
+                        } else {
+                            self.out.push(b'(');
+                            for _ in 0..n {
+                                self.value(depth + 1);
+                                self.memo();
+                            }
+                            self.out.push(b'e');
+                        }
+                    }
+                }
+                4 => {
+                    self.out.push(b'}');
+                    self.memo();
+                    for _ in 0..self.below(3) {
+                        let n = self.below(18);
+                        if n == 1 {
+                            self.key();
+                            self.value(depth + 1);
+                            self.out.push(b's');
+                        } else {
+                            self.out.push(b'(');
+                            for _ in 0..n {
+                                self.key();
+                                self.value(depth + 1);
+                                self.memo();
+                            }
+                            self.out.push(b'u');
+                        }
+                    }
+                }
+                _ => {
+                    let n = self.below(5);
+                    if (1..=3).contains(&n) && self.below(2) == 0 {
+                        for _ in 0..n {
+                            self.value(depth + 1);
+                        }
+                        self.out.push(0x84 + n as u8);
+                    } else {
+                        self.out.push(b'(');
+                        for _ in 0..n {
+                            self.value(depth + 1);
+                        }
+                        self.out.push(b't');
+                    }
+                }
+            }
+            self.memo();
+        }
+
+        fn pickle(&mut self) -> Vec<u8> {
+            self.out.clear();
+            self.value(0);
+            self.out.push(b'.');
+            let body = std::mem::take(&mut self.out);
+            let proto = 2 + self.below(4) as u8;
+            let mut data = vec![0x80, proto];
+            if proto >= 4 && self.below(3) > 0 {
+                let len = body.len() as u64 + [0, 0, 0, 1][self.below(4) as usize];
+                data.push(0x95);
+                data.extend((len.saturating_sub(self.below(2))).to_le_bytes());
+            }
+            data.extend(body);
+            match self.below(6) {
+                0 if !data.is_empty() => {
+                    let i = self.below(data.len() as u64) as usize;
+                    data[i] = (self.rng)() as u8;
+                }
+                1 => {
+                    let n = self.below(data.len() as u64 + 1) as usize;
+                    data.truncate(n);
+                }
+                _ => {}
+            }
+            data
+        }
+    }
+
+    #[test]
+    fn random_plain_pickles_decode_as_the_full_machine_does() {
+        let mut g = Gen {
+            rng: Box::new(xorshift(0x5eed_1ea0)),
+            out: Vec::new(),
+        };
+        let mut m = Machine::default();
+        let (mut tried, mut taken) = (0, 0);
+        for _ in 0..20_000 {
+            let data = g.pickle();
+            if data.len() > LEAN_MAX {
+                continue;
+            }
+            tried += 1;
+            taken += usize::from(check(&mut m, &data));
+        }
+        // The generator mostly writes what the lean path takes (and damages a third): about
+        // half are taken.
+        assert!(taken * 3 > tried, "only {taken} of {tried} taken");
+    }
+}
