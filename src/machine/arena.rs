@@ -1174,6 +1174,12 @@ impl Arena {
         table
     }
 
+    /// Whether a recent key table holds a key that owns something (which [`Arena::reset`]
+    /// drops, keeping nothing of a pickle's values).
+    pub(crate) fn has_owning_tables(&self) -> bool {
+        self.key_tables_owning != 0
+    }
+
     /// The digest of a short (inline) str key, from the pickle-wide cache.
     #[inline]
     pub(crate) fn inline_str_digest(&mut self, len: u8, buf: &[u8; INLINE_MAX]) -> u64 {

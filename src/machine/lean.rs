@@ -91,17 +91,38 @@ pub(crate) struct Lean {
     stack: Vec<Item>,
     marks: Vec<usize>,
     keys: Vec<Key>,
+    /// The memo, by index (below [`LEAN_MAX`]): where the put opcode starts, plus one (0: no
+    /// entry). Nothing of the value is kept: a `GET` decodes it again (see [`Lean::put`]).
+    memo: Vec<u32>,
+    /// The number of memo entries (Python's `len(memo)`).
+    memo_len: usize,
+    /// For `GET`s: one bit per input offset where an opcode starts, found by stepping over the
+    /// opcodes decoded so far, up to `walked` (0: not begun for this pickle).
+    starts: Vec<u64>,
+    walked: usize,
 }
+
+/// A memo cell with no entry.
+const NO_ENTRY: u32 = 0;
 
 impl Lean {
     /// Empties the buffers, keeping at most `room` items of capacity.
     pub(crate) fn empty(&mut self, room: usize) {
-        self.stack.clear();
-        self.marks.clear();
-        self.keys.clear();
+        self.clear();
         self.stack.shrink_to(room);
         self.marks.shrink_to(room);
         self.keys.shrink_to(room);
+        self.memo.shrink_to(room);
+    }
+
+    /// Empties the buffers for the next pickle.
+    fn clear(&mut self) {
+        self.stack.clear();
+        self.marks.clear();
+        self.keys.clear();
+        self.memo.clear();
+        self.memo_len = 0;
+        self.walked = 0;
     }
 }
 
@@ -224,6 +245,84 @@ impl Lean {
         let v = str_value(cur.bytes(n)?)?;
         self.push_made(|| v);
         Some(())
+    }
+
+    /// `PUT`/`BINPUT`/`LONG_BINPUT`/`MEMOIZE` (starting at `at`) of the top item at `idx`.
+    ///
+    /// Nothing is copied (most entries are never fetched): the entry is where the put is. A
+    /// `GET` finds the opcode just before it, which pushed the value: when that is a scalar's
+    /// opcode, the value is decoded again from there; otherwise the `GET` gives up (a
+    /// container's entry would have to follow what becomes of it, which the full machine does).
+    #[inline]
+    fn put(&mut self, idx: usize, at: usize) -> Option<()> {
+        if self.stack.len() <= self.fence() || idx >= LEAN_MAX {
+            return None;
+        }
+        // `at` is below `LEAN_MAX`.
+        let entry = u32::try_from(at).ok()?.checked_add(1)?;
+        if idx == self.memo.len() {
+            // The next index (as `MEMOIZE` and every pickler's `PUT`s go).
+            self.memo.push(entry);
+            self.memo_len += 1;
+            return Some(());
+        }
+        self.put_at(idx, entry)
+    }
+
+    /// [`Lean::put`] at an index other than the next.
+    #[inline(never)]
+    fn put_at(&mut self, idx: usize, entry: u32) -> Option<()> {
+        if idx >= self.memo.len() {
+            self.memo.resize(idx + 1, NO_ENTRY);
+        }
+        let cell = self.memo.get_mut(idx)?;
+        if *cell == NO_ENTRY {
+            self.memo_len += 1;
+        }
+        *cell = entry;
+        Some(())
+    }
+
+    /// `BINGET`/`LONG_BINGET` of `idx`: a scalar that owns nothing (a short str, an int, a
+    /// float, `None`, a bool), decoded again from its opcode; anything else gives up.
+    #[inline(never)]
+    fn get(&mut self, idx: usize, data: &[u8]) -> Option<()> {
+        let put = match *self.memo.get(idx)? {
+            NO_ENTRY => return None,
+            cell => cell as usize - 1,
+        };
+        let v = scalar_at(data, self.opcode_before(data, put)?)?;
+        if !v.owns_nothing() {
+            return None;
+        }
+        self.stack.push(Item::Val(v));
+        Some(())
+    }
+
+    /// Where the opcode before the one at `at` starts (`at` is an opcode the lean path has
+    /// decoded, as are all those before it).
+    fn opcode_before(&mut self, data: &[u8], at: usize) -> Option<usize> {
+        if self.walked == 0 {
+            self.starts.clear();
+            self.starts.resize(LEAN_MAX / 64 + 1, 0);
+        }
+        while self.walked < at {
+            let start = self.walked;
+            *self.starts.get_mut(start / 64)? |= 1 << (start % 64);
+            self.walked = start + 1 + arg_len(data, start)?;
+        }
+        let is_start = |w: &[u64]| w.get(at / 64).is_some_and(|b| b >> (at % 64) & 1 != 0);
+        if self.walked != at && !is_start(&self.starts) {
+            return None;
+        }
+        // The highest start below `at`.
+        let (mut w, bit) = (at / 64, at % 64);
+        let mut word = self.starts.get(w)? & ((1u64 << bit) - 1);
+        while word == 0 {
+            w = w.checked_sub(1)?;
+            word = *self.starts.get(w)?;
+        }
+        Some(w * 64 + 63 - word.leading_zeros() as usize)
     }
 
     /// Pops the top item if it is above the fence.
@@ -417,6 +516,7 @@ impl Lean {
             end: data.len(),
             in_frame: false,
         };
+        // Where the previous opcode and this one start (a put records the previous one).
         loop {
             let op = Opcode::from_u8(cur.opcode()?)?;
             match op {
@@ -452,19 +552,22 @@ impl Lean {
                     continue;
                 }
                 Opcode::STOP => return self.pop().map(Item::finish),
-                Opcode::MEMOIZE => {
-                    (self.stack.len() > self.fence()).then_some(())?;
-                    continue;
-                }
+                Opcode::MEMOIZE => self.put(self.memo_len, cur.pos - 1)?,
                 Opcode::BINPUT => {
-                    cur.u8()?;
-                    (self.stack.len() > self.fence()).then_some(())?;
-                    continue;
+                    let idx = cur.u8()?;
+                    self.put(usize::from(idx), cur.pos - 2)?;
                 }
                 Opcode::LONG_BINPUT => {
-                    cur.array::<4>()?;
-                    (self.stack.len() > self.fence()).then_some(())?;
-                    continue;
+                    let idx = u32::from_le_bytes(cur.array()?);
+                    self.put(usize::try_from(idx).ok()?, cur.pos - 5)?;
+                }
+                Opcode::BINGET => {
+                    let idx = cur.u8()?;
+                    self.get(usize::from(idx), data)?;
+                }
+                Opcode::LONG_BINGET => {
+                    let idx = u32::from_le_bytes(cur.array()?);
+                    self.get(usize::try_from(idx).ok()?, data)?;
                 }
                 Opcode::NONE => self.push_made(|| Value::None),
                 Opcode::NEWTRUE => self.push_made(|| Value::Bool(true)),
@@ -577,6 +680,55 @@ fn move_items(dst: &mut [Value], items: &mut [Item]) {
     }
 }
 
+/// The length of the argument of the opcode at `at`, one the lean path decodes.
+fn arg_len(data: &[u8], at: usize) -> Option<usize> {
+    use Opcode::*;
+    let arg = data.get(at + 1..)?;
+    Some(match Opcode::from_u8(*data.get(at)?)? {
+        PROTO | BININT1 | BINPUT | BINGET => 1,
+        BININT2 => 2,
+        BININT | LONG_BINPUT | LONG_BINGET => 4,
+        BINFLOAT | FRAME => 8,
+        LONG1 | SHORT_BINUNICODE | SHORT_BINBYTES => 1 + usize::from(*arg.first()?),
+        BINUNICODE | BINBYTES => {
+            4 + usize::try_from(u32::from_le_bytes(*arg.first_chunk()?)).ok()?
+        }
+        MARK | EMPTY_LIST | EMPTY_DICT | EMPTY_TUPLE | TUPLE | TUPLE1 | TUPLE2 | TUPLE3
+        | APPEND | APPENDS | SETITEM | SETITEMS | NONE | NEWTRUE | NEWFALSE | MEMOIZE => 0,
+        _ => return None,
+    })
+}
+
+/// The scalar the opcode at `at` pushes, if it is a scalar's opcode (it was decoded there
+/// before: its bytes are all in `data`).
+fn scalar_at(data: &[u8], at: usize) -> Option<Value> {
+    let (&op, arg) = data.get(at..)?.split_first()?;
+    let bytes = |len: usize, n: usize| arg.get(len..len.checked_add(n)?);
+    Some(match Opcode::from_u8(op)? {
+        Opcode::NONE => Value::None,
+        Opcode::NEWTRUE => Value::Bool(true),
+        Opcode::NEWFALSE => Value::Bool(false),
+        Opcode::BININT1 => Value::Int(Int::from(i64::from(*arg.first()?))),
+        Opcode::BININT2 => Value::Int(Int::from(i64::from(u16::from_le_bytes(
+            *arg.first_chunk()?,
+        )))),
+        Opcode::BININT => Value::Int(Int::from(i64::from(i32::from_le_bytes(
+            *arg.first_chunk()?,
+        )))),
+        Opcode::LONG1 => Value::Int(Int::from_signed_bytes_le(bytes(
+            1,
+            usize::from(*arg.first()?),
+        )?)),
+        Opcode::BINFLOAT => Value::Float(f64::from_be_bytes(*arg.first_chunk()?)),
+        Opcode::SHORT_BINUNICODE => str_value(bytes(1, usize::from(*arg.first()?))?)?,
+        Opcode::BINUNICODE => {
+            let n = u32::from_le_bytes(*arg.first_chunk()?);
+            str_value(bytes(4, usize::try_from(n).ok()?)?)?
+        }
+        _ => return None,
+    })
+}
+
 /// The items of a finished list, moved out to grow it again (it is the stack's alone).
 fn reopen(list: &mut List) -> Option<Vec<Value>> {
     match &mut list.0 {
@@ -593,11 +745,10 @@ impl Machine {
         if data.len() > LEAN_MAX {
             return None;
         }
-        let mut lean = mem::take(&mut self.lean);
-        let out = lean.run(data, &mut self.arena);
-        lean.stack.clear();
-        lean.marks.clear();
-        self.lean = lean;
+        let out = self.lean.run(data, &mut self.arena);
+        self.lean.clear();
+        // A key table of keys that own something is not kept past the pickle: see `reset`.
+        self.loaded |= self.arena.has_owning_tables();
         out
     }
 }
@@ -716,6 +867,8 @@ mod tests {
     struct Gen {
         rng: Box<dyn FnMut() -> u64>,
         out: Vec<u8>,
+        /// The memo indices put so far (`MEMOIZE` counted as CPython does).
+        puts: Vec<u32>,
     }
 
     impl Gen {
@@ -794,14 +947,47 @@ mod tests {
         }
 
         fn memo(&mut self) {
-            match self.below(6) {
-                0 => self.out.push(0x94),
-                1 => self.out.extend([b'q', (self.rng)() as u8]),
-                2 => {
-                    self.out.push(b'r');
-                    self.out.extend(((self.rng)() as u32).to_le_bytes());
+            let idx = match self.below(6) {
+                0 => {
+                    self.out.push(0x94);
+                    self.puts.len() as u32
                 }
-                _ => {}
+                1 => {
+                    let i = self.below(8) as u8;
+                    self.out.extend([b'q', i]);
+                    u32::from(i)
+                }
+                2 => {
+                    let i = if self.below(4) == 0 {
+                        (self.rng)() as u32
+                    } else {
+                        300
+                    };
+                    self.out.push(b'r');
+                    self.out.extend(i.to_le_bytes());
+                    i
+                }
+                _ => return,
+            };
+            if !self.puts.contains(&idx) {
+                self.puts.push(idx);
+            }
+        }
+
+        /// A `GET` of an index put before (or, now and then, of any index).
+        fn get(&mut self) {
+            let idx = match self.puts.len() as u64 {
+                0 => self.below(4) as u32,
+                n => {
+                    let i = self.below(n) as usize;
+                    self.puts[i]
+                }
+            };
+            if idx < 256 && self.below(2) == 0 {
+                self.out.extend([b'h', idx as u8]);
+            } else {
+                self.out.push(b'j');
+                self.out.extend(idx.to_le_bytes());
             }
         }
 
@@ -824,9 +1010,12 @@ mod tests {
         }
 
         fn value(&mut self, depth: u32) {
-            let r = if depth > 3 { 0 } else { self.below(6) };
+            // A `GET` now and then, which the lean path leaves to the full machine.
+            let kinds = if self.below(8) == 0 { 7 } else { 6 };
+            let r = if depth > 3 { 0 } else { self.below(kinds) };
             match r {
                 0..=2 => self.scalar(),
+                6 => self.get(),
                 3 => {
                     self.out.push(b']');
                     self.memo();
@@ -886,6 +1075,7 @@ mod tests {
 
         fn pickle(&mut self) -> Vec<u8> {
             self.out.clear();
+            self.puts.clear();
             self.value(0);
             self.out.push(b'.');
             let body = std::mem::take(&mut self.out);
@@ -917,6 +1107,7 @@ mod tests {
         let mut g = Gen {
             rng: Box::new(xorshift(0x5eed_1ea0)),
             out: Vec::new(),
+            puts: Vec::new(),
         };
         let mut m = Machine::default();
         let (mut tried, mut taken) = (0, 0);
