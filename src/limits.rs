@@ -107,6 +107,24 @@ impl Default for Limits {
 }
 
 impl Limits {
+    /// Whether every limit is at least its default (the digit limit aside, which only text
+    /// ints meet): then no limit can be reached by a pickle the lean path decodes (at most 4
+    /// KiB of plain data, see `machine::lean`), and the lean path need not check any.
+    pub(crate) fn at_least_default(&self) -> bool {
+        let d = Limits::default();
+        self.max_depth >= d.max_depth
+            && self.max_stack >= d.max_stack
+            && self.max_marks >= d.max_marks
+            && self.max_memo_entries >= d.max_memo_entries
+            && self.max_memo_index >= d.max_memo_index
+            && self.max_payload_len >= d.max_payload_len
+            && self.max_long_bytes >= d.max_long_bytes
+            && self.alloc_per_input_byte >= d.alloc_per_input_byte
+            && self.alloc_base >= d.alloc_base
+            && self.work_per_input_byte >= d.work_per_input_byte
+            && self.work_base >= d.work_base
+    }
+
     /// Every bound lifted. Use only for trusted input.
     ///
     /// Even without limits the machine never recurses, so a deep value cannot overflow the

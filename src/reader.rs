@@ -72,6 +72,15 @@ pub trait Source {
         None
     }
 
+    /// The whole input, when it is in memory, not shared, and nothing of it has been read:
+    /// what the lean path may decode (see `machine::lean`).
+    fn fresh_slice(&self) -> Option<&[u8]> {
+        None
+    }
+
+    /// Moves to the end of the input (after the lean path decoded all of it).
+    fn skip_to_end(&mut self) {}
+
     /// Whether the input is known to hold nothing more (a slice read to its end). A stream
     /// never is: more data may follow.
     fn at_end(&self) -> bool {
@@ -520,6 +529,16 @@ impl Source for SliceSource<'_> {
 
     fn unread(&self) -> Option<&[u8]> {
         self.data.get(self.pos..)
+    }
+
+    fn fresh_slice(&self) -> Option<&[u8]> {
+        (self.pos == 0 && self.shared.is_none()).then_some(self.data)
+    }
+
+    fn skip_to_end(&mut self) {
+        self.pos = self.data.len();
+        self.window = self.data;
+        self.in_frame = false;
     }
 }
 

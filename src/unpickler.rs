@@ -206,12 +206,28 @@ impl<'p, S: Source> Unpickler<'p, S> {
     /// global, malformed or truncated data (`Ran out of input` when the input ends exactly
     /// where a pickle would start), a missing hook, a limit, or I/O.
     pub fn load(&mut self) -> Result<Value> {
+        // A small pickle of plain data that is the whole of a slice takes the lean path.
+        if let Some(data) = self.source.fresh_slice() {
+            if self.config.limits.at_least_default() {
+                if let Some(v) = self.machine.get().load_lean(data, true) {
+                    self.source.skip_to_end();
+                    return Ok(v);
+                }
+            }
+        }
         self.machine.get().load(&self.config, &mut self.source)
     }
 
     /// The offset of the next unread byte.
     pub fn position(&self) -> u64 {
         self.source.position()
+    }
+
+    /// [`Unpickler::load`] without the lean path: the full machine, for tests comparing
+    /// the two.
+    #[cfg(test)]
+    pub(crate) fn load_full(&mut self) -> Result<Value> {
+        self.machine.get().load(&self.config, &mut self.source)
     }
 }
 
@@ -237,7 +253,8 @@ impl<'p, S: Source> Unpickler<'p, S> {
 /// See [`Unpickler::load`].
 pub fn restricted_loads(data: &[u8]) -> Result<Value> {
     let mut unpickler = Unpickler::from_slice(data);
-    if let Some(v) = unpickler.machine.get().load_lean(data) {
+    // Bytes after the `STOP` are ignored: the lean path may take a pickle followed by more.
+    if let Some(v) = unpickler.machine.get().load_lean(data, false) {
         return Ok(v);
     }
     unpickler.load()

@@ -508,8 +508,8 @@ impl Lean {
         Some(Item::Dict(d))
     }
 
-    /// Decodes `data` to its `STOP`, or gives up (`None`).
-    fn run(&mut self, data: &[u8], arena: &mut Arena) -> Option<Value> {
+    /// Decodes `data` to its `STOP` (the value, and where it ends), or gives up (`None`).
+    fn run(&mut self, data: &[u8], arena: &mut Arena) -> Option<(Value, usize)> {
         let mut cur = Cursor {
             data,
             pos: 0,
@@ -551,7 +551,7 @@ impl Lean {
                     self.marks.push(self.stack.len());
                     continue;
                 }
-                Opcode::STOP => return self.pop().map(Item::finish),
+                Opcode::STOP => return Some((self.pop()?.finish(), cur.pos)),
                 Opcode::MEMOIZE => self.put(self.memo_len, cur.pos - 1)?,
                 Opcode::BINPUT => {
                     let idx = cur.u8()?;
@@ -738,10 +738,12 @@ fn reopen(list: &mut List) -> Option<Vec<Value>> {
 }
 
 impl Machine {
-    /// Decodes `data` on the lean path (see the module docs), or gives up (`None`): the caller
-    /// then runs the full machine. Only for inputs of at most [`LEAN_MAX`] bytes with the
-    /// default limits, and only as the first load of a fresh machine.
-    pub(crate) fn load_lean(&mut self, data: &[u8]) -> Option<Value> {
+    /// Decodes the pickle at the start of `data` on the lean path (see the module docs), or
+    /// gives up (`None`): the caller then runs the full machine. With `whole`, only if the
+    /// pickle is all of `data` (a later `load` could otherwise fetch its memo entries, which
+    /// the lean path does not keep). Only for the first load of a fresh machine, with limits
+    /// that [cover](crate::Limits) the lean path's.
+    pub(crate) fn load_lean(&mut self, data: &[u8], whole: bool) -> Option<Value> {
         if data.len() > LEAN_MAX {
             return None;
         }
@@ -749,7 +751,10 @@ impl Machine {
         self.lean.clear();
         // A key table of keys that own something is not kept past the pickle: see `reset`.
         self.loaded |= self.arena.has_owning_tables();
-        out
+        match out {
+            Some((v, end)) if !whole || end == data.len() => Some(v),
+            _ => None,
+        }
     }
 }
 
@@ -768,12 +773,12 @@ mod tests {
     /// Runs the lean path on `data` with `m` (then resets `m`, as a pooled machine is); if it
     /// decodes, checks that the full machine decodes the same value. Whether it decoded.
     fn check(m: &mut Machine, data: &[u8]) -> bool {
-        let lean = m.load_lean(data);
+        let lean = m.load_lean(data, false);
         m.reset();
         let Some(lean) = lean else {
             return false;
         };
-        match Unpickler::from_slice(data).load() {
+        match Unpickler::from_slice(data).load_full() {
             Ok(full) => assert!(
                 lean.strict_eq(&full),
                 "{data:02x?}: lean {lean} != full {full}"
@@ -798,12 +803,43 @@ mod tests {
         for hex in [p3, p4, &p5] {
             let data = unhex(hex);
             assert!(check(&mut m, &data), "refused {hex}");
-            assert_eq!(m.load_lean(&data).expect("lean").to_string(), want);
+            assert_eq!(m.load_lean(&data, false).expect("lean").to_string(), want);
             m.reset();
         }
         // [1] and {'a': 1} at protocol 2: APPEND and SETITEM.
         assert!(check(&mut m, &unhex("80025d71004b01612e")));
         assert!(check(&mut m, &unhex("80027d710058010000006171014b01732e")));
+    }
+
+    #[test]
+    fn unpickler_takes_it_only_for_the_whole_slice() {
+        // One pickle, all of the slice: the lean path; then the input is read to its end.
+        let one = b"\x80\x04K\x07.";
+        let mut u = Unpickler::from_slice(one);
+        assert_eq!(u.load().expect("load").as_i64(), Some(7));
+        assert_eq!(u.position(), 5);
+        let again = u.load().expect_err("nothing left");
+        let mut full = Unpickler::from_slice(one);
+        full.load_full().expect("load");
+        assert_eq!(
+            again.to_string(),
+            full.load_full().expect_err("end").to_string()
+        );
+        // Two pickles, the second fetching the first's memo entry: the full machine keeps the
+        // memo across loads, as CPython does.
+        let two = b"\x80\x02X\x01\x00\x00\x00aq\x00.\x80\x02h\x00.";
+        let mut u = Unpickler::from_slice(two);
+        assert_eq!(u.load().expect("first").as_str(), Some("a"));
+        assert_eq!(u.load().expect("second").as_str(), Some("a"));
+        // Lower limits: the full machine, whose limits apply.
+        let limits = crate::Limits {
+            max_depth: 1,
+            ..crate::Limits::default()
+        };
+        let nested = b"\x80\x04]](K\x01ea.";
+        assert!(Unpickler::from_slice(nested).load().is_ok());
+        let err = Unpickler::from_slice(nested).limits(limits).load();
+        assert!(err.expect_err("too deep").to_string().contains("max_depth"));
     }
 
     #[test]
@@ -839,8 +875,8 @@ mod tests {
         let mut long = b"\x80\x04(".to_vec();
         long.extend(std::iter::repeat_n(b'N', LEAN_MAX));
         long.extend(b"t.");
-        assert!(m.load_lean(&long).is_none());
-        assert!(Unpickler::from_slice(&long).load().is_ok());
+        assert!(m.load_lean(&long, false).is_none());
+        assert!(Unpickler::from_slice(&long).load_full().is_ok());
     }
 
     #[test]
