@@ -12,6 +12,10 @@
 //! # large dicts and sets (a 100,000-word vocabulary, 100,000 int keys, 100,000 ints in a set):
 //! python3 benches/payloads.py target/bench-keyed --keyed
 //! BENCH_PAYLOADS=target/bench-keyed cargo bench --bench loads
+//!
+//! # more small pickles (5 records, a task message, 100 ints, a row tuple): the lean path
+//! python3 benches/payloads.py target/bench-tiny --tiny
+//! BENCH_PAYLOADS=target/bench-tiny cargo bench --bench loads
 //! ```
 //!
 //! The payloads are generated on first use by `python3 benches/payloads.py` (seeded: the same
@@ -125,6 +129,15 @@ fn ensure_payloads(dir: &Path, big: bool) {
     cmd.arg(generator()).arg(dir);
     if !big {
         cmd.arg("--skip-big");
+    }
+    // A directory of another set (`--keyed`, `--tiny`, `--legacy`) is regenerated as that set.
+    let set = std::fs::read_to_string(&manifest)
+        .ok()
+        .and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok());
+    for flag in ["keyed", "tiny", "legacy"] {
+        if set.as_ref().is_some_and(|m| m[flag] == true) {
+            cmd.arg(format!("--{flag}"));
+        }
     }
     let status = cmd
         .status()

@@ -2,7 +2,7 @@
 """Generate the benchmark payloads (pickles at protocols 2 and 5, plus JSON) into a directory.
 
 Usage:
-    python3 benches/payloads.py OUT_DIR [--skip-big] [--legacy | --keyed]
+    python3 benches/payloads.py OUT_DIR [--skip-big] [--legacy | --keyed | --tiny]
 
 --legacy writes the same payloads at protocols 0 and 1 instead (what Python 2, and Python 3
 before 3.0's protocol 3 default, wrote: text opcodes, `SETITEM`/`APPEND` one item at a time at
@@ -11,6 +11,12 @@ protocol 0), without `bigbytes` and `records.json`, into a directory of their ow
 --keyed writes, instead, large hashed containers at protocols 2 and 5 (not in the standard set,
 whose dicts are all small): `vocab`, a tokenizer-style dict of 100,000 str keys to ints;
 `intdict`, 100,000 int keys (`{i * 7919: i}`); `intset`, a set of 100,000 ints below 10**7.
+
+--tiny writes, instead, more small pickles at protocols 2 and 5 (per-call cost, beside `small`):
+`records5`, a list of 5 records of 8 keys (the keys fetched from the memo after the first);
+`job`, a task-queue message (a dict holding a list, a dict and a tuple); `ints100`,
+`list(range(100))`; `row`, a tuple of 8 mixed scalars, bytes among them (at protocol 2 a
+`_codecs.encode` call, which the lean path leaves to the full machine).
 
 Standard library only (CPython 3.11). The output is byte-identical on every run: every payload
 draws from its own `random.Random` seeded with a fixed string, no set holds a `str` (whose
@@ -248,6 +254,50 @@ def make_intset(rng):
     return members
 
 
+def make_records5(rng):
+    return [
+        {
+            "id": 1000 + i,
+            "name": rng.choice(GIVEN),
+            "email": "%s@%s" % (rng.choice(FAMILY).lower(), rng.choice(MAIL_HOSTS)),
+            "active": rng.random() < 0.7,
+            "score": round(rng.uniform(0.0, 100.0), 2),
+            "team": rng.choice(ROLES),
+            "logins": rng.randrange(1000),
+            "manager": None,
+        }
+        for i in range(5)
+    ]
+
+
+def make_job(rng):
+    return {
+        "task": "thumbnails.resize",
+        "id": "%032x" % rng.getrandbits(128),
+        "args": ["s3://bucket/photos/%06d.jpg" % rng.randrange(10 ** 6), [640, 480]],
+        "kwargs": {"quality": 85, "format": "webp", "strip": True},
+        "retries": 0,
+        "eta": None,
+        "origin": ("worker-3", 4242),
+    }
+
+
+def make_ints100(rng):
+    return list(range(100))
+
+
+def make_row(rng):
+    return (42, "alice", 3.25, None, True, b"\x00\x01\x02", -7, "2024-01-31")
+
+
+TINY_PAYLOADS = [
+    ("records5", make_records5),
+    ("job", make_job),
+    ("ints100", make_ints100),
+    ("row", make_row),
+]
+
+
 KEYED_PAYLOADS = [
     ("vocab", make_vocab),
     ("intdict", make_intdict),
@@ -294,7 +344,7 @@ def sha256_hex(data):
     return hashlib.sha256(data).hexdigest()
 
 
-def generate(out_dir, skip_big, legacy=False, keyed=False):
+def generate(out_dir, skip_big, legacy=False, keyed=False, tiny=False):
     os.makedirs(out_dir, exist_ok=True)
     manifest_path = os.path.join(out_dir, "manifest.json")
     if os.path.exists(manifest_path):
@@ -310,7 +360,7 @@ def generate(out_dir, skip_big, legacy=False, keyed=False):
               flush=True)
 
     protocols = (0, 1) if legacy else PROTOCOLS
-    for name, make in (KEYED_PAYLOADS if keyed else PAYLOADS):
+    for name, make in (KEYED_PAYLOADS if keyed else TINY_PAYLOADS if tiny else PAYLOADS):
         if (skip_big or legacy) and name == "bigbytes":
             continue
         value = make(rng_for(name))
@@ -334,6 +384,7 @@ def generate(out_dir, skip_big, legacy=False, keyed=False):
         "skip_big": skip_big or legacy,
         "legacy": legacy,
         "keyed": keyed,
+        "tiny": tiny,
         "files": files,
     }
     with open(manifest_path + ".tmp", "w") as f:
@@ -346,8 +397,8 @@ def generate(out_dir, skip_big, legacy=False, keyed=False):
 def main(argv):
     args = [a for a in argv if not a.startswith("--")]
     flags = [a for a in argv if a.startswith("--")]
-    unknown = [f for f in flags if f not in ("--skip-big", "--legacy", "--keyed")]
-    if len(args) != 1 or unknown or {"--legacy", "--keyed"} <= set(flags):
+    unknown = [f for f in flags if f not in ("--skip-big", "--legacy", "--keyed", "--tiny")]
+    if len(args) != 1 or unknown or len({"--legacy", "--keyed", "--tiny"} & set(flags)) > 1:
         sys.stderr.write(__doc__)
         return 2
     # Pickling (and comparing) the 5,000-level chain recurses once per level in C: give it room.
@@ -357,7 +408,8 @@ def main(argv):
 
     def run():
         try:
-            generate(args[0], "--skip-big" in flags, "--legacy" in flags, "--keyed" in flags)
+            generate(args[0], "--skip-big" in flags, "--legacy" in flags, "--keyed" in flags,
+                     "--tiny" in flags)
         except BaseException as e:  # noqa: BLE001 - re-raised as the exit status below
             errors.append(e)
 
