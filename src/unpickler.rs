@@ -201,6 +201,12 @@ impl<'p, S: Source> Unpickler<'p, S> {
 
     /// Decodes the next pickle.
     ///
+    /// A pickle of at most 4 KiB of plain data (strs, numbers, bytes, `None`, bools and the
+    /// lists, tuples and dicts holding them) that is all of a slice, read from its start, with
+    /// limits at least the defaults, is decoded on a lean path straight into values; the
+    /// result is the same (every such pickle it takes is checked against the full machine in
+    /// the tests and fuzz targets), only sooner.
+    ///
     /// # Errors
     /// An [`Error`](crate::Error) saying what went wrong and at which byte offset: a forbidden
     /// global, malformed or truncated data (`Ran out of input` when the input ends exactly
@@ -236,7 +242,9 @@ impl<'p, S: Source> Unpickler<'p, S> {
 /// as in CPython.
 ///
 /// Like every [`Unpickler`], it starts from its thread's spare decoder, so a stream of small
-/// pickles does not set up the decoder's state afresh for each.
+/// pickles does not set up the decoder's state afresh for each; and a small pickle of plain
+/// data (see [`Unpickler::load`]; here it may be followed by other bytes) is decoded on the
+/// lean path.
 ///
 /// ```
 /// use restricted_unpickler::restricted_loads;

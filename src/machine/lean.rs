@@ -1,21 +1,23 @@
 //! The lean path: a small pickle of plain data decoded straight into values.
 //!
-//! Most small pickles (a cache entry, a job's arguments, one record) hold only strs, numbers,
-//! `None`, bools, bytes and the lists, tuples and dicts that contain them, and never fetch a
-//! memo entry again. For those the full machine's apparatus (arena nodes converted once at the
-//! end, lazy memo entries, key tables shared across records) costs more than the decoding
-//! itself. [`Machine::load_lean`] decodes them in one pass, building each value in its final
-//! form, and gives up (`None`) at the first opcode or condition outside that subset: a `GET`,
-//! a global, a set, a text opcode, an empty `APPENDS`, anything the full machine would refuse.
-//! The caller then decodes the input from the start with the full machine, so every error,
-//! limit and unusual case is the full machine's; the lean path only ever returns what the full
-//! machine would (checked by `tests/lean.rs` on every CPython case and by the fuzz targets).
+//! Most small pickles (a cache entry, a job's arguments, a few records) hold only strs,
+//! numbers, `None`, bools, bytes and the lists, tuples and dicts that contain them, and fetch
+//! nothing from the memo but their dict keys. For those the full machine's apparatus (arena
+//! nodes converted once at the end, memo entries that follow their values, the checks of every
+//! limit) costs more than the decoding itself. [`Machine::load_lean`] decodes them in one pass,
+//! building each value in its final form, and gives up (`None`) at the first opcode or
+//! condition outside that subset: a global, a set, a text opcode, a `GET` of anything but a
+//! scalar that owns nothing, an empty `APPENDS`, anything the full machine would refuse. The
+//! caller then decodes the input from the start with the full machine, so every error, limit
+//! and unusual case is the full machine's; the lean path only ever returns what the full
+//! machine would (checked by the tests below on every CPython case and on random pickles, and
+//! by the `loads` and `structured` fuzz targets against the full machine). What an attempt
+//! that gives up costs is the work done until then: at most [`LEAN_MAX`] bytes' worth.
 //!
-//! It runs only on inputs of at most [`LEAN_MAX`] bytes with the default [`Limits`]: within
-//! that size no default limit can be reached by what the lean path accepts (no value nests
-//! deeper than the input is long, and nothing it does amplifies the input), so none is checked.
-//!
-//! [`Limits`]: crate::Limits
+//! It runs only on inputs of at most [`LEAN_MAX`] bytes, with limits at least the defaults:
+//! within that size no default limit can be reached by what the lean path accepts (no value
+//! nests deeper than the input is long, nothing it does amplifies the input, no memo index
+//! reaches the size), so none is checked.
 
 use std::mem;
 use std::sync::Arc;

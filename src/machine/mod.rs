@@ -6,6 +6,10 @@
 //! arbitrary objects, it is stricter (see the README's "Stricter than CPython" list). It never
 //! recurses and never calls anything: globals come from the [`FindClass`] policy, builtin
 //! constructors are evaluated on data by [`builtins`], everything else is recorded.
+//!
+//! A small pickle of plain data is first tried on a lean path ([`lean`]), which decodes it in
+//! one pass straight into values and gives up, for this machine to decode it from the start,
+//! at anything else.
 
 mod arena;
 mod builtins;
