@@ -78,8 +78,11 @@ pub trait Source {
         None
     }
 
-    /// Moves to the end of the input (after the lean path decoded all of it).
-    fn skip_to_end(&mut self) {}
+    /// Moves to `pos`, the end of a pickle the lean path decoded from the start (outside any
+    /// frame: it ends with its `STOP`, which the lean path read as the full machine would).
+    fn skip_to(&mut self, pos: usize) {
+        let _ = pos;
+    }
 
     /// Whether the input is known to hold nothing more (a slice read to its end). A stream
     /// never is: more data may follow.
@@ -535,8 +538,8 @@ impl Source for SliceSource<'_> {
         (self.pos == 0 && self.shared.is_none()).then_some(self.data)
     }
 
-    fn skip_to_end(&mut self) {
-        self.pos = self.data.len();
+    fn skip_to(&mut self, pos: usize) {
+        self.pos = pos.min(self.data.len());
         self.window = self.data;
         self.in_frame = false;
     }

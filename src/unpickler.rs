@@ -212,11 +212,17 @@ impl<'p, S: Source> Unpickler<'p, S> {
     /// global, malformed or truncated data (`Ran out of input` when the input ends exactly
     /// where a pickle would start), a missing hook, a limit, or I/O.
     pub fn load(&mut self) -> Result<Value> {
-        // A small pickle of plain data that is the whole of a slice takes the lean path.
+        self.load_first(true)
+    }
+
+    /// [`Unpickler::load`]; a small pickle of plain data at the start of a slice is tried on
+    /// the lean path first, if it is the whole slice or (`whole` false: a one-shot load, with
+    /// no later load to fetch its memo entries) if it is followed by anything.
+    fn load_first(&mut self, whole: bool) -> Result<Value> {
         if let Some(data) = self.source.fresh_slice() {
             if self.config.limits.at_least_default() {
-                if let Some(v) = self.machine.get().load_lean(data, true) {
-                    self.source.skip_to_end();
+                if let Some((v, end)) = self.machine.get().load_lean(data, whole) {
+                    self.source.skip_to(end);
                     return Ok(v);
                 }
             }
@@ -260,12 +266,8 @@ impl<'p, S: Source> Unpickler<'p, S> {
 /// # Errors
 /// See [`Unpickler::load`].
 pub fn restricted_loads(data: &[u8]) -> Result<Value> {
-    let mut unpickler = Unpickler::from_slice(data);
     // Bytes after the `STOP` are ignored: the lean path may take a pickle followed by more.
-    if let Some(v) = unpickler.machine.get().load_lean(data, false) {
-        return Ok(v);
-    }
-    unpickler.load()
+    Unpickler::from_slice(data).load_first(false)
 }
 
 /// [`restricted_loads`] over a shared input: `bytes` and `bytearray` payloads of 1 KiB or more

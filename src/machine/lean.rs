@@ -740,12 +740,13 @@ fn reopen(list: &mut List) -> Option<Vec<Value>> {
 }
 
 impl Machine {
-    /// Decodes the pickle at the start of `data` on the lean path (see the module docs), or
-    /// gives up (`None`): the caller then runs the full machine. With `whole`, only if the
+    /// Decodes the pickle at the start of `data` on the lean path (see the module docs): the
+    /// value and where the pickle ends; or gives up (`None`), and the caller runs the full
+    /// machine. With `whole`, only if the
     /// pickle is all of `data` (a later `load` could otherwise fetch its memo entries, which
     /// the lean path does not keep). Only for the first load of a fresh machine, with limits
     /// that [cover](crate::Limits) the lean path's.
-    pub(crate) fn load_lean(&mut self, data: &[u8], whole: bool) -> Option<Value> {
+    pub(crate) fn load_lean(&mut self, data: &[u8], whole: bool) -> Option<(Value, usize)> {
         if data.len() > LEAN_MAX {
             return None;
         }
@@ -753,10 +754,7 @@ impl Machine {
         self.lean.clear();
         // A key table of keys that own something is not kept past the pickle: see `reset`.
         self.loaded |= self.arena.has_owning_tables();
-        match out {
-            Some((v, end)) if !whole || end == data.len() => Some(v),
-            _ => None,
-        }
+        out.filter(|&(_, end)| !whole || end == data.len())
     }
 }
 
@@ -775,7 +773,7 @@ mod tests {
     /// Runs the lean path on `data` with `m` (then resets `m`, as a pooled machine is); if it
     /// decodes, checks that the full machine decodes the same value. Whether it decoded.
     fn check(m: &mut Machine, data: &[u8]) -> bool {
-        let lean = m.load_lean(data, false);
+        let lean = m.load_lean(data, false).map(|(v, _)| v);
         m.reset();
         let Some(lean) = lean else {
             return false;
@@ -805,7 +803,7 @@ mod tests {
         for hex in [p3, p4, &p5] {
             let data = unhex(hex);
             assert!(check(&mut m, &data), "refused {hex}");
-            assert_eq!(m.load_lean(&data, false).expect("lean").to_string(), want);
+            assert_eq!(m.load_lean(&data, false).expect("lean").0.to_string(), want);
             m.reset();
         }
         // [1] and {'a': 1} at protocol 2: APPEND and SETITEM.
@@ -827,6 +825,16 @@ mod tests {
             again.to_string(),
             full.load_full().expect_err("end").to_string()
         );
+        // A one-shot load ignores what follows the `STOP`; a load of one of several pickles
+        // leaves the position after it.
+        assert_eq!(
+            crate::restricted_loads(b"K\x07.K").expect("load").as_i64(),
+            Some(7)
+        );
+        let mut u = Unpickler::from_slice(b"K\x07.K\x08.");
+        assert_eq!(u.load().expect("first").as_i64(), Some(7));
+        assert_eq!(u.position(), 3);
+        assert_eq!(u.load().expect("second").as_i64(), Some(8));
         // Two pickles, the second fetching the first's memo entry: the full machine keeps the
         // memo across loads, as CPython does.
         let two = b"\x80\x02X\x01\x00\x00\x00aq\x00.\x80\x02h\x00.";
