@@ -1277,7 +1277,7 @@ pub(crate) fn internal() -> Error {
 /// Whether two keys may share one key-table slot: the same type and value, bit for bit, and
 /// only for immutable scalars, whose identity nothing can observe (a `1` never stands in for a
 /// `1.0` or a `True`; tuples and other objects keep their own identity).
-#[inline]
+#[inline(always)]
 pub(crate) fn same_key(a: &Value, b: &Value) -> bool {
     // Short strs (most keys), by their zero-padded parts.
     if let (Value::Str(x), Value::Str(y)) = (a, b) {
