@@ -24,6 +24,7 @@ use std::sync::Arc;
 
 use super::Machine;
 use super::arena::{Arena, none_slice};
+use super::scan::{self, Layout};
 use crate::opcode::Opcode;
 use crate::pystr::{self, INLINE_MAX, PyStr};
 use crate::reader::short_words;
@@ -682,21 +683,14 @@ fn move_items(dst: &mut [Value], items: &mut [Item]) {
     }
 }
 
-/// The length of the argument of the opcode at `at`, one the lean path decodes.
+/// The length of the argument of the opcode at `at` (one the lean path decoded), by the
+/// layout the pass over the memo's fetches steps over ([`scan::layout`]).
 fn arg_len(data: &[u8], at: usize) -> Option<usize> {
-    use Opcode::*;
     let arg = data.get(at + 1..)?;
-    Some(match Opcode::from_u8(*data.get(at)?)? {
-        PROTO | BININT1 | BINPUT | BINGET => 1,
-        BININT2 => 2,
-        BININT | LONG_BINPUT | LONG_BINGET => 4,
-        BINFLOAT | FRAME => 8,
-        LONG1 | SHORT_BINUNICODE | SHORT_BINBYTES => 1 + usize::from(*arg.first()?),
-        BINUNICODE | BINBYTES => {
-            4 + usize::try_from(u32::from_le_bytes(*arg.first_chunk()?)).ok()?
-        }
-        MARK | EMPTY_LIST | EMPTY_DICT | EMPTY_TUPLE | TUPLE | TUPLE1 | TUPLE2 | TUPLE3
-        | APPEND | APPENDS | SETITEM | SETITEMS | NONE | NEWTRUE | NEWFALSE | MEMOIZE => 0,
+    Some(match scan::layout(Opcode::from_u8(*data.get(at)?)?) {
+        Layout::Fixed(n) => usize::from(n),
+        Layout::Counted(1) => 1 + usize::from(*arg.first()?),
+        Layout::Counted(4) => 4 + usize::try_from(u32::from_le_bytes(*arg.first_chunk()?)).ok()?,
         _ => return None,
     })
 }

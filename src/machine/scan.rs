@@ -21,7 +21,7 @@ use crate::opcode::Opcode;
 
 /// How an opcode's argument is laid out, enough to step over it.
 #[derive(Clone, Copy, Debug, PartialEq)]
-enum Layout {
+pub(crate) enum Layout {
     /// `n` bytes.
     Fixed(u8),
     /// A length of `n` bytes (little-endian, unsigned), then that many bytes.
@@ -33,7 +33,7 @@ enum Layout {
 }
 
 /// The argument layout of `op` (`pickletools`' argument descriptors, by opcode).
-const fn layout(op: Opcode) -> Layout {
+pub(crate) const fn layout(op: Opcode) -> Layout {
     use Opcode::*;
     match op {
         BININT1 | BINGET | BINPUT | PROTO | EXT1 => Layout::Fixed(1),
