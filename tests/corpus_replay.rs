@@ -17,7 +17,8 @@
 //!   compared by outcome only, as the README says: a NaN used twice as a key is one key in
 //!   CPython, two here; a read-only buffer is `bytes` here, a `memoryview` in CPython);
 //! * an input we accept where CPython raises anything but `MemoryError` (CPython sizes its memo
-//!   by the largest index it is given; we do not);
+//!   by the largest index it is given; we do not) or `RecursionError` (CPython compares and
+//!   hashes nested tuples recursively, up to its recursion limit; we do not recurse);
 //! * an input CPython accepts and we call malformed or truncated, unless it is one of the
 //!   documented "Stricter than CPython" rows (the C `strtol` number forms, PEP 3154 framing,
 //!   container opcodes on non-containers).
@@ -265,6 +266,9 @@ fn replay(files: Vec<PathBuf>) -> (BTreeMap<String, usize>, Vec<String>) {
             (Outcome::Ok(_), Outcome::Ok(_)) => "both ok, too large to compare",
             (Outcome::Ok(_), Outcome::Err { class, .. }) if class == "MemoryError" => {
                 "we decode, CPython runs out of memory"
+            }
+            (Outcome::Ok(_), Outcome::Err { class, .. }) if class == "RecursionError" => {
+                "we decode, CPython passes its recursion limit"
             }
             (Outcome::Ok(_), Outcome::Timeout) => "we decode, CPython times out",
             (Outcome::Ok(_), Outcome::Err { class, message, .. }) => {

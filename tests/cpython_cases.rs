@@ -222,7 +222,11 @@ fn cpython_cases_match() {
                 }
             }
             // CPython ran out of memory on a valid pickle that we decode in bounded memory.
-            ("error", Ok(_)) if case["error_type"] == "MemoryError" => {}
+            // Or went past its recursion limit comparing keys nested a thousand levels deep,
+            // which we compare without recursion.
+            ("error", Ok(_))
+                if case["error_type"] == "MemoryError"
+                    || case["error_type"] == "RecursionError" => {}
             ("error", Ok(v)) => failures.push(format!(
                 "{name}: we return {v} where CPython raises {}({})",
                 case["error_type"].as_str().unwrap_or(""),
