@@ -78,8 +78,8 @@ pub trait Source {
         None
     }
 
-    /// Moves to `pos`, the end of a pickle the lean path decoded from the start (outside any
-    /// frame: it ends with its `STOP`, which the lean path read as the full machine would).
+    /// Moves to `pos`, the end of a pickle the lean path decoded from the start: the end of
+    /// the input (any frame is then over), or, for a one-shot load, wherever its `STOP` is.
     fn skip_to(&mut self, pos: usize) {
         let _ = pos;
     }

@@ -39,8 +39,8 @@ use crate::value::{
 pub(crate) const LEAN_MAX: usize = 4096;
 
 /// A stack item: a finished value, or a list or dict still open to more items. Only the
-/// stack ever holds a container the lean path builds (it has no `GET`), so a list or dict is
-/// built in place and may be finished early: a list filled by one `APPENDS` is made exactly
+/// stack ever holds a container the lean path builds (its `GET`s fetch only scalars), so a
+/// list or dict is built in place and may be finished early: a list filled by one `APPENDS` is made exactly
 /// sized at once, a dict filled by one `SETITEMS` of at most 16 pairs takes its final form
 /// (with a recent dict's key table when the keys are the same, as the full machine does).
 /// `APPEND(S)` on such a list reopens it; `SETITEM(S)` on such a dict gives up.
@@ -221,10 +221,10 @@ impl Lean {
         self.marks.last().copied().unwrap_or(0)
     }
 
-    /// Pushes the value `make` returns, written in place: a placeholder is pushed first and
-    /// the value, made after it, written into it (the full machine's `Stack::push_made`). An
-    /// item pushed whole is assembled in a temporary the CPU cannot forward to the copy, and
-    /// stalls. The placeholder is one whose overwrite the compiler sees needs no drop glue.
+    /// Pushes the value `make` returns. (A plain push: a placeholder pushed first and written
+    /// over, as the full machine's `Stack::push_made` does, made the compiler call the item's
+    /// drop glue on the placeholder here; short strs, where a copy through a temporary stalled,
+    /// are written in place by [`Lean::push_str`].)
     #[inline(always)]
     fn push_made(&mut self, make: impl FnOnce() -> Value) {
         self.stack.push(Item::Val(make()));
