@@ -416,13 +416,19 @@ pub(crate) fn utf8(bytes: &[u8]) -> Option<&str> {
 /// [`short_block`]: crate::reader::short_block
 #[inline(always)]
 pub(crate) fn block_is_text(block: &[u8; SHORT_BLOCK], n: usize) -> bool {
-    let ascii = block
-        .chunks_exact(8)
-        .filter_map(|w| w.first_chunk::<8>())
-        .fold(0u64, |acc, w| acc | u64::from_le_bytes(*w))
-        & 0x8080_8080_8080_8080
-        == 0;
-    ascii || is_utf8_dfa(block.get(..n).unwrap_or_default())
+    let word = |i: usize| {
+        block
+            .get(8 * i..)
+            .and_then(<[u8]>::first_chunk::<8>)
+            .map_or(0, |w| u64::from_le_bytes(*w))
+    };
+    words_ascii(&[word(0), word(1), word(2)]) || is_utf8_dfa(block.get(..n).unwrap_or_default())
+}
+
+/// Whether a block's words hold only ASCII.
+#[inline(always)]
+fn words_ascii(words: &[u64; 3]) -> bool {
+    (words[0] | words[1] | words[2]) & 0x8080_8080_8080_8080 == 0
 }
 
 /// [`block_is_text`] of a block given as its words (see [`short_words`]).
@@ -430,7 +436,7 @@ pub(crate) fn block_is_text(block: &[u8; SHORT_BLOCK], n: usize) -> bool {
 /// [`short_words`]: crate::reader::short_words
 #[inline(always)]
 pub(crate) fn words_are_text(words: &[u64; 3], n: usize) -> bool {
-    if (words[0] | words[1] | words[2]) & 0x8080_8080_8080_8080 == 0 {
+    if words_ascii(words) {
         return true;
     }
     let mut block = [0u8; SHORT_BLOCK];

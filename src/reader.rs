@@ -251,20 +251,9 @@ const SHORT_BLOCK_MASKS: [[u64; SHORT_BLOCK / 8]; SHORT_BLOCK - 1] = {
 /// [`SHORT_BLOCK`] bytes, when `window` holds a whole block from `pos` (`None` otherwise).
 #[inline(always)]
 pub(crate) fn short_block(window: &[u8], pos: usize, n: usize) -> Option<[u8; SHORT_BLOCK]> {
-    if n > SHORT_BLOCK - 2 {
-        return None;
-    }
-    // A fixed-size load (the bytes after the `n` wanted ones belong to the next opcodes,
-    // and are masked off), rather than a copy of `n` bytes.
-    let block = window.get(pos..)?.first_chunk::<SHORT_BLOCK>()?;
+    let words = short_words(window, pos, n)?;
     let mut out = [0u8; SHORT_BLOCK];
-    let masks = SHORT_BLOCK_MASKS.get(n)?;
-    for ((dst, src), mask) in out
-        .chunks_exact_mut(8)
-        .zip(block.chunks_exact(8))
-        .zip(masks)
-    {
-        let word = src.first_chunk::<8>().map_or(0, |w| u64::from_le_bytes(*w)) & mask;
+    for (dst, word) in out.chunks_exact_mut(8).zip(words) {
         dst.copy_from_slice(&word.to_le_bytes());
     }
     Some(out)
@@ -277,6 +266,8 @@ pub(crate) fn short_words(window: &[u8], pos: usize, n: usize) -> Option<[u64; 3
     if n > SHORT_BLOCK - 2 {
         return None;
     }
+    // A fixed-size load (the bytes after the `n` wanted ones belong to the next opcodes,
+    // and are masked off), rather than a copy of `n` bytes.
     let block = window.get(pos..)?.first_chunk::<SHORT_BLOCK>()?;
     let [m0, m1, m2] = *SHORT_BLOCK_MASKS.get(n)?;
     let word = |i: usize| {
@@ -330,6 +321,12 @@ impl<'a> SliceSource<'a> {
             shared: same.then_some(input),
             ..SliceSource::new(data)
         }
+    }
+
+    /// The next `n` bytes as [`short_words`], not read (the lean path's short strs).
+    #[inline(always)]
+    pub(crate) fn peek_short_words(&self, n: usize) -> Option<[u64; 3]> {
+        short_words(self.window, self.pos, n)
     }
 
     /// The error for a read past the window.

@@ -27,7 +27,7 @@ use super::arena::{Arena, none_slice};
 use super::scan::{self, Layout};
 use crate::opcode::Opcode;
 use crate::pystr::{self, INLINE_MAX, PyStr};
-use crate::reader::short_words;
+use crate::reader::{SliceSource, Source};
 use crate::value::keymap::SMALL_MAX;
 use crate::value::{
     Bytes, Dict, DictRepr, Int, Key, KeyMap, List, Seq, SmallDict, Tuple, Value, digest_key,
@@ -129,67 +129,6 @@ impl Lean {
     }
 }
 
-/// The input, read the way the full machine's slice reader reads it, frames included.
-struct Cursor<'a> {
-    data: &'a [u8],
-    pos: usize,
-    /// The end of what the current opcode may read: the frame's end inside a frame.
-    end: usize,
-    in_frame: bool,
-}
-
-impl<'a> Cursor<'a> {
-    #[inline(always)]
-    fn opcode(&mut self) -> Option<u8> {
-        if self.pos >= self.end && self.in_frame {
-            self.in_frame = false;
-            self.end = self.data.len();
-        }
-        if self.pos >= self.end {
-            return None;
-        }
-        let b = *self.data.get(self.pos)?;
-        self.pos += 1;
-        Some(b)
-    }
-
-    #[inline(always)]
-    fn bytes(&mut self, n: usize) -> Option<&'a [u8]> {
-        let stop = self.pos.checked_add(n)?;
-        if stop > self.end {
-            return None;
-        }
-        let out = self.data.get(self.pos..stop)?;
-        self.pos = stop;
-        Some(out)
-    }
-
-    #[inline(always)]
-    fn array<const N: usize>(&mut self) -> Option<[u8; N]> {
-        self.bytes(N)?.first_chunk::<N>().copied()
-    }
-
-    #[inline(always)]
-    fn u8(&mut self) -> Option<u8> {
-        let [b] = self.array::<1>()?;
-        Some(b)
-    }
-
-    /// `FRAME` of `len` bytes.
-    fn frame(&mut self, len: u64) -> Option<()> {
-        if self.in_frame && self.pos < self.end {
-            return None;
-        }
-        let end = self.pos.checked_add(usize::try_from(len).ok()?)?;
-        if end > self.data.len() {
-            return None;
-        }
-        self.end = end;
-        self.in_frame = true;
-        Some(())
-    }
-}
-
 /// A str from its UTF-8 bytes (`surrogatepass`), in the form the full machine makes it.
 #[inline]
 fn str_value(bytes: &[u8]) -> Option<Value> {
@@ -233,10 +172,10 @@ impl Lean {
     /// Pushes the str of the next `n` bytes. Short text (most strs) is read as one block and
     /// goes inline, as in the full machine.
     #[inline(always)]
-    fn push_str(&mut self, cur: &mut Cursor<'_>, n: usize) -> Option<()> {
-        if let Some(words) = short_words(cur.data.get(..cur.end)?, cur.pos, n) {
+    fn push_str(&mut self, src: &mut SliceSource<'_>, n: usize) -> Option<()> {
+        if let Some(words) = src.peek_short_words(n) {
             if n <= INLINE_MAX && pystr::words_are_text(&words, n) {
-                cur.pos += n;
+                src.read_bytes(n).ok()?;
                 // Written into its stack item in place, from registers.
                 self.stack.push(Item::Val(Value::Str(PyStr::empty())));
                 if let Some(Item::Val(Value::Str(s))) = self.stack.last_mut() {
@@ -245,7 +184,7 @@ impl Lean {
                 return Some(());
             }
         }
-        let v = str_value(cur.bytes(n)?)?;
+        let v = str_value(src.read_bytes(n).ok()?)?;
         self.push_made(|| v);
         Some(())
     }
@@ -513,15 +452,11 @@ impl Lean {
 
     /// Decodes `data` to its `STOP` (the value, and where it ends), or gives up (`None`).
     fn run(&mut self, data: &[u8], arena: &mut Arena) -> Option<(Value, usize)> {
-        let mut cur = Cursor {
-            data,
-            pos: 0,
-            end: data.len(),
-            in_frame: false,
-        };
+        // The full machine's slice reader: the same window, frames and reads.
+        let mut src = SliceSource::new(data);
         // Where the previous opcode and this one start (a put records the previous one).
         loop {
-            let op = Opcode::from_u8(cur.opcode()?)?;
+            let op = Opcode::from_u8(src.next_opcode().ok()??)?;
             match op {
                 Opcode::APPEND => {
                     let k = self.stack.len().checked_sub(1)?;
@@ -540,78 +475,78 @@ impl Lean {
                     continue;
                 }
                 Opcode::PROTO => {
-                    if cur.u8()? > 5 {
+                    if src.read_u8().ok()? > 5 {
                         return None;
                     }
                     continue;
                 }
                 Opcode::FRAME => {
-                    let len = u64::from_le_bytes(cur.array()?);
-                    cur.frame(len)?;
+                    let len = u64::from_le_bytes(src.read_array().ok()?);
+                    src.start_frame(len).ok()?;
                     continue;
                 }
                 Opcode::MARK => {
                     self.marks.push(self.stack.len());
                     continue;
                 }
-                Opcode::STOP => return Some((self.pop()?.finish(), cur.pos)),
-                Opcode::MEMOIZE => self.put(self.memo_len, cur.pos - 1)?,
+                Opcode::STOP => return Some((self.pop()?.finish(), src.position() as usize)),
+                Opcode::MEMOIZE => self.put(self.memo_len, src.position() as usize - 1)?,
                 Opcode::BINPUT => {
-                    let idx = cur.u8()?;
-                    self.put(usize::from(idx), cur.pos - 2)?;
+                    let idx = src.read_u8().ok()?;
+                    self.put(usize::from(idx), src.position() as usize - 2)?;
                 }
                 Opcode::LONG_BINPUT => {
-                    let idx = u32::from_le_bytes(cur.array()?);
-                    self.put(usize::try_from(idx).ok()?, cur.pos - 5)?;
+                    let idx = u32::from_le_bytes(src.read_array().ok()?);
+                    self.put(usize::try_from(idx).ok()?, src.position() as usize - 5)?;
                 }
                 Opcode::BINGET => {
-                    let idx = cur.u8()?;
+                    let idx = src.read_u8().ok()?;
                     self.get(usize::from(idx), data)?;
                 }
                 Opcode::LONG_BINGET => {
-                    let idx = u32::from_le_bytes(cur.array()?);
+                    let idx = u32::from_le_bytes(src.read_array().ok()?);
                     self.get(usize::try_from(idx).ok()?, data)?;
                 }
                 Opcode::NONE => self.push_made(|| Value::None),
                 Opcode::NEWTRUE => self.push_made(|| Value::Bool(true)),
                 Opcode::NEWFALSE => self.push_made(|| Value::Bool(false)),
                 Opcode::BININT => {
-                    let v = i32::from_le_bytes(cur.array()?);
+                    let v = i32::from_le_bytes(src.read_array().ok()?);
                     self.push_made(|| Value::Int(Int::from(i64::from(v))));
                 }
                 Opcode::BININT1 => {
-                    let v = cur.u8()?;
+                    let v = src.read_u8().ok()?;
                     self.push_made(|| Value::Int(Int::from(i64::from(v))));
                 }
                 Opcode::BININT2 => {
-                    let v = u16::from_le_bytes(cur.array()?);
+                    let v = u16::from_le_bytes(src.read_array().ok()?);
                     self.push_made(|| Value::Int(Int::from(i64::from(v))));
                 }
                 Opcode::LONG1 => {
-                    let n = cur.u8()?;
-                    let bytes = cur.bytes(usize::from(n))?;
+                    let n = src.read_u8().ok()?;
+                    let bytes = src.read_bytes(usize::from(n)).ok()?;
                     self.push_made(|| Value::Int(Int::from_signed_bytes_le(bytes)));
                 }
                 Opcode::BINFLOAT => {
-                    let v = f64::from_be_bytes(cur.array()?);
+                    let v = f64::from_be_bytes(src.read_array().ok()?);
                     self.push_made(|| Value::Float(v));
                 }
                 Opcode::SHORT_BINUNICODE => {
-                    let n = cur.u8()?;
-                    self.push_str(&mut cur, usize::from(n))?;
+                    let n = src.read_u8().ok()?;
+                    self.push_str(&mut src, usize::from(n))?;
                 }
                 Opcode::BINUNICODE => {
-                    let n = u32::from_le_bytes(cur.array()?);
-                    self.push_str(&mut cur, usize::try_from(n).ok()?)?;
+                    let n = u32::from_le_bytes(src.read_array().ok()?);
+                    self.push_str(&mut src, usize::try_from(n).ok()?)?;
                 }
                 Opcode::SHORT_BINBYTES => {
-                    let n = cur.u8()?;
-                    let b = cur.bytes(usize::from(n))?;
+                    let n = src.read_u8().ok()?;
+                    let b = src.read_bytes(usize::from(n)).ok()?;
                     self.push_made(|| Value::Bytes(Bytes::from(b)));
                 }
                 Opcode::BINBYTES => {
-                    let n = u32::from_le_bytes(cur.array()?);
-                    let b = cur.bytes(usize::try_from(n).ok()?)?;
+                    let n = u32::from_le_bytes(src.read_array().ok()?);
+                    let b = src.read_bytes(usize::try_from(n).ok()?).ok()?;
                     self.push_made(|| Value::Bytes(Bytes::from(b)));
                 }
                 Opcode::EMPTY_LIST => {
