@@ -39,10 +39,27 @@ enum Repr {
     Inline(u8, [u8; INLINE_MAX]),
     /// Valid UTF-8, no surrogate.
     Text(Arc<str>),
+    /// Valid UTF-8, no surrogate, longer than [`INLINE_MAX`] bytes: the `len` bytes at `off`
+    /// of a block that other strs of the same pickle share (see [`StrBlock`]).
+    Pooled(Arc<StrBlock>, u32, u32),
     /// Generalized UTF-8 holding at least one surrogate code point.
     Wide(Arc<Box<[u8]>>),
     /// Long text of code points below U+0100, at least one of them not ASCII.
     Latin1(Arc<Latin1>),
+}
+
+/// The text of several long strs of one pickle, one after another, which those strs share
+/// (one allocation, and one free when the last of them goes, instead of one of each per str).
+///
+/// Built by the decoder (`machine::strpool`) from strs it has already validated; a block holds
+/// at most about 4 KiB of text, which is all a str kept alive alone can keep alive with it.
+pub(crate) struct StrBlock(Box<str>);
+
+impl StrBlock {
+    /// A block holding `text`.
+    pub(crate) fn new(text: Box<str>) -> StrBlock {
+        StrBlock(text)
+    }
 }
 
 /// A long string whose code points are all below U+0100, one byte each (as CPython stores such
@@ -78,6 +95,14 @@ fn latin1_to_utf8(bytes: &[u8]) -> String {
     let mut s = String::with_capacity(bytes.len() + wide);
     s.extend(bytes.iter().map(|&b| char::from(b)));
     s
+}
+
+/// The text of a [`Repr::Pooled`] str (`None` only if `off`/`len` were not a str of the
+/// block, which [`PyStr::pooled`] rules out).
+#[inline(always)]
+fn pooled_text(block: &StrBlock, off: u32, len: u32) -> Option<&str> {
+    let start = off as usize;
+    block.0.get(start..start.checked_add(len as usize)?)
 }
 
 /// `BINUNICODE` text at least this long is checked for the [`Latin1`] form.
@@ -145,6 +170,7 @@ impl PyStr {
         match &self.0 {
             Repr::Inline(len, buf) => std::str::from_utf8(buf.get(..usize::from(*len))?).ok(),
             Repr::Text(s) => Some(s),
+            Repr::Pooled(b, off, len) => pooled_text(b, *off, *len),
             Repr::Wide(_) => None,
             Repr::Latin1(l) => Some(l.text()),
         }
@@ -162,6 +188,7 @@ impl PyStr {
         match &self.0 {
             Repr::Inline(len, buf) => buf.get(..usize::from(*len)).unwrap_or_default(),
             Repr::Text(s) => s.as_bytes(),
+            Repr::Pooled(b, off, len) => pooled_text(b, *off, *len).map_or(&[], str::as_bytes),
             Repr::Wide(b) => b,
             Repr::Latin1(l) => l.text().as_bytes(),
         }
@@ -205,6 +232,30 @@ impl PyStr {
     pub(crate) fn from_text(text: Arc<str>) -> PyStr {
         debug_assert!(text.len() > INLINE_MAX);
         PyStr(Repr::Text(text))
+    }
+
+    /// The `len` bytes at `off` of `block`, which must be text there (on character
+    /// boundaries) and longer than [`INLINE_MAX`] bytes (else it would be inline).
+    #[inline(always)]
+    pub(crate) fn pooled(block: &Arc<StrBlock>, off: u32, len: u32) -> PyStr {
+        debug_assert!(len as usize > INLINE_MAX);
+        debug_assert!(pooled_text(block, off, len).is_some());
+        PyStr(Repr::Pooled(Arc::clone(block), off, len))
+    }
+
+    /// Whether the string is part of a shared block (tests of the decoder's pooling).
+    #[cfg(test)]
+    pub(crate) fn is_pooled(&self) -> bool {
+        matches!(self.0, Repr::Pooled(..))
+    }
+
+    /// How many strs (and other holders) keep this str's block alive (tests).
+    #[cfg(test)]
+    pub(crate) fn block_refs(&self) -> Option<usize> {
+        match &self.0 {
+            Repr::Pooled(b, ..) => Some(Arc::strong_count(b)),
+            _ => None,
+        }
     }
 
     /// A string stored inline: its length and its buffer (zero after the length), else
@@ -346,6 +397,8 @@ impl PyStr {
         match &self.0 {
             Repr::Inline(..) => None,
             Repr::Text(s) => Some(Arc::as_ptr(s) as *const u8 as usize),
+            // Strs of one block differ by their offset in it.
+            Repr::Pooled(b, off, _) => Some(b.0.as_ptr() as usize + *off as usize),
             Repr::Wide(b) => Some(Arc::as_ptr(b) as usize),
             Repr::Latin1(l) => Some(Arc::as_ptr(l) as usize),
         }
@@ -1147,5 +1200,57 @@ mod tests {
         let s = PyStr::from_utf8_surrogatepass(euro.as_bytes()).unwrap();
         assert!(s.latin1_bytes().is_none());
         assert_eq!(s.as_str(), Some(euro.as_str()));
+    }
+
+    /// A str read from a shared block behaves as the same text in its own allocation:
+    /// equality (both ways, and against `&str`), hashing, order, every accessor, `repr`.
+    #[test]
+    fn pooled_strs_are_the_same_text_as_unpooled_ones() {
+        use std::collections::hash_map::DefaultHasher;
+        use std::hash::{Hash, Hasher};
+        fn hash(s: &PyStr) -> u64 {
+            let mut h = DefaultHasher::new();
+            s.hash(&mut h);
+            h.finish()
+        }
+        let texts = [
+            "a str of exactly twenty-three",
+            "héllo wörld, naïve café, 日本語のテキスト",
+            "x".repeat(255).leak(),
+            "quote ' and \" and \\ and \n",
+        ];
+        let mut all = String::new();
+        let mut parts = Vec::new();
+        for t in texts {
+            parts.push((all.len() as u32, t.len() as u32));
+            all.push_str(t);
+        }
+        let block = Arc::new(StrBlock::new(all.into_boxed_str()));
+        for (&t, &(off, len)) in texts.iter().zip(&parts) {
+            let pooled = PyStr::pooled(&block, off, len);
+            let own = PyStr::from(t);
+            assert!(pooled.is_pooled() && !own.is_pooled());
+            assert_eq!(pooled, own);
+            assert_eq!(own, pooled);
+            assert_eq!(pooled, t);
+            assert_eq!(hash(&pooled), hash(&own));
+            assert_eq!(pooled.cmp(&own), std::cmp::Ordering::Equal);
+            assert_eq!(pooled.as_str(), Some(t));
+            assert_eq!(pooled.as_encoded_bytes(), t.as_bytes());
+            assert_eq!(pooled.char_len(), t.chars().count());
+            assert_eq!(pooled.encoded_len(), t.len());
+            assert!(!pooled.is_empty() && !pooled.has_surrogates());
+            assert_eq!(pooled.to_string(), t);
+            assert_eq!(format!("{pooled:?}"), format!("{own:?}"));
+            assert!(pooled.code_points().eq(t.chars().map(u32::from)));
+            assert_eq!(pooled.clone(), own);
+        }
+        // Two strs of one block: different identities, different text.
+        let a = PyStr::pooled(&block, parts[0].0, parts[0].1);
+        let b = PyStr::pooled(&block, parts[1].0, parts[1].1);
+        assert_ne!(a.addr(), b.addr());
+        assert_ne!(a, b);
+        assert_eq!(a.addr(), a.clone().addr());
+        assert!(a < b);
     }
 }

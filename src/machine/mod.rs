@@ -17,6 +17,7 @@ mod lean;
 mod memo;
 mod scan;
 mod stack;
+mod strpool;
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -25,6 +26,7 @@ use std::sync::Arc;
 use self::arena::{Arena, Items, Node, ObjNode};
 use self::memo::{Entry, Memo};
 use self::stack::Stack;
+use self::strpool::{POOL_MAX, POOL_MIN, StrPool};
 use crate::codec;
 use crate::compat;
 use crate::error::{Error, ErrorKind, PyException, Result};
@@ -95,6 +97,9 @@ pub(crate) struct Machine {
     key_scratch: Vec<Key>,
     /// The lean path's buffers ([`lean`]).
     lean: lean::Lean,
+    /// The block the long strs of the pickle being read share ([`strpool`]); empty between
+    /// pickles.
+    strs: StrPool,
     /// Whether `load` ran since the last [`Machine::reset`] (the lean path leaves nothing to
     /// reset: a pooled machine that only took it is given back as it is).
     loaded: bool,
@@ -167,6 +172,7 @@ impl Machine {
             scratch,
             key_scratch,
             lean,
+            strs,
             loaded,
         } = self;
         memo.clear();
@@ -178,6 +184,7 @@ impl Machine {
         empty(scratch, SPARE_ROOM);
         empty(key_scratch, SPARE_ROOM);
         lean.empty(SPARE_ROOM);
+        strs.clear();
         arena.reset();
         *list_mark = 0;
         *copy_scalars = false;
@@ -206,7 +213,10 @@ impl Machine {
         }
         let mut op_start = src.position();
         let mut op: Option<Opcode> = None;
-        match self.run(cfg, src, &mut op_start, &mut op) {
+        let out = self.run(cfg, src, &mut op_start, &mut op);
+        // The block of the last strs goes with them (a pooled machine keeps none).
+        self.strs.clear();
+        match out {
             Ok(v) => Ok(v),
             Err(e) => {
                 self.fetched = None;
@@ -1268,8 +1278,18 @@ impl Machine {
     /// limits, or too near the end of the input for a whole block.
     #[inline(never)]
     fn op_long_unicode<S: Source>(&mut self, n: u64, src: &mut S, limits: &Limits) -> Result<()> {
-        let end = src.position().saturating_add(n);
+        let start = src.position();
+        let end = start.saturating_add(n);
+        // A str of a pickle in memory, from the block it shares with the strs after it.
+        let pooled = match (usize::try_from(n), usize::try_from(start), src.unread()) {
+            (Ok(len @ POOL_MIN..=POOL_MAX), Ok(pos), Some(rest)) => self.strs.take(pos, len, rest),
+            _ => None,
+        };
         let bytes = read_payload(src, n, limits)?;
+        if let Some(s) = pooled {
+            self.budget.alloc(limits, end, 32 + n)?;
+            return self.push_made(limits, || Slot::Val(Value::Str(s)));
+        }
         // Text (no surrogate) too long to be inline: validated, charged and checked against the
         // stack limit (in that order, as below), then allocated and written straight into its
         // stack slot (a `PyStr` returned from a call is copied from the callee's smaller

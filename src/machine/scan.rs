@@ -251,6 +251,23 @@ pub(crate) fn fetched(data: &[u8]) -> Option<Fetched> {
     Some(out)
 }
 
+/// The length of each opcode with its argument when that is fixed (`BINGET` and `LONG_BINGET`
+/// included), else 0 (a counted argument, lines, or not an opcode).
+pub(crate) const FIXED_LEN: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = match STEP[i] {
+            n @ 0..=8 => 1 + n,
+            BINGET => 2,
+            LONG_BINGET => 5,
+            _ => 0,
+        };
+        i += 1;
+    }
+    t
+};
+
 /// The position of the `\n` that ends the line starting at `pos`.
 #[inline]
 fn line_end(data: &[u8], pos: usize) -> Option<usize> {

@@ -1,0 +1,424 @@
+//! Long strs that share blocks: one allocation for many strs of a pickle in memory.
+//!
+//! A str longer than [`INLINE_MAX`] bytes needs storage of its own. Given one allocation each
+//! (an `Arc<str>`), a list of 250,000 such strs is 250,000 small allocations to make and, worse,
+//! 250,000 to free: glibc keeps small freed chunks in its fastbins and merges them when a large
+//! block is next freed, which made dropping the `strings` payload slower than CPython's free.
+//! Here the strs that follow one another in the input share a block of at most
+//! [`BLOCK_TEXT`] bytes of text ([`StrBlock`]): one allocation (and one free) per block, an
+//! atomic count per str.
+//!
+//! When the machine meets a long str that no block holds, it steps ahead over the opcodes that
+//! follow in the input ([`scan::opcode_len`]), collecting the `SHORT_BINUNICODE`/`BINUNICODE`
+//! strs of [`POOL_MIN`]`..=`[`POOL_MAX`] bytes that are valid UTF-8, until the block is full,
+//! it has stepped over [`WALK_MAX`] bytes, or it meets an opcode it cannot step over. Each
+//! collected str is noted by the input position of its bytes and its length; the block is
+//! their text, back to back. As the machine reads on, a str whose bytes start at a noted
+//! position and have the noted length is the same bytes of the same input, so it takes its
+//! part of the block (without validating it again); any other str is decoded the usual way.
+//! So what the walk reads ahead can make a block larger than needed (if the machine fails, or
+//! reads the input differently, before reaching a noted str), never a str different from its
+//! bytes.
+//!
+//! Walks never cover the same input twice (a str before the end of the last walk and not noted
+//! by it is decoded the usual way), so they cost at most one step per opcode of the input in
+//! all. A block is made only for two strs or more; a str alone gets its own `Arc<str>`.
+//!
+//! The cost, written down: a str kept alive keeps its whole block alive (at most
+//! [`BLOCK_TEXT`] + [`POOL_MAX`] bytes), as a slice of a shared buffer does. Only inputs in
+//! memory (a slice) have their strs pooled; a stream's are not.
+
+use std::sync::Arc;
+
+use super::scan;
+use crate::opcode::Opcode;
+use crate::pystr::{self, INLINE_MAX, PyStr, StrBlock};
+
+const SHORT_BINUNICODE: u8 = Opcode::SHORT_BINUNICODE as u8;
+const BINUNICODE: u8 = Opcode::BINUNICODE as u8;
+const SHORT_BINBYTES: u8 = Opcode::SHORT_BINBYTES as u8;
+const BINBYTES: u8 = Opcode::BINBYTES as u8;
+const SHORT_BINSTRING: u8 = Opcode::SHORT_BINSTRING as u8;
+const LONG1: u8 = Opcode::LONG1 as u8;
+
+/// The shortest str pooled: one byte longer than the longest inline one.
+pub(crate) const POOL_MIN: usize = INLINE_MAX + 1;
+/// The longest str pooled (longer strs are not what glibc's fastbins hold, and a block of them
+/// would keep more alive).
+pub(crate) const POOL_MAX: usize = 255;
+/// A block is closed once it holds this many bytes of text.
+#[cfg(not(fuzzing))]
+const BLOCK_TEXT: usize = 4096;
+/// Under `cargo fuzz`, small, so fuzzed inputs make several blocks.
+#[cfg(fuzzing)]
+const BLOCK_TEXT: usize = 64;
+/// A walk steps over at most this many bytes of input.
+const WALK_MAX: usize = 16 * BLOCK_TEXT;
+
+/// A str noted by a walk.
+#[derive(Clone, Copy, Debug)]
+struct Noted {
+    /// The input position of its bytes.
+    pos: usize,
+    /// Its length in bytes.
+    len: u32,
+    /// Where its text starts in the block.
+    off: u32,
+}
+
+/// The strs of the current block, and how far walks have read. One per machine, emptied after
+/// each pickle (a block must not outlive the strs of its pickle in a pooled machine).
+#[derive(Default)]
+pub(crate) struct StrPool {
+    block: Option<Arc<StrBlock>>,
+    /// The strs of `block`, by position.
+    noted: Vec<Noted>,
+    /// The next of `noted` the machine has not passed.
+    next: usize,
+    /// The input position up to which walks have read.
+    walked_to: usize,
+}
+
+impl StrPool {
+    /// The str of `len` bytes whose bytes start at input position `pos`, from a block, where
+    /// `rest` is the input from `pos` on (at least `len` bytes: the caller read them). `None`:
+    /// decode it the usual way (not in a block, or not valid UTF-8).
+    #[inline]
+    pub(crate) fn take(&mut self, pos: usize, len: usize, rest: &[u8]) -> Option<PyStr> {
+        while let Some(n) = self.noted.get(self.next) {
+            if n.pos >= pos {
+                if n.pos == pos && n.len as usize == len {
+                    self.next += 1;
+                    return Some(PyStr::pooled(self.block.as_ref()?, n.off, n.len));
+                }
+                break;
+            }
+            self.next += 1;
+        }
+        if pos < self.walked_to {
+            return None;
+        }
+        self.walk(pos, len, rest)
+    }
+
+    /// Collects the strs from `pos` on into a new block; the first of them (at `pos`, `len`
+    /// bytes) is returned.
+    #[inline(never)]
+    fn walk(&mut self, pos: usize, len: usize, rest: &[u8]) -> Option<PyStr> {
+        self.block = None;
+        self.noted.clear();
+        self.next = 0;
+        self.walked_to = pos.saturating_add(len);
+        let first = pystr::utf8(rest.get(..len)?)?;
+        let mut text = String::with_capacity(BLOCK_TEXT + POOL_MAX);
+        self.note(&mut text, pos, first);
+        // `at`: an opcode boundary in `rest`, if the machine reads the input as the walk does.
+        let mut at = len;
+        while at < WALK_MAX {
+            let Some(&op) = rest.get(at) else {
+                break;
+            };
+            let fixed = scan::FIXED_LEN[usize::from(op)];
+            if fixed != 0 {
+                at += usize::from(fixed);
+                continue;
+            }
+            // A str or bytes payload: its length, then its bytes.
+            let (head, n) = match op {
+                SHORT_BINUNICODE | SHORT_BINBYTES | SHORT_BINSTRING | LONG1 => {
+                    let Some(&n) = rest.get(at + 1) else {
+                        break;
+                    };
+                    (2, usize::from(n))
+                }
+                BINUNICODE | BINBYTES => {
+                    let Some(&n) = rest.get(at + 1..).and_then(<[u8]>::first_chunk::<4>) else {
+                        break;
+                    };
+                    (5, u32::from_le_bytes(n) as usize)
+                }
+                _ => break,
+            };
+            let start = at + head;
+            let Some(bytes) = start.checked_add(n).and_then(|end| rest.get(start..end)) else {
+                break;
+            };
+            at = start + n;
+            if (op == SHORT_BINUNICODE || op == BINUNICODE) && (POOL_MIN..=POOL_MAX).contains(&n) {
+                if let Some(s) = pystr::utf8(bytes) {
+                    self.note(&mut text, pos + start, s);
+                    if text.len() >= BLOCK_TEXT {
+                        break;
+                    }
+                }
+            }
+        }
+        self.walked_to = pos.saturating_add(at);
+        if self.noted.len() < 2 {
+            // A str alone: its own allocation, as without the pool.
+            self.noted.clear();
+            return Some(PyStr::from_text(Arc::from(first)));
+        }
+        // (Shrunk in place: the text is not copied again.)
+        let block = Arc::new(StrBlock::new(text.into_boxed_str()));
+        self.next = 1;
+        let out = PyStr::pooled(&block, 0, len as u32);
+        self.block = Some(block);
+        Some(out)
+    }
+
+    /// Notes a str of the walk, whose text goes into the block's `text`.
+    #[inline(always)]
+    fn note(&mut self, text: &mut String, pos: usize, s: &str) {
+        self.noted.push(Noted {
+            pos,
+            len: s.len() as u32,
+            off: text.len() as u32,
+        });
+        text.push_str(s);
+    }
+
+    /// Forgets the block and the walks (after a pickle), keeping small buffers.
+    pub(crate) fn clear(&mut self) {
+        self.block = None;
+        super::empty(&mut self.noted, 4096);
+        self.next = 0;
+        self.walked_to = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Cursor;
+
+    use super::{BLOCK_TEXT, POOL_MAX, POOL_MIN, WALK_MAX};
+    use crate::testing::xorshift;
+    use crate::{PyStr, Unpickler, Value, restricted_loads};
+
+    /// `SHORT_BINUNICODE` (or `BINUNICODE` when `long`, or past 255 bytes) of `b`.
+    fn str_op(out: &mut Vec<u8>, b: &[u8], long: bool) {
+        match u8::try_from(b.len()) {
+            Ok(n) if !long => out.extend([0x8c, n]),
+            _ => {
+                out.push(b'X');
+                out.extend((b.len() as u32).to_le_bytes());
+            }
+        }
+        out.extend(b);
+    }
+
+    /// A protocol-4 pickle of a list of `body`'s items (one `APPENDS`).
+    fn list_of(body: &[u8]) -> Vec<u8> {
+        let mut p = vec![0x80, 4, b']', b'('];
+        p.extend(body);
+        p.extend(b"e.");
+        p
+    }
+
+    /// The strs of a decoded list.
+    fn strs(v: &Value) -> Vec<PyStr> {
+        match v {
+            Value::List(l) => l
+                .iter()
+                .filter_map(|x| match x {
+                    Value::Str(s) => Some(s.clone()),
+                    _ => None,
+                })
+                .collect(),
+            other => panic!("not a list: {other}"),
+        }
+    }
+
+    /// How many blocks hold the pooled strs of `s`, in order: a new block is wherever a str
+    /// does not start where the one before it ended.
+    fn blocks(s: &[PyStr]) -> usize {
+        let mut n = 0;
+        let mut end = None;
+        for x in s.iter().filter(|x| x.is_pooled()) {
+            if x.addr() != end {
+                n += 1;
+            }
+            end = x.addr().map(|a| a + x.encoded_len());
+        }
+        n
+    }
+
+    /// Long strs that follow each other share blocks of about `BLOCK_TEXT` bytes, each str
+    /// its own text; the shortest and the longest pooled lengths are pooled, one byte outside
+    /// them not.
+    #[test]
+    fn strs_that_follow_each_other_share_blocks() {
+        let mut body = Vec::new();
+        for i in 0..1000 {
+            str_op(&mut body, format!("{i:040}").as_bytes(), i % 2 == 0);
+        }
+        let v = restricted_loads(&list_of(&body)).unwrap();
+        let s = strs(&v);
+        assert_eq!(s.len(), 1000);
+        for (i, x) in s.iter().enumerate() {
+            assert!(x.is_pooled(), "{i}");
+            assert_eq!(x.as_str(), Some(format!("{i:040}").as_str()));
+        }
+        assert_eq!(blocks(&s), 1000usize.div_ceil(BLOCK_TEXT.div_ceil(40)));
+
+        for (len, pooled) in [
+            (POOL_MIN - 1, false),
+            (POOL_MIN, true),
+            (POOL_MAX, true),
+            (POOL_MAX + 1, false),
+        ] {
+            let mut body = Vec::new();
+            for c in [b'a', b'b', b'c'] {
+                str_op(&mut body, &vec![c; len], false);
+            }
+            let s = strs(&restricted_loads(&list_of(&body)).unwrap());
+            assert!(s.iter().all(|x| x.is_pooled() == pooled), "{len}");
+            assert_eq!(s[2].as_str(), Some("c".repeat(len).as_str()));
+        }
+    }
+
+    /// The pooled strs are all that keep their block alive once the load returns: the machine
+    /// (given back to its thread) and its memo keep nothing of it.
+    #[test]
+    fn a_block_lives_as_long_as_its_strs() {
+        let mut body = Vec::new();
+        for i in 0..5 {
+            str_op(&mut body, format!("{i:030}").as_bytes(), false);
+            body.push(0x94); // MEMOIZE
+        }
+        body.extend(b"h\x01h\x03"); // BINGET 1, BINGET 3
+        // Long enough for the full machine (the lean path takes only short pickles).
+        let mut big = body.clone();
+        for _ in 0..5000 {
+            big.extend(b"K\x07");
+        }
+        for data in [list_of(&body), list_of(&big)] {
+            let v = restricted_loads(&data).unwrap();
+            let s = strs(&v);
+            assert_eq!(s.len(), 7);
+            assert_eq!(s[5], s[1]);
+            // Seven in the list, seven more in `s`.
+            assert_eq!(s[0].block_refs(), Some(14));
+            drop(s);
+            let s = strs(&v);
+            drop(v);
+            assert_eq!(s[0].block_refs(), Some(7));
+        }
+    }
+
+    /// A str alone is not pooled (a block for one str would be two allocations for one);
+    /// a walk stops after `WALK_MAX` bytes, and the strs after that start a block of their
+    /// own; strs the walk cannot step to (after a text opcode) are decoded the usual way.
+    #[test]
+    fn walks_stop_where_they_must() {
+        let mut body = Vec::new();
+        str_op(&mut body, &[b'a'; 30], false);
+        for _ in 0..=WALK_MAX / 2 {
+            body.extend(b"K\x07");
+        }
+        str_op(&mut body, &[b'b'; 30], false);
+        str_op(&mut body, &[b'c'; 30], false);
+        body.extend(b"Vtext\n");
+        str_op(&mut body, &[b'd'; 30], false);
+        let v = restricted_loads(&list_of(&body)).unwrap();
+        let s = strs(&v);
+        assert_eq!(s.len(), 5);
+        let pooled: Vec<bool> = s.iter().map(PyStr::is_pooled).collect();
+        assert_eq!(pooled, [false, true, true, false, false]);
+        assert_eq!(s[0].as_str(), Some("a".repeat(30).as_str()));
+        assert_eq!(s[4].as_str(), Some("d".repeat(30).as_str()));
+    }
+
+    /// Pooled or not, every input decodes as the stream reader (which pools nothing) decodes
+    /// it: random lists of strs of every kind (ASCII, other scripts, surrogates, invalid
+    /// UTF-8, around the pooled lengths, text holding the byte of `SHORT_BINUNICODE`), bytes that look
+    /// like str opcodes, ints, memo puts
+    /// and `GET`s, text opcodes, frames right and wrong, and a third of them damaged.
+    #[test]
+    fn pooled_decoding_equals_unpooled_decoding() {
+        let mut rng = xorshift(0x5eed_57a7);
+        let mut pooled_seen = 0usize;
+        let pieces: [&[u8]; 7] = [
+            b"a",
+            b"Z",
+            "\u{e9}".as_bytes(),
+            "\u{65e5}".as_bytes(),
+            "\u{1f600}".as_bytes(),
+            b"\xed\xa0\x80",
+            "\u{10c}".as_bytes(),
+        ];
+        for case in 0..3000 {
+            let mut body = Vec::new();
+            let mut memo = 0u32;
+            for _ in 0..rng() % 60 {
+                match rng() % 40 {
+                    0..=24 => {
+                        let target = match rng() % 4 {
+                            0 => (rng() % 300) as usize,
+                            _ => POOL_MIN - 3 + (rng() % 40) as usize,
+                        };
+                        let mut b = Vec::new();
+                        while b.len() < target {
+                            let p = pieces[(rng() % 7) as usize];
+                            // Surrogates and stray bytes are rare.
+                            if p.len() == 3 && p[0] == 0xed && rng() % 64 != 0 {
+                                continue;
+                            }
+                            b.extend(p);
+                        }
+                        if rng() % 400 == 0 {
+                            b.push(0xff);
+                        }
+                        str_op(&mut body, &b, rng() % 3 == 0);
+                    }
+                    25..=29 => {
+                        let n = (rng() % 40) as u8;
+                        body.extend([b'C', n]);
+                        body.extend((0..n).map(|_| [0x8c, 0x58, 0x94, 0x30][(rng() % 4) as usize]));
+                    }
+                    30..=34 => body.extend([b'K', rng() as u8]),
+                    35..=38 if memo > 0 => body.extend([b'h', (rng() % u64::from(memo)) as u8]),
+                    _ => body.extend(b"Vt\n"),
+                }
+                if rng() % 2 == 0 && memo < 255 {
+                    body.push(0x94);
+                    memo += 1;
+                }
+            }
+            let mut data = list_of(&body);
+            if rng() % 3 == 0 {
+                // A frame around the list, of the right length or not.
+                let n = (data.len() - 2) as u64 + [0, 0, 1][(rng() % 3) as usize];
+                let mut framed = vec![0x80, 4, 0x95];
+                framed.extend(n.saturating_sub(rng() % 2).to_le_bytes());
+                framed.extend(&data[2..]);
+                data = framed;
+            }
+            if rng() % 3 == 0 && !data.is_empty() {
+                let i = (rng() % data.len() as u64) as usize;
+                if rng() % 2 == 0 {
+                    data[i] = rng() as u8;
+                } else {
+                    data.truncate(i);
+                }
+            }
+            let stream = Unpickler::new(Cursor::new(&data)).load();
+            for (how, got) in [
+                ("restricted_loads", restricted_loads(&data)),
+                ("from_slice", Unpickler::from_slice(&data).load()),
+            ] {
+                match (&got, &stream) {
+                    (Ok(a), Ok(b)) => {
+                        assert!(a.strict_eq(b), "case {case} {how}: {a:?} != {b:?}");
+                        pooled_seen += strs(a).iter().filter(|s| s.is_pooled()).count();
+                    }
+                    (Err(a), Err(b)) => {
+                        assert_eq!(a.category(), b.category(), "case {case} {how}: {a} / {b}")
+                    }
+                    _ => panic!("case {case} {how}: {got:?} / {stream:?} ({data:02x?})"),
+                }
+            }
+        }
+        assert!(pooled_seen > 10_000, "{pooled_seen}");
+    }
+}
