@@ -457,7 +457,8 @@ mod tests {
 
     #[test]
     fn forgetting_keeps_only_fetched_entries() {
-        let fetched = super::super::scan::fetched(b"h\x02j\xd0\x07\x00\x00.").unwrap();
+        let fetched =
+            super::super::scan::fetched(b"h\x02j\xd0\x07\x00\x00.", &mut Vec::new()).unwrap();
         let mut m = Memo::default();
         for i in 0..3000u64 {
             m.put(i, Slot::Val(Value::from(i as i64)));

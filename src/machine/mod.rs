@@ -1072,18 +1072,27 @@ impl Machine {
         take_finals(&mut self.arena, slots, 1, limits)
     }
 
-    /// The memo has [`PLAN_AT`] entries: if the rest of the input is in memory (`rest`), finds
-    /// the indices it fetches ([`scan`]), drops the entries of the others and from now on only
-    /// counts them. Once per unpickler; nothing changes if the pass gives up or the memo's
+    /// The memo has [`PLAN_AT`] entries: if the rest of the input is in memory (`rest`, from
+    /// input position `at`), finds the indices it fetches ([`scan`]), drops the entries of the
+    /// others and from now on only counts them; gives the str pool the strs the pass found
+    /// ([`StrPool::ahead`]). Once per unpickler; nothing changes if the pass gives up or the memo's
     /// indices are not the dense run picklers write.
     #[cold]
     #[inline(never)]
-    fn plan_memo(&mut self, rest: Option<&[u8]>) {
+    fn plan_memo(&mut self, rest: Option<&[u8]>, at: u64) {
         if self.scanned {
             return;
         }
         self.scanned = true;
-        let Some(fetched) = rest.and_then(scan::fetched) else {
+        let Some(rest) = rest else {
+            return;
+        };
+        let mut strs = Vec::new();
+        let fetched = scan::fetched(rest, &mut strs);
+        if let Ok(at) = usize::try_from(at) {
+            self.strs.ahead(at, strs);
+        }
+        let Some(fetched) = fetched else {
             return;
         };
         if self.memo.forget_unfetched(&fetched) {
@@ -1100,7 +1109,7 @@ impl Machine {
         if !self.skip_put(idx, limits) {
             self.op_put(idx, limits)?;
             if self.memo.len() == PLAN_AT {
-                self.plan_memo(src.unread());
+                self.plan_memo(src.unread(), src.position());
             }
         }
         Ok(())

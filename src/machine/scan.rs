@@ -17,6 +17,7 @@
 //! the machine stops dropping entries after a failed load (see [`super::memo`] for what that
 //! leaves).
 
+use super::strpool::{POOL_MAX, POOL_MIN};
 use crate::opcode::Opcode;
 
 /// How an opcode's argument is laid out, enough to step over it.
@@ -61,6 +62,9 @@ const LINES2: u8 = 21;
 const BINGET: u8 = 32;
 const LONG_BINGET: u8 = 33;
 const GET: u8 = 34;
+/// `SHORT_BINUNICODE` and `BINUNICODE`: counted, and noted for the str pool.
+const STR1: u8 = 22;
+const STR4: u8 = 23;
 const INVALID: u8 = 255;
 
 /// The step for each byte: [`layout`] as one byte, with the three `GET`s apart.
@@ -73,6 +77,8 @@ const STEP: [u8; 256] = {
             (Opcode::BINGET, _) => BINGET,
             (Opcode::LONG_BINGET, _) => LONG_BINGET,
             (Opcode::GET, _) => GET,
+            (Opcode::SHORT_BINUNICODE, _) => STR1,
+            (Opcode::BINUNICODE, _) => STR4,
             (_, Layout::Fixed(n)) => n,
             (_, Layout::Counted(1)) => COUNTED1,
             (_, Layout::Counted(4)) => COUNTED4,
@@ -156,7 +162,14 @@ impl Fetched {
 
 /// The memo indices fetched by the opcodes in `data`, read from its start (an opcode boundary)
 /// as the machine will read them. `None` when the pass gives up (see [`HIGH_MAX`]): keep every entry.
-pub(crate) fn fetched(data: &[u8]) -> Option<Fetched> {
+///
+/// The same pass notes in `strs` where the strs the str pool takes are ([`StrPool::ahead`]):
+/// each `SHORT_BINUNICODE`/`BINUNICODE` of [`POOL_MIN`]`..=`[`POOL_MAX`] bytes as the position
+/// of its bytes in `data`, shifted left 8 bits, plus its length (as far as the pass went, also
+/// when it gives up).
+///
+/// [`StrPool::ahead`]: super::strpool::StrPool::ahead
+pub(crate) fn fetched(data: &[u8], strs: &mut Vec<u64>) -> Option<Fetched> {
     let len = data.len() as u64;
     let mut out = Fetched::default();
     let mut pos = 0usize;
@@ -177,6 +190,27 @@ pub(crate) fn fetched(data: &[u8]) -> Option<Fetched> {
                 pos += 1 + usize::from(n);
                 continue;
             }
+            STR1 => {
+                let Some(&n) = data.get(pos) else {
+                    break;
+                };
+                if usize::from(n) >= POOL_MIN {
+                    strs.push(((pos as u64 + 1) << 8) | u64::from(n));
+                }
+                pos += 1 + usize::from(n);
+                continue;
+            }
+            STR4 => data
+                .get(pos..)
+                .and_then(|b| b.first_chunk::<4>())
+                .map(|&b| {
+                    pos += 4;
+                    let n = u32::from_le_bytes(b);
+                    if (POOL_MIN..=POOL_MAX).contains(&(n as usize)) {
+                        strs.push(((pos as u64) << 8) | u64::from(n));
+                    }
+                    u64::from(n)
+                }),
             COUNTED4 => data
                 .get(pos..)
                 .and_then(|b| b.first_chunk::<4>())
@@ -319,7 +353,7 @@ mod tests {
     }
 
     fn indices(data: &[u8]) -> Vec<u64> {
-        let f = fetched(data).unwrap();
+        let f = fetched(data, &mut Vec::new()).unwrap();
         (0..2000u64)
             .chain([1 << 40])
             .filter(|&i| f.contains(i))
@@ -362,7 +396,7 @@ mod tests {
     fn high_indices_are_kept_exactly_and_bounded() {
         // Indices at or above the input's length are listed, not given bits.
         assert_eq!(indices(b"j\x00\x00\x00\x00h\x01."), vec![0, 1]);
-        let f = fetched(b"j\x10\x27\x00\x00.").unwrap();
+        let f = fetched(b"j\x10\x27\x00\x00.", &mut Vec::new()).unwrap();
         assert!(f.contains(10_000) && !f.contains(9_999) && f.bits.is_empty());
         // Thousands of distinct high indices: the pass gives up.
         let mut p = Vec::new();
@@ -370,13 +404,49 @@ mod tests {
             p.push(b'j');
             p.extend_from_slice(&(1_000_000 + i).to_le_bytes());
         }
-        assert!(fetched(&p).is_none());
+        assert!(fetched(&p, &mut Vec::new()).is_none());
         // The same index many times is one.
         let mut p = Vec::new();
         for _ in 0..10_000 {
             p.extend_from_slice(b"j\x40\x42\x0f\x00");
         }
-        let f = fetched(&p).unwrap();
+        let f = fetched(&p, &mut Vec::new()).unwrap();
         assert_eq!(f.high, vec![1_000_000]);
+    }
+
+    /// The pass notes each `SHORT_BINUNICODE`/`BINUNICODE` of a pooled length (23 to 255
+    /// bytes) by where its bytes are and its length, and nothing else (bytes, shorter or
+    /// longer strs, strs inside other payloads).
+    #[test]
+    fn notes_the_strs_the_pool_takes() {
+        let mut p = Vec::new();
+        let mut want = Vec::new();
+        for (op, n) in [
+            (0x8cu8, 22usize),
+            (0x8c, 23),
+            (b'C', 40),
+            (b'X', 23),
+            (0x8c, 255),
+            (b'X', 255),
+            (b'X', 256),
+            (b'X', 30),
+        ] {
+            p.push(op);
+            if op == b'X' {
+                p.extend((n as u32).to_le_bytes());
+            } else {
+                p.push(n as u8);
+            }
+            if (op == 0x8c || op == b'X') && (23..=255).contains(&n) {
+                want.push(((p.len() as u64) << 8) | n as u64);
+            }
+            // Payloads that hold str opcodes of their own.
+            p.extend((0..n).map(|i| if i % 2 == 0 { 0x8c } else { 30 }));
+            p.push(0x94);
+        }
+        p.push(b'.');
+        let mut strs = Vec::new();
+        fetched(&p, &mut strs).unwrap();
+        assert_eq!(strs, want);
     }
 }

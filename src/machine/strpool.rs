@@ -20,6 +20,10 @@
 //! reads the input differently, before reaching a noted str), never a str different from its
 //! bytes.
 //!
+//! Once the memo's pass over the rest of the input has run (`Machine::plan_memo`, on large
+//! pickles), it has noted every such str on its way ([`StrPool::ahead`]): blocks are then made
+//! from its notes, validated the same way, without walks.
+//!
 //! Walks never cover the same input twice (a str before the end of the last walk and not noted
 //! by it is decoded the usual way), so they cost at most one step per opcode of the input in
 //! all. A block is made only for two strs or more; a str alone gets its own `Arc<str>`.
@@ -77,6 +81,11 @@ pub(crate) struct StrPool {
     next: usize,
     /// The input position up to which walks have read.
     walked_to: usize,
+    /// The strs the memo's pass over the rest of the input found (see [`StrPool::ahead`]),
+    /// from input position `ahead_at`, and the next of them not passed.
+    ahead: Vec<u64>,
+    ahead_at: usize,
+    ahead_next: usize,
 }
 
 impl StrPool {
@@ -98,7 +107,66 @@ impl StrPool {
         if pos < self.walked_to {
             return None;
         }
+        if self.ahead_next < self.ahead.len() {
+            if let Some(s) = self.block_ahead(pos, len, rest) {
+                return Some(s);
+            }
+        }
         self.walk(pos, len, rest)
+    }
+
+    /// The strs of the rest of the input from input position `at` on, found by the pass over
+    /// it that the memo makes (`scan::fetched`), to take blocks from without walks of their own:
+    /// each the position of its bytes from `at`, shifted left 8 bits, plus its length.
+    pub(crate) fn ahead(&mut self, at: usize, strs: Vec<u64>) {
+        self.ahead = strs;
+        self.ahead_at = at;
+        self.ahead_next = 0;
+    }
+
+    /// [`StrPool::walk`] from the strs of [`StrPool::ahead`], if the str at `pos` is the next of
+    /// them (else `None`: walk).
+    #[inline(never)]
+    fn block_ahead(&mut self, pos: usize, len: usize, rest: &[u8]) -> Option<PyStr> {
+        let base = self.ahead_at;
+        let at = move |e: u64| base.saturating_add((e >> 8) as usize);
+        while let Some(&e) = self.ahead.get(self.ahead_next) {
+            if at(e) >= pos {
+                break;
+            }
+            self.ahead_next += 1;
+        }
+        let &e = self.ahead.get(self.ahead_next)?;
+        if at(e) != pos || (e & 0xff) as usize != len {
+            return None;
+        }
+        self.block = None;
+        self.noted.clear();
+        self.next = 0;
+        self.walked_to = pos.saturating_add(len);
+        let first = pystr::utf8(rest.get(..len)?)?;
+        let mut text = String::with_capacity(BLOCK_TEXT + POOL_MAX);
+        self.note(&mut text, pos, first);
+        self.ahead_next += 1;
+        while text.len() < BLOCK_TEXT {
+            let Some(&e) = self.ahead.get(self.ahead_next) else {
+                break;
+            };
+            let (p, n) = (at(e), (e & 0xff) as usize);
+            let Some(bytes) = p
+                .checked_sub(pos)
+                .filter(|&d| d < WALK_MAX)
+                .and_then(|d| rest.get(d..d.checked_add(n)?))
+            else {
+                break;
+            };
+            self.ahead_next += 1;
+            if let Some(s) = pystr::utf8(bytes) {
+                self.note(&mut text, p, s);
+                self.walked_to = p + n;
+            }
+        }
+        self.seal(text, len)
     }
 
     /// Collects the strs from `pos` on into a new block; the first of them (at `pos`, `len`
@@ -154,10 +222,15 @@ impl StrPool {
             }
         }
         self.walked_to = pos.saturating_add(at);
+        self.seal(text, len)
+    }
+
+    /// Makes the block of `text` (the noted strs'), and returns the first str, of `len` bytes.
+    fn seal(&mut self, text: String, len: usize) -> Option<PyStr> {
         if self.noted.len() < 2 {
             // A str alone: its own allocation, as without the pool.
             self.noted.clear();
-            return Some(PyStr::from_text(Arc::from(first)));
+            return Some(PyStr::from_text(Arc::from(text.get(..len)?)));
         }
         // (Shrunk in place: the text is not copied again.)
         let block = Arc::new(StrBlock::new(text.into_boxed_str()));
@@ -184,6 +257,8 @@ impl StrPool {
         super::empty(&mut self.noted, 4096);
         self.next = 0;
         self.walked_to = 0;
+        self.ahead = Vec::new();
+        self.ahead_next = 0;
     }
 }
 
@@ -420,5 +495,63 @@ mod tests {
             }
         }
         assert!(pooled_seen > 10_000, "{pooled_seen}");
+    }
+
+    /// Past the memo's plan (a large memo), blocks are taken from the strs the memo's pass
+    /// found, without walks (so past text opcodes, where a walk stops): the same strs, and
+    /// strs the pass noted that are not valid text decoded (or failing) as without the pool.
+    #[test]
+    fn blocks_from_the_memo_pass_are_the_same() {
+        let mut body = Vec::new();
+        // Enough memo entries for the plan (and its pass over the rest).
+        for _ in 0..(1 << 18) + 10 {
+            body.extend(b"K\x01\x94");
+        }
+        let mut expect = Vec::new();
+        for i in 0..3000 {
+            let t = match i % 7 {
+                0 => format!("{i:0>30}\u{e9}\u{65e5}"),
+                1 => format!("{i:0>200}"),
+                _ => format!("{i:0>25}"),
+            };
+            str_op(&mut body, t.as_bytes(), i % 5 == 0);
+            body.push(0x94);
+            // A text opcode: a walk stops there, the memo's pass steps over it.
+            body.extend(b"Vt\n");
+            if i % 500 == 250 {
+                // A surrogate: noted by the pass, not text; decoded the usual way.
+                str_op(&mut body, b"0123456789012345678901234\xed\xa0\x80", false);
+            }
+            expect.push(t);
+        }
+        let data = list_of(&body);
+        let v = restricted_loads(&data).unwrap();
+        let stream = Unpickler::new(Cursor::new(&data)).load().unwrap();
+        assert!(v.strict_eq(&stream));
+        let s: Vec<PyStr> = strs(&v)
+            .into_iter()
+            .filter(|x| x.encoded_len() > 22)
+            .collect();
+        assert_eq!(s.len(), 3006);
+        assert_eq!(s.iter().filter(|x| x.has_surrogates()).count(), 6);
+        let text: Vec<&PyStr> = s.iter().filter(|x| !x.has_surrogates()).collect();
+        for (x, t) in text.iter().zip(&expect) {
+            assert!(x.is_pooled());
+            assert_eq!(x.as_str(), Some(t.as_str()));
+        }
+        let total: usize = expect.iter().map(String::len).sum();
+        let n = blocks(&s);
+        assert!(
+            n >= total / (BLOCK_TEXT + POOL_MAX) && n <= total / BLOCK_TEXT + 14,
+            "{n}"
+        );
+
+        // A str the pass noted that is not UTF-8: the same error as without the pool.
+        let mut bad = body.clone();
+        str_op(&mut bad, b"0123456789012345678901234\xff", false);
+        let data = list_of(&bad);
+        let a = restricted_loads(&data).unwrap_err();
+        let b = Unpickler::new(Cursor::new(&data)).load().unwrap_err();
+        assert_eq!(a.to_string(), b.to_string());
     }
 }
