@@ -25,7 +25,6 @@ use std::sync::Arc;
 use super::Machine;
 use super::arena::{Arena, none_slice};
 use super::scan::{self, Layout};
-use super::strpool::{POOL_MAX, POOL_MIN, StrPool};
 use crate::opcode::Opcode;
 use crate::pystr::{self, INLINE_MAX, PyStr};
 use crate::reader::{SliceSource, Source};
@@ -173,7 +172,7 @@ impl Lean {
     /// Pushes the str of the next `n` bytes. Short text (most strs) is read as one block and
     /// goes inline, as in the full machine.
     #[inline(always)]
-    fn push_str(&mut self, src: &mut SliceSource<'_>, n: usize, strs: &mut StrPool) -> Option<()> {
+    fn push_str(&mut self, src: &mut SliceSource<'_>, n: usize) -> Option<()> {
         if let Some(words) = src.peek_short_words(n) {
             if n <= INLINE_MAX && pystr::words_are_text(&words, n) {
                 src.read_bytes(n).ok()?;
@@ -182,15 +181,6 @@ impl Lean {
                 if let Some(Item::Val(Value::Str(s))) = self.stack.last_mut() {
                     s.set_inline_words(n as u8, &words);
                 }
-                return Some(());
-            }
-        }
-        // A str of the block it shares with the strs after it ([`StrPool`]).
-        if (POOL_MIN..=POOL_MAX).contains(&n) {
-            let pos = src.position() as usize;
-            if let Some(s) = src.unread().and_then(|rest| strs.take(pos, n, rest)) {
-                src.read_bytes(n).ok()?;
-                self.push_made(|| Value::Str(s));
                 return Some(());
             }
         }
@@ -461,12 +451,7 @@ impl Lean {
     }
 
     /// Decodes `data` to its `STOP` (the value, and where it ends), or gives up (`None`).
-    fn run(
-        &mut self,
-        data: &[u8],
-        arena: &mut Arena,
-        strs: &mut StrPool,
-    ) -> Option<(Value, usize)> {
+    fn run(&mut self, data: &[u8], arena: &mut Arena) -> Option<(Value, usize)> {
         // The full machine's slice reader: the same window, frames and reads.
         let mut src = SliceSource::new(data);
         // Where the previous opcode and this one start (a put records the previous one).
@@ -548,11 +533,11 @@ impl Lean {
                 }
                 Opcode::SHORT_BINUNICODE => {
                     let n = src.read_u8().ok()?;
-                    self.push_str(&mut src, usize::from(n), strs)?;
+                    self.push_str(&mut src, usize::from(n))?;
                 }
                 Opcode::BINUNICODE => {
                     let n = u32::from_le_bytes(src.read_array().ok()?);
-                    self.push_str(&mut src, usize::try_from(n).ok()?, strs)?;
+                    self.push_str(&mut src, usize::try_from(n).ok()?)?;
                 }
                 Opcode::SHORT_BINBYTES => {
                     let n = src.read_u8().ok()?;
@@ -694,9 +679,8 @@ impl Machine {
         if data.len() > LEAN_MAX {
             return None;
         }
-        let out = self.lean.run(data, &mut self.arena, &mut self.strs);
+        let out = self.lean.run(data, &mut self.arena);
         self.lean.clear();
-        self.strs.clear();
         // A key table of keys that own something is not kept past the pickle: see `reset`.
         self.loaded |= self.arena.has_owning_tables();
         out.filter(|&(_, end)| !whole || end == data.len())

@@ -9,9 +9,12 @@
 //! atomic count per str.
 //!
 //! When the machine meets a long str that no block holds, it steps ahead over the opcodes that
-//! follow in the input ([`scan::opcode_len`]), collecting the `SHORT_BINUNICODE`/`BINUNICODE`
+//! follow in the input ([`scan::FIXED_LEN`]), collecting the `SHORT_BINUNICODE`/`BINUNICODE`
 //! strs of [`POOL_MIN`]`..=`[`POOL_MAX`] bytes that are valid UTF-8, until the block is full,
-//! it has stepped over [`WALK_MAX`] bytes, or it meets an opcode it cannot step over. Each
+//! it meets an opcode it cannot step over, or the strs are sparse (more than [`DENSE_SPAN`]
+//! bytes of input per str, so a walk never steps over more than about 18 KiB: then the next
+//! [`BACKOFF_MIN`]`..=`[`BACKOFF_MAX`] bytes are read without walks, as stepping over them
+//! would cost more than the allocations it saves). Each
 //! collected str is noted by the input position of its bytes and its length; the block is
 //! their text, back to back. As the machine reads on, a str whose bytes start at a noted
 //! position and have the noted length is the same bytes of the same input, so it takes its
@@ -56,8 +59,17 @@ const BLOCK_TEXT: usize = 4096;
 /// Under `cargo fuzz`, small, so fuzzed inputs make several blocks.
 #[cfg(fuzzing)]
 const BLOCK_TEXT: usize = 64;
-/// A walk steps over at most this many bytes of input.
-const WALK_MAX: usize = 16 * BLOCK_TEXT;
+/// A walk pays for itself where the strs it notes are dense: it stops once it has stepped over
+/// more than this many bytes of input per str noted (plus [`SPARSE_SLACK`]): the `strings`
+/// payload has about 55–65 per str of 23 bytes or more, records about 130.
+const DENSE_SPAN: usize = 96;
+const SPARSE_SLACK: usize = 512;
+/// After a walk that stopped for sparseness, the input this much past its end is read without
+/// walks (doubling after each such walk, up to [`BACKOFF_MAX`]; a walk that fills its block
+/// resets it): sparse long strs get their own allocations, as without the pool, and walks
+/// cost a small share of the input.
+const BACKOFF_MIN: usize = 4096;
+const BACKOFF_MAX: usize = 1 << 20;
 
 /// A str noted by a walk.
 #[derive(Clone, Copy, Debug)]
@@ -81,6 +93,12 @@ pub(crate) struct StrPool {
     next: usize,
     /// The input position up to which walks have read.
     walked_to: usize,
+    /// No walk starts before this input position, nor is longer than [`BACKOFF_MAX`] past the
+    /// last walk ([`BACKOFF_MIN`]).
+    resume: usize,
+    backoff: usize,
+    /// The text of the block being made (reused: the block is an exact copy of it).
+    text: String,
     /// The strs the memo's pass over the rest of the input found (see [`StrPool::ahead`]),
     /// from input position `ahead_at`, and the next of them not passed.
     ahead: Vec<u64>,
@@ -111,6 +129,9 @@ impl StrPool {
             if let Some(s) = self.block_ahead(pos, len, rest) {
                 return Some(s);
             }
+        }
+        if pos < self.resume {
+            return None;
         }
         self.walk(pos, len, rest)
     }
@@ -145,7 +166,8 @@ impl StrPool {
         self.next = 0;
         self.walked_to = pos.saturating_add(len);
         let first = pystr::utf8(rest.get(..len)?)?;
-        let mut text = String::with_capacity(BLOCK_TEXT + POOL_MAX);
+        let mut text = std::mem::take(&mut self.text);
+        text.clear();
         self.note(&mut text, pos, first);
         self.ahead_next += 1;
         while text.len() < BLOCK_TEXT {
@@ -155,7 +177,6 @@ impl StrPool {
             let (p, n) = (at(e), (e & 0xff) as usize);
             let Some(bytes) = p
                 .checked_sub(pos)
-                .filter(|&d| d < WALK_MAX)
                 .and_then(|d| rest.get(d..d.checked_add(n)?))
             else {
                 break;
@@ -178,11 +199,19 @@ impl StrPool {
         self.next = 0;
         self.walked_to = pos.saturating_add(len);
         let first = pystr::utf8(rest.get(..len)?)?;
-        let mut text = String::with_capacity(BLOCK_TEXT + POOL_MAX);
+        let mut text = std::mem::take(&mut self.text);
+        text.clear();
         self.note(&mut text, pos, first);
         // `at`: an opcode boundary in `rest`, if the machine reads the input as the walk does.
         let mut at = len;
-        while at < WALK_MAX {
+        // How far the walk goes before it is sparse.
+        let mut limit = DENSE_SPAN + SPARSE_SLACK;
+        let mut sparse = false;
+        loop {
+            if at > limit {
+                sparse = true;
+                break;
+            }
             let Some(&op) = rest.get(at) else {
                 break;
             };
@@ -215,29 +244,40 @@ impl StrPool {
             if (op == SHORT_BINUNICODE || op == BINUNICODE) && (POOL_MIN..=POOL_MAX).contains(&n) {
                 if let Some(s) = pystr::utf8(bytes) {
                     self.note(&mut text, pos + start, s);
+                    limit += DENSE_SPAN;
                     if text.len() >= BLOCK_TEXT {
                         break;
                     }
                 }
             }
         }
+        if sparse {
+            self.backoff = (self.backoff * 2).clamp(BACKOFF_MIN, BACKOFF_MAX);
+            self.resume = pos.saturating_add(at).saturating_add(self.backoff);
+        } else {
+            self.backoff = 0;
+        }
         self.walked_to = pos.saturating_add(at);
         self.seal(text, len)
     }
 
     /// Makes the block of `text` (the noted strs'), and returns the first str, of `len` bytes.
+    /// (`text` is kept for the next block: an allocation of the block's exact size is cheaper
+    /// than one of the largest size, shrunk.)
     fn seal(&mut self, text: String, len: usize) -> Option<PyStr> {
-        if self.noted.len() < 2 {
+        let out = if self.noted.len() < 2 {
             // A str alone: its own allocation, as without the pool.
             self.noted.clear();
-            return Some(PyStr::from_text(Arc::from(text.get(..len)?)));
-        }
-        // (Shrunk in place: the text is not copied again.)
-        let block = Arc::new(StrBlock::new(text.into_boxed_str()));
-        self.next = 1;
-        let out = PyStr::pooled(&block, 0, len as u32);
-        self.block = Some(block);
-        Some(out)
+            text.get(..len).map(|t| PyStr::from_text(Arc::from(t)))
+        } else {
+            let block = Arc::new(StrBlock::new(Box::from(text.as_str())));
+            self.next = 1;
+            let out = PyStr::pooled(&block, 0, len as u32);
+            self.block = Some(block);
+            Some(out)
+        };
+        self.text = text;
+        out
     }
 
     /// Notes a str of the walk, whose text goes into the block's `text`.
@@ -257,6 +297,8 @@ impl StrPool {
         super::empty(&mut self.noted, 4096);
         self.next = 0;
         self.walked_to = 0;
+        self.resume = 0;
+        self.backoff = 0;
         self.ahead = Vec::new();
         self.ahead_next = 0;
     }
@@ -266,7 +308,7 @@ impl StrPool {
 mod tests {
     use std::io::Cursor;
 
-    use super::{BLOCK_TEXT, POOL_MAX, POOL_MIN, WALK_MAX};
+    use super::{BLOCK_TEXT, POOL_MAX, POOL_MIN};
     use crate::testing::xorshift;
     use crate::{PyStr, Unpickler, Value, restricted_loads};
 
@@ -346,6 +388,10 @@ mod tests {
             for c in [b'a', b'b', b'c'] {
                 str_op(&mut body, &vec![c; len], false);
             }
+            // Past the lean path's size (it pools nothing).
+            for _ in 0..3000 {
+                body.extend(b"K\x07");
+            }
             let s = strs(&restricted_loads(&list_of(&body)).unwrap());
             assert!(s.iter().all(|x| x.is_pooled() == pooled), "{len}");
             assert_eq!(s[2].as_str(), Some("c".repeat(len).as_str()));
@@ -381,27 +427,41 @@ mod tests {
         }
     }
 
-    /// A str alone is not pooled (a block for one str would be two allocations for one);
-    /// a walk stops after `WALK_MAX` bytes, and the strs after that start a block of their
-    /// own; strs the walk cannot step to (after a text opcode) are decoded the usual way.
+    /// A str alone is not pooled (a block for one str would be two allocations for one); a
+    /// walk that finds the strs sparse stops, and no walk starts in the `BACKOFF_MIN` bytes
+    /// after it (the strs there get allocations of their own), one after them does; a walk
+    /// stops at an opcode it cannot step over (a text opcode).
     #[test]
     fn walks_stop_where_they_must() {
+        let ints = |body: &mut Vec<u8>, n: usize| {
+            for _ in 0..n {
+                body.extend(b"K\x07");
+            }
+        };
         let mut body = Vec::new();
         str_op(&mut body, &[b'a'; 30], false);
-        for _ in 0..=WALK_MAX / 2 {
-            body.extend(b"K\x07");
-        }
+        ints(&mut body, 1000);
         str_op(&mut body, &[b'b'; 30], false);
         str_op(&mut body, &[b'c'; 30], false);
-        body.extend(b"Vtext\n");
+        ints(&mut body, 3000);
         str_op(&mut body, &[b'd'; 30], false);
+        str_op(&mut body, &[b'e'; 30], false);
+        body.extend(b"Vtext\n");
+        str_op(&mut body, &[b'f'; 30], false);
+        str_op(&mut body, &[b'g'; 30], false);
         let v = restricted_loads(&list_of(&body)).unwrap();
         let s = strs(&v);
-        assert_eq!(s.len(), 5);
+        assert_eq!(s.len(), 8);
         let pooled: Vec<bool> = s.iter().map(PyStr::is_pooled).collect();
-        assert_eq!(pooled, [false, true, true, false, false]);
-        assert_eq!(s[0].as_str(), Some("a".repeat(30).as_str()));
-        assert_eq!(s[4].as_str(), Some("d".repeat(30).as_str()));
+        assert_eq!(pooled, [false, false, false, true, true, false, true, true]);
+        for (x, c) in s.iter().zip("abcdetfg".chars()) {
+            let want = if c == 't' {
+                "text".to_string()
+            } else {
+                c.to_string().repeat(30)
+            };
+            assert_eq!(x.as_str(), Some(want.as_str()));
+        }
     }
 
     /// Pooled or not, every input decodes as the stream reader (which pools nothing) decodes
