@@ -89,29 +89,32 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits {
-            max_depth: DEFAULT_MAX_DEPTH,
-            max_stack: DEFAULT_MAX_STACK,
-            max_marks: DEFAULT_MAX_MARKS,
-            max_memo_entries: DEFAULT_MAX_MEMO_ENTRIES,
-            max_memo_index: DEFAULT_MAX_MEMO_INDEX,
-            max_payload_len: DEFAULT_MAX_PAYLOAD_LEN,
-            max_int_digits: DEFAULT_MAX_INT_DIGITS,
-            max_long_bytes: DEFAULT_MAX_LONG_BYTES,
-            alloc_per_input_byte: DEFAULT_ALLOC_PER_INPUT_BYTE,
-            alloc_base: DEFAULT_ALLOC_BASE,
-            work_per_input_byte: DEFAULT_WORK_PER_INPUT_BYTE,
-            work_base: DEFAULT_WORK_BASE,
-        }
+        Limits::DEFAULT
     }
 }
 
 impl Limits {
-    /// Whether every limit is at least its default (the digit limit aside, which only text
-    /// ints meet): then no limit can be reached by a pickle the lean path decodes (at most 4
-    /// KiB of plain data, see `machine::lean`), and the lean path need not check any.
+    /// The default limits (what [`Limits::default`] returns).
+    pub(crate) const DEFAULT: Limits = Limits {
+        max_depth: DEFAULT_MAX_DEPTH,
+        max_stack: DEFAULT_MAX_STACK,
+        max_marks: DEFAULT_MAX_MARKS,
+        max_memo_entries: DEFAULT_MAX_MEMO_ENTRIES,
+        max_memo_index: DEFAULT_MAX_MEMO_INDEX,
+        max_payload_len: DEFAULT_MAX_PAYLOAD_LEN,
+        max_int_digits: DEFAULT_MAX_INT_DIGITS,
+        max_long_bytes: DEFAULT_MAX_LONG_BYTES,
+        alloc_per_input_byte: DEFAULT_ALLOC_PER_INPUT_BYTE,
+        alloc_base: DEFAULT_ALLOC_BASE,
+        work_per_input_byte: DEFAULT_WORK_PER_INPUT_BYTE,
+        work_base: DEFAULT_WORK_BASE,
+    };
+
+    /// Whether every limit is at least its default: then no limit can be reached by a pickle
+    /// the lean path decodes (at most 4 KiB of plain data, see `machine::lean`; its text ints
+    /// are parsed under the default digit limit), and the lean path need not check any.
     pub(crate) fn at_least_default(&self) -> bool {
-        let d = Limits::default();
+        let d = Limits::DEFAULT;
         self.max_depth >= d.max_depth
             && self.max_stack >= d.max_stack
             && self.max_marks >= d.max_marks
@@ -119,6 +122,7 @@ impl Limits {
             && self.max_memo_index >= d.max_memo_index
             && self.max_payload_len >= d.max_payload_len
             && self.max_long_bytes >= d.max_long_bytes
+            && self.max_int_digits >= d.max_int_digits
             && self.alloc_per_input_byte >= d.alloc_per_input_byte
             && self.alloc_base >= d.alloc_base
             && self.work_per_input_byte >= d.work_per_input_byte

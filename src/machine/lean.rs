@@ -6,8 +6,13 @@
 //! nodes converted once at the end, memo entries that follow their values, the checks of every
 //! limit) costs more than the decoding itself. [`Machine::load_lean`] decodes them in one pass,
 //! building each value in its final form, and gives up (`None`) at the first opcode or
-//! condition outside that subset: a global, a set, a text opcode, a `GET` of anything but a
-//! scalar that owns nothing, an empty `APPENDS`, anything the full machine would refuse. The
+//! condition outside that subset: a global, a set, a Python 2 str, a `GET` of anything but a
+//! scalar that owns nothing (and any `GET` line), an empty `APPENDS`, anything the full machine
+//! would refuse. Protocol 0's text opcodes are in the subset as picklers write plain data with
+//! them: `INT`, `LONG`, `FLOAT` and `UNICODE` lines read by the full machine's own parsers
+//! (their errors give up), `PUT` lines, and `DICT`/`LIST` on an empty mark filled by `SETITEM`
+//! and `APPEND` (a dict's pairs are collected, at most 16, and made into a dict, with a recent
+//! dict's key table, when something takes it: [`Item::Pairs`]). The
 //! caller then decodes the input from the start with the full machine, so every error, limit
 //! and unusual case is the full machine's; the lean path only ever returns what the full
 //! machine would (checked by the tests below on every CPython case and on random pickles, and
@@ -25,6 +30,8 @@ use std::sync::Arc;
 use super::Machine;
 use super::arena::{Arena, none_slice};
 use super::scan::{self, Layout};
+use crate::codec;
+use crate::limits::Limits;
 use crate::opcode::Opcode;
 use crate::pystr::{self, INLINE_MAX, PyStr};
 use crate::reader::{SliceSource, Source};
@@ -33,6 +40,10 @@ use crate::value::{
     Bytes, Dict, DictRepr, Int, Key, KeyMap, List, Seq, SmallDict, Tuple, Value, digest_key,
     new_key_set,
 };
+
+/// The limits the text parsers are given: the defaults, the lowest the lean path runs under
+/// (a number they refuse under them is left to the full machine and the caller's limits).
+const DEFAULT_LIMITS: Limits = Limits::DEFAULT;
 
 /// The largest input the lean path is tried on. Giving up costs the bytes decoded so far, so
 /// the bound also bounds what a pickle outside the subset pays for the attempt.
@@ -61,6 +72,14 @@ enum Item {
     List(Box<Vec<Value>>),
     /// A dict filled the general way (more than 16 pairs, equal keys, or more than one batch).
     Dict(Box<DictBuild>),
+    /// A dict filled one `SETITEM` at a time (protocols 0 and 1 write every dict so): its
+    /// pairs, key then value, at most 16 of them, made into a dict (with a recent dict's key
+    /// table, as `SETITEMS` makes one) when something takes it ([`Lean::seal_pairs`]).
+    #[allow(
+        clippy::box_collection,
+        reason = "boxed, the vector leaves the item the size of a value"
+    )]
+    Pairs(Box<Vec<Value>>),
 }
 
 const _: () = assert!(mem::size_of::<Item>() == mem::size_of::<Value>());
@@ -81,6 +100,8 @@ impl Item {
             Item::List(items) => Value::List(List(Seq::from_grown(*items))),
             Item::EmptyDict => Value::Dict(Dict::from_parts(new_key_set(0), Vec::new())),
             Item::Dict(d) => Value::Dict(Dict::from_parts(d.keys, d.values)),
+            // Sealed before anything takes it (`Lean::seal_pairs`); never reached.
+            Item::Pairs(_) => Value::None,
         }
     }
 
@@ -103,6 +124,8 @@ pub(crate) struct Lean {
     /// opcodes decoded so far, up to `walked` (0: not begun for this pickle).
     starts: Vec<u64>,
     walked: usize,
+    /// How many [`Item::Pairs`] the stack holds.
+    open_pairs: usize,
 }
 
 /// A memo cell with no entry.
@@ -126,6 +149,7 @@ impl Lean {
         self.memo.clear();
         self.memo_len = 0;
         self.walked = 0;
+        self.open_pairs = 0;
     }
 }
 
@@ -427,6 +451,56 @@ impl Lean {
         Some(Value::Dict(Dict(DictRepr::Small(dict))))
     }
 
+    /// `SETITEM` of the pair at `k`, `k + 1` (finished values) into the dict below it: an
+    /// empty dict or one filled by `SETITEM`s so far collects the pair ([`Item::Pairs`]);
+    /// anything else (a dict of more than 16 pairs, a finished dict) goes the way of
+    /// `SETITEMS`.
+    #[inline]
+    fn setitem(&mut self, k: usize) -> Option<()> {
+        let t = k.checked_sub(1)?;
+        match self.stack.get_mut(t)? {
+            Item::Pairs(pairs) if pairs.len() < 2 * SMALL_MAX => {
+                let value = self.stack.pop()?.finish();
+                let key = self.stack.pop()?.finish();
+                if let Some(Item::Pairs(pairs)) = self.stack.get_mut(t) {
+                    pairs.push(key);
+                    pairs.push(value);
+                }
+                Some(())
+            }
+            slot @ Item::EmptyDict => {
+                *slot = Item::Pairs(Box::new(Vec::with_capacity(2 * SMALL_MAX)));
+                self.open_pairs += 1;
+                self.setitem(k)
+            }
+            _ => None,
+        }
+    }
+
+    /// Makes each [`Item::Pairs`] from `k` up a finished dict (their contents are about to be
+    /// taken): with a recent dict's key table when the keys are the same, else the way
+    /// `SETITEMS` fills a dict (equal keys: the first kept, the last value).
+    #[inline(never)]
+    fn seal_pairs(&mut self, k: usize, arena: &mut Arena) -> Option<()> {
+        for at in k..self.stack.len() {
+            if !matches!(self.stack.get(at), Some(Item::Pairs(_))) {
+                continue;
+            }
+            let Some(Item::Pairs(pairs)) = self.take_target(at) else {
+                return None;
+            };
+            self.open_pairs -= 1;
+            let top = self.stack.len();
+            self.stack.extend(pairs.into_iter().map(Item::Val));
+            let dict = match self.seal_dict(top, arena) {
+                Some(v) => v,
+                None => self.insert_pairs(top, new_dict())?.finish(),
+            };
+            *self.stack.get_mut(at)? = Item::Val(dict);
+        }
+        Some(())
+    }
+
     /// Inserts the pairs from `k` up into the open dict `d`, with Python's semantics for equal
     /// keys (the first key kept, the last value).
     fn insert_pairs(&mut self, k: usize, mut d: Box<DictBuild>) -> Option<Item> {
@@ -463,6 +537,9 @@ impl Lean {
                     if k < self.fence() + 1 {
                         return None;
                     }
+                    if self.open_pairs > 0 {
+                        self.seal_pairs(k, arena)?;
+                    }
                     self.appends(k)?;
                     continue;
                 }
@@ -471,7 +548,10 @@ impl Lean {
                     if k < self.fence() + 1 {
                         return None;
                     }
-                    self.setitems(k, arena)?;
+                    if self.open_pairs > 0 {
+                        self.seal_pairs(k, arena)?;
+                    }
+                    self.setitem(k)?;
                     continue;
                 }
                 Opcode::PROTO => {
@@ -489,7 +569,13 @@ impl Lean {
                     self.marks.push(self.stack.len());
                     continue;
                 }
-                Opcode::STOP => return Some((self.pop()?.finish(), src.position() as usize)),
+                Opcode::STOP => {
+                    let top = self.stack.len().checked_sub(1)?;
+                    if self.open_pairs > 0 {
+                        self.seal_pairs(top, arena)?;
+                    }
+                    return Some((self.pop()?.finish(), src.position() as usize));
+                }
                 Opcode::MEMOIZE => self.put(self.memo_len, src.position() as usize - 1)?,
                 Opcode::BINPUT => {
                     let idx = src.read_u8().ok()?;
@@ -567,23 +653,69 @@ impl Lean {
                     if k < self.fence() {
                         return None;
                     }
+                    if self.open_pairs > 0 {
+                        self.seal_pairs(k, arena)?;
+                    }
                     self.tuple_from(k);
                     continue;
                 }
                 Opcode::TUPLE => {
                     let k = self.pop_mark()?;
+                    if self.open_pairs > 0 {
+                        self.seal_pairs(k, arena)?;
+                    }
                     self.tuple_from(k);
                     continue;
                 }
                 Opcode::APPENDS => {
                     let k = self.pop_mark()?;
+                    if self.open_pairs > 0 {
+                        self.seal_pairs(k, arena)?;
+                    }
                     self.appends(k)?;
                     continue;
                 }
                 Opcode::SETITEMS => {
                     let k = self.pop_mark()?;
+                    if self.open_pairs > 0 {
+                        self.seal_pairs(k, arena)?;
+                    }
                     self.setitems(k, arena)?;
                     continue;
+                }
+                // Protocol 0's text opcodes, read by the full machine's own parsers (any
+                // error gives up: the full machine makes it, with its offset).
+                Opcode::DICT | Opcode::LIST => {
+                    // As picklers write them: on an empty mark, filled by `SETITEM`/`APPEND`.
+                    if self.pop_mark()? != self.stack.len() {
+                        return None;
+                    }
+                    self.stack.push(match op {
+                        Opcode::DICT => Item::EmptyDict,
+                        _ => Item::EmptyList,
+                    });
+                    continue;
+                }
+                Opcode::PUT => {
+                    let at = src.position() as usize - 1;
+                    let idx = super::parse_memo_index(src.read_line().ok()?).ok()?;
+                    self.put(usize::try_from(idx).ok()?, at)?;
+                }
+                Opcode::UNICODE => {
+                    let s = codec::raw_unicode_escape_decode(src.read_line().ok()?).ok()?;
+                    self.push_made(|| Value::Str(s));
+                }
+                Opcode::INT => {
+                    let v = super::parse_text_int(src.read_line().ok()?, &DEFAULT_LIMITS).ok()?;
+                    self.push_made(|| v);
+                }
+                Opcode::LONG => {
+                    let v = super::parse_text_long(src.read_line().ok()?, &DEFAULT_LIMITS).ok()?;
+                    self.push_made(|| v);
+                }
+                Opcode::FLOAT => {
+                    let v = super::parse_text_float(src.read_line().ok()?).ok()?;
+                    self.push_made(|| Value::Float(v));
                 }
                 _ => return None,
             }
@@ -788,7 +920,18 @@ mod tests {
             (&b"\x80\x02]q\x00h\x00a."[..], "GET"),
             (b"cos\nsystem\n.", "GLOBAL"),
             (b"\x80\x04\x8f\x94(K\x01\x90.", "set"),
-            (b"I1\n.", "text opcode"),
+            (b"S'a'\n.", "STRING (a Python 2 str)"),
+            (b"(I1\nI2\nd.", "DICT over items"),
+            (b"(I1\nl.", "LIST over items"),
+            (b"(dp0\nI1\np1\ng1\ns.", "GET line"),
+            (b"(d(lI1\ns.", "unhashable key by SETITEM"),
+            (
+                b"(dI1\nI2\n(dp1\ns.",
+                "SETITEM on a dict of other than pairs",
+            ),
+            (b"F1..0\n.", "malformed FLOAT"),
+            (b"Vx\\u12\n.", "truncated escape"),
+            (b"(lI1\nsI2\n.", "SETITEM on a list"),
             (b"(e.", "APPENDS without a list"),
             (b"}(K\x01e.", "APPENDS on a dict"),
             (b"](K\x01K\x02K\x03u.", "odd SETITEMS"),
@@ -1048,6 +1191,124 @@ mod tests {
             self.memo();
         }
 
+        /// A protocol 0 scalar: text numbers (now and then malformed or out of range), and
+        /// `UNICODE` lines of ASCII, Latin-1, escapes and surrogates.
+        fn t_scalar(&mut self) {
+            let line: Vec<u8> = match self.below(12) {
+                0 => b"N".to_vec(),
+                1 => b"I01\n".to_vec(),
+                2 => b"I00\n".to_vec(),
+                3 => format!("I{}\n", (self.rng)() as i64 >> self.below(64)).into_bytes(),
+                4 => format!("L{}L\n", (self.rng)() as i64).into_bytes(),
+                5 => {
+                    let f = [0.5, -0.0, 1e300, 52.520008, 1.0 / 3.0][self.below(5) as usize];
+                    format!("F{f:?}\n").into_bytes()
+                }
+                6 => [&b"I12a\n"[..], b"F1..0\n", b"I\n", b"L1\n", b"F\n"][self.below(5) as usize]
+                    .to_vec(),
+                7 => format!("I{}\n", "9".repeat(1 + self.below(40) as usize)).into_bytes(),
+                _ => {
+                    const WORDS: [&[u8]; 8] = [
+                        b"id",
+                        b"Zo\xeb M\xfcller",
+                        b"",
+                        b"\\u20ac\\u20ac",
+                        b"\\ud800",
+                        b"back\\slash",
+                        b"a fairly long value that is not inline at all",
+                        b"\\U0001f600",
+                    ];
+                    let mut l = b"V".to_vec();
+                    l.extend(WORDS[self.below(8) as usize]);
+                    l.push(b'\n');
+                    l
+                }
+            };
+            self.out.extend(line);
+        }
+
+        /// A protocol 0 `PUT` now and then (and a `GET` line, which the lean path leaves).
+        fn t_memo(&mut self) {
+            match self.below(8) {
+                0..=3 => {
+                    let i = self.puts.len() as u32;
+                    self.out.extend(format!("p{i}\n").bytes());
+                    self.puts.push(i);
+                }
+                4 => {
+                    let i = self.below(5);
+                    self.out.extend(format!("p{i}\n").bytes());
+                }
+                _ => {}
+            }
+        }
+
+        /// A protocol 0 value: lists by `APPEND`, dicts by `SETITEM` (up to 17 keys, now and
+        /// then a tuple or an unhashable list as a key), tuples by `TUPLE`, nested.
+        fn t_value(&mut self, depth: u32) {
+            let r = if depth > 3 { 0 } else { self.below(5) };
+            match r {
+                0 | 1 => self.t_scalar(),
+                2 => {
+                    self.out.extend(b"(l");
+                    self.t_memo();
+                    for _ in 0..self.below(5) {
+                        self.t_value(depth + 1);
+                        self.out.push(b'a');
+                    }
+                }
+                3 => {
+                    self.out.extend(b"(d");
+                    self.t_memo();
+                    let n = if self.below(8) == 0 {
+                        17
+                    } else {
+                        self.below(6)
+                    };
+                    for _ in 0..n {
+                        match self.below(10) {
+                            0 => self.out.extend(b"(I1\nVx\ntp9\n"),
+                            1 => self.out.extend(b"(l"),
+                            2 => self.out.extend(b"Vid\n"),
+                            _ => self.t_scalar(),
+                        }
+                        self.t_memo();
+                        self.t_value(depth + 1);
+                        self.out.push(b's');
+                    }
+                }
+                _ => {
+                    self.out.push(b'(');
+                    for _ in 0..self.below(4) {
+                        self.t_value(depth + 1);
+                    }
+                    self.out.push(b't');
+                }
+            }
+            self.t_memo();
+        }
+
+        /// A protocol 0 pickle (a third damaged by a byte or a cut).
+        fn text_pickle(&mut self) -> Vec<u8> {
+            self.out.clear();
+            self.puts.clear();
+            self.t_value(0);
+            self.out.push(b'.');
+            let mut data = std::mem::take(&mut self.out);
+            match self.below(6) {
+                0 if !data.is_empty() => {
+                    let i = self.below(data.len() as u64) as usize;
+                    data[i] = (self.rng)() as u8;
+                }
+                1 => {
+                    let n = self.below(data.len() as u64 + 1) as usize;
+                    data.truncate(n);
+                }
+                _ => {}
+            }
+            data
+        }
+
         fn pickle(&mut self) -> Vec<u8> {
             self.out.clear();
             self.puts.clear();
@@ -1097,5 +1358,29 @@ mod tests {
         // The generator mostly writes what the lean path takes (and damages a third): about
         // half are taken.
         assert!(taken * 3 > tried, "only {taken} of {tried} taken");
+    }
+
+    /// Protocol 0 pickles (text numbers and strs, `PUT` lines, lists by `APPEND`, dicts by
+    /// `SETITEM`, tuples, nested; malformed and out-of-range numbers, bad escapes, surrogates,
+    /// equal and unhashable keys, dicts past 16 keys, `GET` lines, damage): those the lean path
+    /// takes decode as the full machine decodes them.
+    #[test]
+    fn random_text_pickles_decode_as_the_full_machine_does() {
+        let mut g = Gen {
+            rng: Box::new(xorshift(0x5eed_7e47)),
+            out: Vec::new(),
+            puts: Vec::new(),
+        };
+        let mut m = Machine::default();
+        let (mut tried, mut taken) = (0, 0);
+        for _ in 0..20_000 {
+            let data = g.text_pickle();
+            if data.len() > LEAN_MAX {
+                continue;
+            }
+            tried += 1;
+            taken += usize::from(check(&mut m, &data));
+        }
+        assert!(taken * 4 > tried, "only {taken} of {tried} taken");
     }
 }
