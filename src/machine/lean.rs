@@ -126,6 +126,8 @@ pub(crate) struct Lean {
     walked: usize,
     /// How many [`Item::Pairs`] the stack holds.
     open_pairs: usize,
+    /// Whether the pickle began with `PROTO` 2 or higher.
+    binary: bool,
 }
 
 /// A memo cell with no entry.
@@ -150,6 +152,7 @@ impl Lean {
         self.memo_len = 0;
         self.walked = 0;
         self.open_pairs = 0;
+        self.binary = false;
     }
 }
 
@@ -349,6 +352,13 @@ impl Lean {
             return None;
         }
         let list = match self.take_target(k - 1)? {
+            // Protocols 0 and 1: lists grow one `APPEND` at a time (protocol 0), or their
+            // batches may be of one item (protocol 1): a vector from the start.
+            Item::EmptyList if !self.binary => {
+                let mut v = Box::new(Vec::with_capacity((self.stack.len() - k).max(4)));
+                v.extend(self.stack.drain(k..).map(Item::finish));
+                Item::List(v)
+            }
             // A list's first batch: exactly sized, finished (most lists have one batch).
             Item::EmptyList => Item::Val(Value::List(List(Seq::Slice(self.take_slice(k))))),
             Item::List(mut v) => {
@@ -555,9 +565,11 @@ impl Lean {
                     continue;
                 }
                 Opcode::PROTO => {
-                    if src.read_u8().ok()? > 5 {
+                    let proto = src.read_u8().ok()?;
+                    if proto > 5 {
                         return None;
                     }
+                    self.binary = proto >= 2;
                     continue;
                 }
                 Opcode::FRAME => {
