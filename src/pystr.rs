@@ -24,6 +24,10 @@ use crate::reader::SHORT_BLOCK;
 
 /// A Python `str`: cheap to clone (reference counted), lossless for lone surrogates.
 ///
+/// Strings of up to 22 bytes of UTF-8 are stored inline. Longer ones are shared: a str of up to
+/// 255 bytes decoded from a slice may share one allocation (of at most about 4.3 KiB) with the
+/// strs near it in the pickle, which it keeps alive while it lives.
+///
 /// ```
 /// use restricted_unpickler::PyStr;
 /// let s = PyStr::from("héllo");

@@ -79,7 +79,7 @@ enum Item {
         clippy::box_collection,
         reason = "boxed, the vector leaves the item the size of a value"
     )]
-    Pairs(Box<Vec<Value>>),
+    Pairs(Box<Vec<Item>>),
 }
 
 const _: () = assert!(mem::size_of::<Item>() == mem::size_of::<Value>());
@@ -94,6 +94,10 @@ impl Item {
     /// The finished value.
     #[inline]
     fn finish(self) -> Value {
+        debug_assert!(
+            !matches!(self, Item::Pairs(_)),
+            "an open dict taken unsealed"
+        );
         match self {
             Item::Val(v) => v,
             Item::EmptyList => Value::List(List(Seq::from_grown(Vec::new()))),
@@ -356,26 +360,38 @@ impl Lean {
             // batches may be of one item (protocol 1): a vector from the start.
             Item::EmptyList if !self.binary => {
                 let mut v = Box::new(Vec::with_capacity((self.stack.len() - k).max(4)));
-                v.extend(self.stack.drain(k..).map(Item::finish));
+                self.move_finished(&mut v, k);
                 Item::List(v)
             }
             // A list's first batch: exactly sized, finished (most lists have one batch).
             Item::EmptyList => Item::Val(Value::List(List(Seq::Slice(self.take_slice(k))))),
             Item::List(mut v) => {
-                v.reserve(self.stack.len() - k);
-                v.extend(self.stack.drain(k..).map(Item::finish));
+                self.move_finished(&mut v, k);
                 Item::List(v)
             }
             Item::Val(Value::List(mut list)) => {
                 let mut v = Box::new(reopen(&mut list)?);
-                v.reserve(self.stack.len() - k);
-                v.extend(self.stack.drain(k..).map(Item::finish));
+                self.move_finished(&mut v, k);
                 Item::List(v)
             }
             _ => return None,
         };
         *self.stack.get_mut(k - 1)? = list;
         Some(())
+    }
+
+    /// Moves the items from `k` up, finished, to the end of `v` (one `APPEND`'s item without
+    /// the general drain).
+    #[inline]
+    fn move_finished(&mut self, v: &mut Vec<Value>, k: usize) {
+        if k + 1 == self.stack.len() {
+            if let Some(item) = self.stack.pop() {
+                v.push(item.finish());
+            }
+        } else {
+            v.reserve(self.stack.len().saturating_sub(k));
+            v.extend(self.stack.drain(k..).map(Item::finish));
+        }
     }
 
     /// `SETITEMS` with the mark at `k` (and `SETITEM`, `k` below the top two): the pairs go
@@ -404,87 +420,37 @@ impl Lean {
     /// key is not a finished value or two keys may be equal (left to [`Lean::insert_pairs`]).
     #[inline]
     fn seal_dict(&mut self, k: usize, arena: &mut Arena) -> Option<Value> {
-        let items = self.stack.get(k..)?;
-        let n = items.len() / 2;
-        let key = |i: usize| match items.get(2 * i) {
-            Some(Item::Val(v)) => Some(v),
-            _ => None,
-        };
-        let (table, plain) = match arena.find_key_table(n, key) {
-            Some(found) => found,
-            None => {
-                let mut keys = mem::take(&mut self.keys);
-                keys.clear();
-                let mut digests = [0u64; SMALL_MAX];
-                for i in 0..n {
-                    let v = key(i)?;
-                    let digest = match v {
-                        Value::Str(s) => s
-                            .inline_parts()
-                            .map(|(len, buf)| arena.inline_str_digest(len, buf)),
-                        _ => None,
-                    };
-                    let digest = match digest {
-                        Some(d) => d,
-                        None => digest_key(v).ok()?,
-                    };
-                    if digests.get(..i)?.contains(&digest) {
-                        self.keys = keys;
-                        return None;
-                    }
-                    *digests.get_mut(i)? = digest;
-                    keys.push(Key {
-                        digest,
-                        value: v.clone(),
-                    });
-                }
-                let table = arena.new_key_table(&mut keys);
-                self.keys = keys;
-                (table, false)
-            }
-        };
-        let mut dict = SmallDict::build(table, &mut std::iter::empty()).ok()?;
-        let items = self.stack.get_mut(k..).unwrap_or_default();
-        if let Some(d) = Arc::get_mut(&mut dict) {
-            for (dst, pair) in d.values.iter_mut().zip(items.chunks_exact_mut(2)) {
-                if let [_, value] = pair {
-                    move_item(dst, value);
-                }
-            }
-        }
+        let (dict, plain) = seal_items(&mut self.keys, arena, self.stack.get_mut(k..)?)?;
         if plain {
             // The keys are equal to a table's keys that own nothing: they own nothing either.
             self.discard_moved(k);
         } else {
             self.stack.truncate(k);
         }
-        Some(Value::Dict(Dict(DictRepr::Small(dict))))
+        Some(dict)
     }
 
-    /// `SETITEM` of the pair at `k`, `k + 1` (finished values) into the dict below it: an
-    /// empty dict or one filled by `SETITEM`s so far collects the pair ([`Item::Pairs`]);
-    /// anything else (a dict of more than 16 pairs, a finished dict) goes the way of
-    /// `SETITEMS`.
+    /// `SETITEM` of the pair at `k`, `k + 1` into the dict below it: an empty dict or one
+    /// filled by `SETITEM`s so far collects the pair ([`Item::Pairs`], at most 16); anything
+    /// else gives up.
     #[inline]
     fn setitem(&mut self, k: usize) -> Option<()> {
         let t = k.checked_sub(1)?;
         match self.stack.get_mut(t)? {
-            Item::Pairs(pairs) if pairs.len() < 2 * SMALL_MAX => {
-                let value = self.stack.pop()?.finish();
-                let key = self.stack.pop()?.finish();
-                if let Some(Item::Pairs(pairs)) = self.stack.get_mut(t) {
-                    pairs.push(key);
-                    pairs.push(value);
-                }
-                Some(())
-            }
+            Item::Pairs(pairs) if pairs.len() < 2 * SMALL_MAX => {}
             slot @ Item::EmptyDict => {
                 *slot = Item::Pairs(Box::new(Vec::with_capacity(2 * SMALL_MAX)));
                 self.open_pairs += 1;
-                self.setitem(k)
             }
-            _ => None,
+            _ => return None,
         }
+        let value = self.stack.pop()?;
+        let key = self.stack.pop()?;
+        if let Some(Item::Pairs(pairs)) = self.stack.get_mut(t) {
+            pairs.push(key);
+            pairs.push(value);
+        }
+        Some(())
     }
 
     /// Makes each [`Item::Pairs`] from `k` up a finished dict (their contents are about to be
@@ -492,46 +458,44 @@ impl Lean {
     /// `SETITEMS` fills a dict (equal keys: the first kept, the last value).
     #[inline(never)]
     fn seal_pairs(&mut self, k: usize, arena: &mut Arena) -> Option<()> {
+        // (A dict's pairs hold no open dict: `SETITEM` seals its pair first.)
         for at in k..self.stack.len() {
             if !matches!(self.stack.get(at), Some(Item::Pairs(_))) {
                 continue;
             }
-            let Some(Item::Pairs(pairs)) = self.take_target(at) else {
+            let Some(pairs @ Item::Pairs(_)) = self.take_target(at) else {
                 return None;
             };
             self.open_pairs -= 1;
-            let top = self.stack.len();
-            self.stack.extend(pairs.into_iter().map(Item::Val));
-            let dict = match self.seal_dict(top, arena) {
-                Some(v) => v,
-                None => self.insert_pairs(top, new_dict())?.finish(),
-            };
+            let dict = self.seal_open(pairs, arena)?;
             *self.stack.get_mut(at)? = Item::Val(dict);
         }
         Some(())
     }
 
+    /// The dict of an [`Item::Pairs`].
+    fn seal_open(&mut self, open: Item, arena: &mut Arena) -> Option<Value> {
+        let Item::Pairs(mut pairs) = open else {
+            return None;
+        };
+        match seal_items(&mut self.keys, arena, &mut pairs) {
+            Some((dict, plain)) => {
+                if plain {
+                    pairs.drain(..).for_each(mem::forget);
+                }
+                Some(dict)
+            }
+            None => Some(insert_pairs(pairs.drain(..), new_dict())?.finish()),
+        }
+    }
+
     /// Inserts the pairs from `k` up into the open dict `d`, with Python's semantics for equal
     /// keys (the first key kept, the last value).
-    fn insert_pairs(&mut self, k: usize, mut d: Box<DictBuild>) -> Option<Item> {
-        let n = self.stack.len().checked_sub(k)? / 2;
-        d.keys.reserve(n);
-        d.values.reserve(n);
-        let mut steps = 0u64;
-        let mut drained = self.stack.drain(k..);
-        while let Some(key) = drained.next() {
-            let value = drained.next()?.finish();
-            let Item::Val(key) = key else {
-                return None;
-            };
-            let key = Key::counted(key, &mut steps).ok()?;
-            let i = d.keys.insert_counted(key, &mut steps);
-            match d.values.get_mut(i) {
-                Some(slot) => *slot = value,
-                None => d.values.push(value),
-            }
+    fn insert_pairs(&mut self, k: usize, d: Box<DictBuild>) -> Option<Item> {
+        if k > self.stack.len() {
+            return None;
         }
-        Some(Item::Dict(d))
+        insert_pairs(self.stack.drain(k..), d)
     }
 
     /// Decodes `data` to its `STOP` (the value, and where it ends), or gives up (`None`).
@@ -733,6 +697,91 @@ impl Lean {
             }
         }
     }
+}
+
+/// The finished dict of the (at most `SMALL_MAX`) pairs `items` (keys and values in turn),
+/// with a recent dict's key table if the keys are the same, else with a new one (`scratch`:
+/// a reused buffer for its keys), and whether its keys own nothing (the items are then
+/// placeholders that own nothing: forget them); `None` (nothing moved) if a key is not a
+/// finished value or two keys may be equal.
+#[inline(always)]
+fn seal_items(
+    scratch: &mut Vec<Key>,
+    arena: &mut Arena,
+    items: &mut [Item],
+) -> Option<(Value, bool)> {
+    let n = items.len() / 2;
+    let key = |i: usize| match items.get(2 * i) {
+        Some(Item::Val(v)) => Some(v),
+        _ => None,
+    };
+    let (table, plain) = match arena.find_key_table(n, key) {
+        Some(found) => found,
+        None => {
+            let mut keys = mem::take(scratch);
+            keys.clear();
+            let mut digests = [0u64; SMALL_MAX];
+            for i in 0..n {
+                let v = key(i)?;
+                let digest = match v {
+                    Value::Str(s) => s
+                        .inline_parts()
+                        .map(|(len, buf)| arena.inline_str_digest(len, buf)),
+                    _ => None,
+                };
+                let digest = match digest {
+                    Some(d) => d,
+                    None => digest_key(v).ok()?,
+                };
+                if digests.get(..i)?.contains(&digest) {
+                    *scratch = keys;
+                    return None;
+                }
+                *digests.get_mut(i)? = digest;
+                keys.push(Key {
+                    digest,
+                    value: v.clone(),
+                });
+            }
+            let table = arena.new_key_table(&mut keys);
+            *scratch = keys;
+            (table, false)
+        }
+    };
+    let mut dict = SmallDict::build(table, &mut std::iter::empty()).ok()?;
+    if let Some(d) = Arc::get_mut(&mut dict) {
+        for (dst, pair) in d.values.iter_mut().zip(items.chunks_exact_mut(2)) {
+            if let [_, value] = pair {
+                move_item(dst, value);
+            }
+        }
+    }
+    Some((Value::Dict(Dict(DictRepr::Small(dict))), plain))
+}
+
+/// Inserts `pairs` (keys and values in turn) into the open dict `d`, with Python's semantics
+/// for equal keys (the first key kept, the last value).
+fn insert_pairs(
+    mut pairs: impl ExactSizeIterator<Item = Item>,
+    mut d: Box<DictBuild>,
+) -> Option<Item> {
+    let n = pairs.len() / 2;
+    d.keys.reserve(n);
+    d.values.reserve(n);
+    let mut steps = 0u64;
+    while let Some(key) = pairs.next() {
+        let value = pairs.next()?.finish();
+        let Item::Val(key) = key else {
+            return None;
+        };
+        let key = Key::counted(key, &mut steps).ok()?;
+        let i = d.keys.insert_counted(key, &mut steps);
+        match d.values.get_mut(i) {
+            Some(slot) => *slot = value,
+            None => d.values.push(value),
+        }
+    }
+    Some(Item::Dict(d))
 }
 
 /// A new, empty open dict.
