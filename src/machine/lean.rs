@@ -432,9 +432,24 @@ impl Lean {
 
     /// `SETITEM` of the pair at `k`, `k + 1` into the dict below it: an empty dict or one
     /// filled by `SETITEM`s so far collects the pair ([`Item::Pairs`], at most 16); anything
-    /// else gives up.
+    /// else gives up. So does a key that is not a scalar: the pair is hashed only when the
+    /// dict is made, which may be never (a dict below what `STOP` returns), and a key CPython
+    /// cannot hash fails at its `SETITEM`.
     #[inline]
     fn setitem(&mut self, k: usize) -> Option<()> {
+        if !matches!(
+            self.stack.get(k),
+            Some(Item::Val(
+                Value::Str(_)
+                    | Value::Int(_)
+                    | Value::Float(_)
+                    | Value::Bool(_)
+                    | Value::None
+                    | Value::Bytes(_)
+            ))
+        ) {
+            return None;
+        }
         let t = k.checked_sub(1)?;
         match self.stack.get_mut(t)? {
             Item::Pairs(pairs) if pairs.len() < 2 * SMALL_MAX => {}
@@ -986,6 +1001,8 @@ mod tests {
             (b"(I1\nl.", "LIST over items"),
             (b"(dp0\nI1\np1\ng1\ns.", "GET line"),
             (b"(d(lI1\ns.", "unhashable key by SETITEM"),
+            (b"(d(dI1\ns(d.", "unhashable key below what STOP returns"),
+            (b"(d(I1\ntI1\ns.", "a tuple key by SETITEM"),
             (
                 b"(dI1\nI2\n(dp1\ns.",
                 "SETITEM on a dict of other than pairs",
