@@ -1366,13 +1366,8 @@ mod tests {
             self.t_memo();
         }
 
-        /// A protocol 0 pickle (a third damaged by a byte or a cut).
-        fn text_pickle(&mut self) -> Vec<u8> {
-            self.out.clear();
-            self.puts.clear();
-            self.t_value(0);
-            self.out.push(b'.');
-            let mut data = std::mem::take(&mut self.out);
+        /// Damages a third of the pickles: a byte changed, or a cut.
+        fn damage(&mut self, data: &mut Vec<u8>) {
             match self.below(6) {
                 0 if !data.is_empty() => {
                     let i = self.below(data.len() as u64) as usize;
@@ -1384,6 +1379,16 @@ mod tests {
                 }
                 _ => {}
             }
+        }
+
+        /// A protocol 0 pickle (a third damaged by a byte or a cut).
+        fn text_pickle(&mut self) -> Vec<u8> {
+            self.out.clear();
+            self.puts.clear();
+            self.t_value(0);
+            self.out.push(b'.');
+            let mut data = std::mem::take(&mut self.out);
+            self.damage(&mut data);
             data
         }
 
@@ -1401,38 +1406,35 @@ mod tests {
                 data.extend((len.saturating_sub(self.below(2))).to_le_bytes());
             }
             data.extend(body);
-            match self.below(6) {
-                0 if !data.is_empty() => {
-                    let i = self.below(data.len() as u64) as usize;
-                    data[i] = (self.rng)() as u8;
-                }
-                1 => {
-                    let n = self.below(data.len() as u64 + 1) as usize;
-                    data.truncate(n);
-                }
-                _ => {}
-            }
+            self.damage(&mut data);
             data
         }
     }
 
-    #[test]
-    fn random_plain_pickles_decode_as_the_full_machine_does() {
+    /// Runs the lean path on 20,000 pickles from `make` (those small enough) and checks each
+    /// one it takes against the full machine: how many were tried, how many taken.
+    fn random_cases(seed: u64, make: fn(&mut Gen) -> Vec<u8>) -> (usize, usize) {
         let mut g = Gen {
-            rng: Box::new(xorshift(0x5eed_1ea0)),
+            rng: Box::new(xorshift(seed)),
             out: Vec::new(),
             puts: Vec::new(),
         };
         let mut m = Machine::default();
         let (mut tried, mut taken) = (0, 0);
         for _ in 0..20_000 {
-            let data = g.pickle();
+            let data = make(&mut g);
             if data.len() > LEAN_MAX {
                 continue;
             }
             tried += 1;
             taken += usize::from(check(&mut m, &data));
         }
+        (tried, taken)
+    }
+
+    #[test]
+    fn random_plain_pickles_decode_as_the_full_machine_does() {
+        let (tried, taken) = random_cases(0x5eed_1ea0, Gen::pickle);
         // The generator mostly writes what the lean path takes (and damages a third): about
         // half are taken.
         assert!(taken * 3 > tried, "only {taken} of {tried} taken");
@@ -1444,21 +1446,7 @@ mod tests {
     /// takes decode as the full machine decodes them.
     #[test]
     fn random_text_pickles_decode_as_the_full_machine_does() {
-        let mut g = Gen {
-            rng: Box::new(xorshift(0x5eed_7e47)),
-            out: Vec::new(),
-            puts: Vec::new(),
-        };
-        let mut m = Machine::default();
-        let (mut tried, mut taken) = (0, 0);
-        for _ in 0..20_000 {
-            let data = g.text_pickle();
-            if data.len() > LEAN_MAX {
-                continue;
-            }
-            tried += 1;
-            taken += usize::from(check(&mut m, &data));
-        }
+        let (tried, taken) = random_cases(0x5eed_7e47, Gen::text_pickle);
         assert!(taken * 4 > tried, "only {taken} of {tried} taken");
     }
 }

@@ -161,14 +161,7 @@ impl StrPool {
         if at(e) != pos || (e & 0xff) as usize != len {
             return None;
         }
-        self.block = None;
-        self.noted.clear();
-        self.next = 0;
-        self.walked_to = pos.saturating_add(len);
-        let first = pystr::utf8(rest.get(..len)?)?;
-        let mut text = std::mem::take(&mut self.text);
-        text.clear();
-        self.note(&mut text, pos, first);
+        let mut text = self.begin(pos, len, rest)?;
         self.ahead_next += 1;
         while text.len() < BLOCK_TEXT {
             let Some(&e) = self.ahead.get(self.ahead_next) else {
@@ -194,14 +187,7 @@ impl StrPool {
     /// bytes) is returned.
     #[inline(never)]
     fn walk(&mut self, pos: usize, len: usize, rest: &[u8]) -> Option<PyStr> {
-        self.block = None;
-        self.noted.clear();
-        self.next = 0;
-        self.walked_to = pos.saturating_add(len);
-        let first = pystr::utf8(rest.get(..len)?)?;
-        let mut text = std::mem::take(&mut self.text);
-        text.clear();
-        self.note(&mut text, pos, first);
+        let mut text = self.begin(pos, len, rest)?;
         // `at`: an opcode boundary in `rest`, if the machine reads the input as the walk does.
         let mut at = len;
         // How far the walk goes before it is sparse.
@@ -259,6 +245,21 @@ impl StrPool {
         }
         self.walked_to = pos.saturating_add(at);
         self.seal(text, len)
+    }
+
+    /// Starts a new block with the str of `len` bytes at `pos` (`rest`: the input from there):
+    /// the block's text so far (the reused buffer), or `None` if the str is not valid UTF-8 (it
+    /// is decoded the usual way, and no walk starts before its end).
+    fn begin(&mut self, pos: usize, len: usize, rest: &[u8]) -> Option<String> {
+        self.block = None;
+        self.noted.clear();
+        self.next = 0;
+        self.walked_to = pos.saturating_add(len);
+        let first = pystr::utf8(rest.get(..len)?)?;
+        let mut text = std::mem::take(&mut self.text);
+        text.clear();
+        self.note(&mut text, pos, first);
+        Some(text)
     }
 
     /// Makes the block of `text` (the noted strs'), and returns the first str, of `len` bytes.
