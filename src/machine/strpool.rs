@@ -93,8 +93,9 @@ pub(crate) struct StrPool {
     next: usize,
     /// The input position up to which walks have read.
     walked_to: usize,
-    /// No walk starts before this input position, nor is longer than [`BACKOFF_MAX`] past the
-    /// last walk ([`BACKOFF_MIN`]).
+    /// No walk starts before this input position: it is set `backoff` bytes past the end of a
+    /// walk that found the strs sparse ([`BACKOFF_MIN`], doubling up to [`BACKOFF_MAX`]; 0
+    /// after a walk that did not).
     resume: usize,
     backoff: usize,
     /// The text of the block being made (reused: the block is an exact copy of it).
