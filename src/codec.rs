@@ -85,27 +85,40 @@ fn push_latin1(out: &mut StrBuilder, bytes: &[u8]) {
 /// [`raw_unicode_escape_decode`]).
 #[inline]
 fn short_ascii_text(data: &[u8]) -> Option<PyStr> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    const BACKSLASH: u64 = 0x5c5c_5c5c_5c5c_5c5c;
     let len = u8::try_from(data.len())
         .ok()
         .filter(|&n| usize::from(n) <= INLINE_MAX)?;
     // Zero padding is neither a backslash nor a high byte.
     let mut buf = [0u8; 24];
     buf.get_mut(..data.len())?.copy_from_slice(data);
-    let mut bad = 0u64;
-    for word in buf.chunks_exact(8).filter_map(|w| w.first_chunk::<8>()) {
-        let w = u64::from_le_bytes(*word);
-        let x = w ^ BACKSLASH;
-        // (A zero byte of `x`, a backslash of `w`, sets its high bit here.)
-        bad |= w | (x.wrapping_sub(ONES) & !x);
+    let mut words = [0u64; 3];
+    for (w, word) in words
+        .iter_mut()
+        .zip(buf.chunks_exact(8).filter_map(|w| w.first_chunk::<8>()))
+    {
+        *w = u64::from_le_bytes(*word);
     }
-    if bad & HIGH != 0 {
+    if !words_plain_ascii(&words) {
         return None;
     }
     let text = buf.first_chunk::<INLINE_MAX>()?;
     Some(PyStr::from_inline_parts(len, *text))
+}
+
+/// Whether zero-padded little-endian words hold only ASCII bytes other than `\\` (a short
+/// `raw-unicode-escape` line that is its own text), tested a word at a time.
+#[inline(always)]
+pub(crate) fn words_plain_ascii(words: &[u64; 3]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    const BACKSLASH: u64 = 0x5c5c_5c5c_5c5c_5c5c;
+    let mut bad = 0u64;
+    for &w in words {
+        let x = w ^ BACKSLASH;
+        // (A zero byte of `x`, a backslash of `w`, sets its high bit here.)
+        bad |= w | (x.wrapping_sub(ONES) & !x);
+    }
+    bad & HIGH == 0
 }
 
 /// Decodes `data` like Python's `data.decode('raw-unicode-escape')`.

@@ -34,7 +34,7 @@ use crate::codec;
 use crate::limits::Limits;
 use crate::opcode::Opcode;
 use crate::pystr::{self, INLINE_MAX, PyStr};
-use crate::reader::{SliceSource, Source};
+use crate::reader::{self, SliceSource, Source};
 use crate::value::keymap::SMALL_MAX;
 use crate::value::{
     Bytes, Dict, DictRepr, Int, Key, KeyMap, List, Seq, SmallDict, Tuple, Value, digest_key,
@@ -200,6 +200,16 @@ impl Lean {
         self.stack.push(Item::Val(make()));
     }
 
+    /// Pushes the inline str of `len` bytes whose zero-padded words are `words` (valid text),
+    /// written into its stack item in place, from registers.
+    #[inline(always)]
+    fn push_inline(&mut self, len: u8, words: &[u64; 3]) {
+        self.stack.push(Item::Val(Value::Str(PyStr::empty())));
+        if let Some(Item::Val(Value::Str(s))) = self.stack.last_mut() {
+            s.set_inline_words(len, words);
+        }
+    }
+
     /// Pushes the str of the next `n` bytes. Short text (most strs) is read as one block and
     /// goes inline, as in the full machine.
     #[inline(always)]
@@ -207,11 +217,7 @@ impl Lean {
         if let Some(words) = src.peek_short_words(n) {
             if n <= INLINE_MAX && pystr::words_are_text(&words, n) {
                 src.read_bytes(n).ok()?;
-                // Written into its stack item in place, from registers.
-                self.stack.push(Item::Val(Value::Str(PyStr::empty())));
-                if let Some(Item::Val(Value::Str(s))) = self.stack.last_mut() {
-                    s.set_inline_words(n as u8, &words);
-                }
+                self.push_inline(n as u8, &words);
                 return Some(());
             }
         }
@@ -471,8 +477,18 @@ impl Lean {
     /// Makes each [`Item::Pairs`] from `k` up a finished dict (their contents are about to be
     /// taken): with a recent dict's key table when the keys are the same, else the way
     /// `SETITEMS` fills a dict (equal keys: the first kept, the last value).
-    #[inline(never)]
+    #[inline(always)]
     fn seal_pairs(&mut self, k: usize, arena: &mut Arena) -> Option<()> {
+        let items = self.stack.get(k..).unwrap_or_default();
+        if items.iter().any(|i| matches!(i, Item::Pairs(_))) {
+            return self.seal_pairs_from(k, arena);
+        }
+        Some(())
+    }
+
+    /// [`Lean::seal_pairs`] where there is one to seal.
+    #[inline(never)]
+    fn seal_pairs_from(&mut self, k: usize, arena: &mut Arena) -> Option<()> {
         // (A dict's pairs hold no open dict: `SETITEM` seals its pair first.)
         for at in k..self.stack.len() {
             if !matches!(self.stack.get(at), Some(Item::Pairs(_))) {
@@ -693,7 +709,17 @@ impl Lean {
                     self.put(usize::try_from(idx).ok()?, at)?;
                 }
                 Opcode::UNICODE => {
-                    let s = codec::raw_unicode_escape_decode(src.read_line().ok()?).ok()?;
+                    let start = src.position() as usize;
+                    let line = src.read_line().ok()?;
+                    // A short line of plain ASCII (most keys and values) is its own text:
+                    // written into its stack item in place, as `push_str` writes short strs.
+                    if let Some(words) = reader::short_words(data, start, line.len())
+                        .filter(|w| line.len() <= INLINE_MAX && codec::words_plain_ascii(w))
+                    {
+                        self.push_inline(line.len() as u8, &words);
+                        continue;
+                    }
+                    let s = codec::raw_unicode_escape_decode(line).ok()?;
                     self.push_made(|| Value::Str(s));
                 }
                 Opcode::INT => {
