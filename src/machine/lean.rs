@@ -41,10 +41,6 @@ use crate::value::{
     new_key_set,
 };
 
-/// The limits the text parsers are given: the defaults, the lowest the lean path runs under
-/// (a number they refuse under them is left to the full machine and the caller's limits).
-const DEFAULT_LIMITS: Limits = Limits::DEFAULT;
-
 /// The largest input the lean path is tried on. Giving up costs the bytes decoded so far, so
 /// the bound also bounds what a pickle outside the subset pays for the attempt.
 pub(crate) const LEAN_MAX: usize = 4096;
@@ -479,6 +475,9 @@ impl Lean {
     /// `SETITEMS` fills a dict (equal keys: the first kept, the last value).
     #[inline(always)]
     fn seal_pairs(&mut self, k: usize, arena: &mut Arena) -> Option<()> {
+        if self.open_pairs == 0 {
+            return Some(());
+        }
         let items = self.stack.get(k..).unwrap_or_default();
         if items.iter().any(|i| matches!(i, Item::Pairs(_))) {
             return self.seal_pairs_from(k, arena);
@@ -494,22 +493,19 @@ impl Lean {
             if !matches!(self.stack.get(at), Some(Item::Pairs(_))) {
                 continue;
             }
-            let Some(pairs @ Item::Pairs(_)) = self.take_target(at) else {
+            let Some(Item::Pairs(mut pairs)) = self.take_target(at) else {
                 return None;
             };
             self.open_pairs -= 1;
-            let dict = self.seal_open(pairs, arena)?;
+            let dict = self.seal_open(&mut pairs, arena)?;
             *self.stack.get_mut(at)? = Item::Val(dict);
         }
         Some(())
     }
 
-    /// The dict of an [`Item::Pairs`].
-    fn seal_open(&mut self, open: Item, arena: &mut Arena) -> Option<Value> {
-        let Item::Pairs(mut pairs) = open else {
-            return None;
-        };
-        match seal_items(&mut self.keys, arena, &mut pairs) {
+    /// The dict of an [`Item::Pairs`]' pairs.
+    fn seal_open(&mut self, pairs: &mut Vec<Item>, arena: &mut Arena) -> Option<Value> {
+        match seal_items(&mut self.keys, arena, pairs) {
             Some((dict, plain)) => {
                 if plain {
                     pairs.drain(..).for_each(mem::forget);
@@ -542,9 +538,7 @@ impl Lean {
                     if k < self.fence() + 1 {
                         return None;
                     }
-                    if self.open_pairs > 0 {
-                        self.seal_pairs(k, arena)?;
-                    }
+                    self.seal_pairs(k, arena)?;
                     self.appends(k)?;
                     continue;
                 }
@@ -553,9 +547,7 @@ impl Lean {
                     if k < self.fence() + 1 {
                         return None;
                     }
-                    if self.open_pairs > 0 {
-                        self.seal_pairs(k, arena)?;
-                    }
+                    self.seal_pairs(k, arena)?;
                     self.setitem(k)?;
                     continue;
                 }
@@ -577,10 +569,7 @@ impl Lean {
                     continue;
                 }
                 Opcode::STOP => {
-                    let top = self.stack.len().checked_sub(1)?;
-                    if self.open_pairs > 0 {
-                        self.seal_pairs(top, arena)?;
-                    }
+                    self.seal_pairs(self.stack.len().checked_sub(1)?, arena)?;
                     return Some((self.pop()?.finish(), src.position() as usize));
                 }
                 Opcode::MEMOIZE => self.put(self.memo_len, src.position() as usize - 1)?,
@@ -660,33 +649,25 @@ impl Lean {
                     if k < self.fence() {
                         return None;
                     }
-                    if self.open_pairs > 0 {
-                        self.seal_pairs(k, arena)?;
-                    }
+                    self.seal_pairs(k, arena)?;
                     self.tuple_from(k);
                     continue;
                 }
                 Opcode::TUPLE => {
                     let k = self.pop_mark()?;
-                    if self.open_pairs > 0 {
-                        self.seal_pairs(k, arena)?;
-                    }
+                    self.seal_pairs(k, arena)?;
                     self.tuple_from(k);
                     continue;
                 }
                 Opcode::APPENDS => {
                     let k = self.pop_mark()?;
-                    if self.open_pairs > 0 {
-                        self.seal_pairs(k, arena)?;
-                    }
+                    self.seal_pairs(k, arena)?;
                     self.appends(k)?;
                     continue;
                 }
                 Opcode::SETITEMS => {
                     let k = self.pop_mark()?;
-                    if self.open_pairs > 0 {
-                        self.seal_pairs(k, arena)?;
-                    }
+                    self.seal_pairs(k, arena)?;
                     self.setitems(k, arena)?;
                     continue;
                 }
@@ -722,12 +703,14 @@ impl Lean {
                     let s = codec::raw_unicode_escape_decode(line).ok()?;
                     self.push_made(|| Value::Str(s));
                 }
+                // Under the default limits, the lowest the lean path runs under (a number they
+                // refuse is left to the full machine and the caller's limits).
                 Opcode::INT => {
-                    let v = super::parse_text_int(src.read_line().ok()?, &DEFAULT_LIMITS).ok()?;
+                    let v = super::parse_text_int(src.read_line().ok()?, &Limits::DEFAULT).ok()?;
                     self.push_made(|| v);
                 }
                 Opcode::LONG => {
-                    let v = super::parse_text_long(src.read_line().ok()?, &DEFAULT_LIMITS).ok()?;
+                    let v = super::parse_text_long(src.read_line().ok()?, &Limits::DEFAULT).ok()?;
                     self.push_made(|| v);
                 }
                 Opcode::FLOAT => {
