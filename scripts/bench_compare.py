@@ -31,6 +31,14 @@ columns are input MB (10^6 bytes) over the median of all timed runs pooled over 
 records.json is timed with serde_json (in the "ours" columns) against CPython's json.loads.
 With --shared, "ours" is `restricted_loads_shared` (bytes payloads of 1 KiB or more lent as
 windows of the input; `decode_timer --shared`) and the rows are labelled "(shared input)".
+
+With --keep-heap, every process but memcpy runs with glibc's heap kept between batches
+(GLIBC_TUNABLES trim_threshold 1 GiB, mmap_threshold 32 MiB, the same for CPython and us): by
+default glibc gives the top of its heap back to the kernel when a batch of results is freed, and
+the next batch pays a page fault per 4 KiB it writes. Results kept alive in batches are what the
+method times, so that cost lands on the decode; it grows with the size of the results, which
+for lists is 24 bytes an item here and 8 in CPython. The option shows the decoders without it
+(what a process that sets those tunables, or a global allocator that keeps its memory, gets).
 """
 
 import argparse
@@ -46,6 +54,8 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIG_STACK_NOTE = "†"
+# glibc keeps freed memory (no trimming of the heap's top; blocks up to 32 MiB from the heap).
+KEEP_HEAP = "glibc.malloc.trim_threshold=1073741824:glibc.malloc.mmap_threshold=33554432"
 
 
 # --- the CPython timer (runs in a child process: `bench_compare.py --cpython-timer FILE`) -------
@@ -146,6 +156,7 @@ class Runner:
         self.shared = args.shared
         self.time_bin = shutil.which("time", path="/usr/bin:/bin") if not args.vm_hwm else None
         self.memcpy_env = dict(os.environ, GLIBC_TUNABLES="glibc.malloc.mmap_threshold=131072")
+        self.env = dict(os.environ, GLIBC_TUNABLES=KEEP_HEAP) if args.keep_heap else None
 
     def timing_cmd(self, tool, path, extra):
         if tool == "cpython":
@@ -185,12 +196,13 @@ class Runner:
                 os.remove(rss_file)
 
     def timed(self, tool, path):
-        env = self.memcpy_env if tool == "memcpy" else None
+        env = self.memcpy_env if tool == "memcpy" else self.env
         return self.run_json(self.timing_cmd(tool, path, ["--budget", str(self.budget)]), env=env)
 
     def peak(self, tool, path, mode):
         """Peak RSS (KiB) of a one-shot process: mode is "once" or "read-only"."""
-        return self.run_json(self.timing_cmd(tool, path, ["--" + mode]), rss=True).get("rss_kib")
+        cmd = self.timing_cmd(tool, path, ["--" + mode])
+        return self.run_json(cmd, env=self.env, rss=True).get("rss_kib")
 
     def whole_process(self, ours, path):
         if ours:
@@ -199,7 +211,7 @@ class Runner:
             cmd = [sys.executable, "-c",
                    "import pickle,sys;pickle.loads(open(sys.argv[1],'rb').read())", path]
         t0 = time.perf_counter()
-        p = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        p = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=self.env)
         dt = time.perf_counter() - t0
         return dt if p.returncode == 0 else None
 
@@ -421,6 +433,9 @@ def main(argv):
                     help="peak RSS from the process's own VmHWM, not /usr/bin/time")
     ap.add_argument("--shared", action="store_true",
                     help="time restricted_loads_shared (decode_timer --shared) as ours")
+    ap.add_argument("--keep-heap", action="store_true",
+                    help="run every tool but memcpy with glibc's heap kept between batches "
+                         "(GLIBC_TUNABLES, the same for all)")
     ap.add_argument("--no-build", action="store_true")
     ap.add_argument("--json-out", help="also write every raw measurement to this file")
     args = ap.parse_args(argv)
@@ -454,9 +469,10 @@ def main(argv):
             fmt_time(pooled_median(res["rounds"], "cpython"))), file=sys.stderr, flush=True)
 
     lines, notes = summarise(results)
-    print("restricted_unpickler (%s) vs CPython %s pickle.loads; %s; %.0f s" % (
+    print("restricted_unpickler (%s) vs CPython %s pickle.loads; %s; %.0f s%s" % (
         git_version(), sys.version.split()[0],
-        time.strftime("%Y-%m-%d %H:%M", time.localtime(started)), time.time() - started))
+        time.strftime("%Y-%m-%d %H:%M", time.localtime(started)), time.time() - started,
+        "; glibc heap kept (GLIBC_TUNABLES=%s)" % KEEP_HEAP if args.keep_heap else ""))
     print()
     print("\n".join(lines))
     print()

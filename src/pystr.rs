@@ -262,6 +262,18 @@ impl PyStr {
         }
     }
 
+    /// How many holders share this str's allocation, if it has one (tests of `Drop`).
+    #[cfg(test)]
+    pub(crate) fn alloc_refs(&self) -> Option<usize> {
+        match &self.0 {
+            Repr::Inline(..) => None,
+            Repr::Text(a) => Some(Arc::strong_count(a)),
+            Repr::Pooled(b, ..) => Some(Arc::strong_count(b)),
+            Repr::Wide(a) => Some(Arc::strong_count(a)),
+            Repr::Latin1(a) => Some(Arc::strong_count(a)),
+        }
+    }
+
     /// A string stored inline: its length and its buffer (zero after the length), else
     /// `None`.
     pub(crate) fn inline_parts(&self) -> Option<(u8, &[u8; INLINE_MAX])> {

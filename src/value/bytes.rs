@@ -109,6 +109,15 @@ struct Window {
 }
 
 impl Bytes {
+    /// How many holders share these bytes' allocation (tests of `Drop`).
+    #[cfg(test)]
+    pub(crate) fn alloc_refs(&self) -> usize {
+        match &self.0 {
+            Repr::Owned(a) => Arc::strong_count(a),
+            Repr::Window(w) => Arc::strong_count(w),
+        }
+    }
+
     /// The bytes.
     #[inline]
     pub fn as_slice(&self) -> &[u8] {

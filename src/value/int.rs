@@ -175,6 +175,16 @@ impl Int {
             Repr::Big(b) => Some(Arc::as_ptr(b) as usize),
         }
     }
+
+    /// How many holders share this int's allocation, if it has one (tests of `Drop`).
+    #[cfg(test)]
+    pub(crate) fn alloc_refs(&self) -> Option<usize> {
+        match &self.0 {
+            Repr::Small(_) => None,
+            Repr::Wide(w) => Some(Arc::strong_count(w)),
+            Repr::Big(b) => Some(Arc::strong_count(b)),
+        }
+    }
 }
 
 impl From<BigInt> for Int {

@@ -142,14 +142,6 @@ impl Seq {
         }
     }
 
-    /// The items, if this reference alone keeps them alive.
-    pub(crate) fn get_mut(&mut self) -> Option<&mut [Value]> {
-        match self {
-            Seq::Slice(s) => Arc::get_mut(s).map(|s| &mut s[..]),
-            Seq::Vec(v) => Arc::get_mut(v).map(|v| &mut v[..]),
-        }
-    }
-
     /// Whether this reference alone keeps the items alive (no weak reference is ever made).
     pub(crate) fn is_unique(&self) -> bool {
         match self {
