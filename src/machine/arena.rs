@@ -157,6 +157,8 @@ impl Items {
         // that the CPU cannot forward to the next load: a stall per item), leaving `None` to
         // drop for free.
         let base = self.values().len();
+        // Whether every slot is a node reference (`[x] * n`): then no value moves.
+        let mut all_nodes = false;
         if !plain {
             let mut i = 0;
             while let Some(s) = slots.get(i) {
@@ -169,6 +171,7 @@ impl Items {
                             .take_while(|t| matches!(t, Slot::Node(j) if *j == id))
                             .count();
                         self.note_patches(base + i, id, len);
+                        all_nodes |= i == 0 && len == slots.len();
                         i += len;
                     }
                     Slot::Val(ref v) => {
@@ -180,14 +183,18 @@ impl Items {
         }
         if base == 0 {
             let mut sealed = none_slice(slots.len());
-            if let Some(dst) = Arc::get_mut(&mut sealed) {
-                move_values(dst, slots);
+            if !all_nodes {
+                if let Some(dst) = Arc::get_mut(&mut sealed) {
+                    move_values(dst, slots);
+                }
             }
             self.vals = Vals::Sealed(sealed);
         } else {
             let mut vals = self.take_open();
             vals.resize_with(base + slots.len(), || Value::None);
-            move_values(vals.get_mut(base..).unwrap_or_default(), slots);
+            if !all_nodes {
+                move_values(vals.get_mut(base..).unwrap_or_default(), slots);
+            }
             self.vals = Vals::Open(vals);
         }
         stack.discard_moved(k);
