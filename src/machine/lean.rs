@@ -116,8 +116,12 @@ pub(crate) struct Lean {
     marks: Vec<usize>,
     keys: Vec<Key>,
     /// The memo, by index (below [`LEAN_MAX`]): where the put opcode starts, plus one (0: no
-    /// entry). Nothing of the value is kept: a `GET` decodes it again (see [`Lean::put`]).
+    /// entry). Nothing of the value is kept: the first `GET` of an entry decodes it again (see
+    /// [`Lean::put`]) and keeps it in `fetched`, and the cell then says where ([`FETCHED`]).
     memo: Vec<u32>,
+    /// The scalars `GET`s have decoded, for the next `GET`s of the same entries (a record's
+    /// keys are fetched once per record).
+    fetched: Vec<Value>,
     /// The number of memo entries (Python's `len(memo)`).
     memo_len: usize,
     /// For `GET`s: one bit per input offset where an opcode starts, found by stepping over the
@@ -133,6 +137,10 @@ pub(crate) struct Lean {
 /// A memo cell with no entry.
 const NO_ENTRY: u32 = 0;
 
+/// The flag of a memo cell whose value a `GET` has decoded: the rest of the cell is its index
+/// in [`Lean::fetched`]. (A put position is below [`LEAN_MAX`]: it never has the flag.)
+const FETCHED: u32 = 1 << 31;
+
 impl Lean {
     /// Empties the buffers, keeping at most `room` items of capacity.
     pub(crate) fn empty(&mut self, room: usize) {
@@ -141,6 +149,7 @@ impl Lean {
         self.marks.shrink_to(room);
         self.keys.shrink_to(room);
         self.memo.shrink_to(room);
+        self.fetched.shrink_to(room);
     }
 
     /// Empties the buffers for the next pickle.
@@ -149,6 +158,8 @@ impl Lean {
         self.marks.clear();
         self.keys.clear();
         self.memo.clear();
+        // (Scalars that own nothing: forgotten, no drop glue.)
+        self.fetched.drain(..).for_each(mem::forget);
         self.memo_len = 0;
         self.walked = 0;
         self.open_pairs = 0;
@@ -259,16 +270,27 @@ impl Lean {
     }
 
     /// `BINGET`/`LONG_BINGET` of `idx`: a scalar that owns nothing (a short str, an int, a
-    /// float, `None`, a bool), decoded again from its opcode; anything else gives up.
+    /// float, `None`, a bool), decoded again from its opcode the first time, then copied from
+    /// `fetched`; anything else gives up.
     #[inline(never)]
     fn get(&mut self, idx: usize, data: &[u8]) -> Option<()> {
         let put = match *self.memo.get(idx)? {
             NO_ENTRY => return None,
-            cell => cell as usize - 1,
+            c if c & FETCHED != 0 => {
+                let v = self.fetched.get((c & !FETCHED) as usize)?.clone();
+                self.stack.push(Item::Val(v));
+                return Some(());
+            }
+            c => c as usize - 1,
         };
         let v = scalar_at(data, self.opcode_before(data, put)?)?;
         if !v.owns_nothing() {
             return None;
+        }
+        // (`fetched` holds at most one value per memo entry: fewer than `LEAN_MAX`.)
+        if let (Ok(at), Some(cell)) = (u32::try_from(self.fetched.len()), self.memo.get_mut(idx)) {
+            *cell = at | FETCHED;
+            self.fetched.push(v.clone());
         }
         self.stack.push(Item::Val(v));
         Some(())
@@ -955,6 +977,30 @@ mod tests {
         // [1] and {'a': 1} at protocol 2: APPEND and SETITEM.
         assert!(check(&mut m, &unhex("80025d71004b01612e")));
         assert!(check(&mut m, &unhex("80027d710058010000006171014b01732e")));
+    }
+
+    /// A memo entry fetched (and so kept decoded) and then put again is fetched anew: the
+    /// second `BINGET 1` gives the second put's value, as in CPython (`[1, 1, 2, 2]`), and
+    /// equal keys fetched over and over are copies of the first fetch.
+    #[test]
+    fn a_fetched_entry_put_again_is_fetched_anew() {
+        let mut m = Machine::default();
+        let data = b"\x80\x02]q\x00(K\x01q\x01h\x01K\x02q\x01h\x01e.";
+        assert!(check(&mut m, data));
+        assert_eq!(
+            m.load_lean(data, false).expect("lean").0.to_string(),
+            "[1, 1, 2, 2]"
+        );
+        m.reset();
+        // [{'k': 1, 'v': 'x'}, {'k': 2, 'v': 'x'}, {'k': 3, 'v': 'x'}]: keys and a value
+        // fetched twice each.
+        let data = b"\x80\x04]\x94(}\x94(\x8c\x01k\x94K\x01\x8c\x01v\x94\x8c\x01x\x94u}\x94(h\x02K\x02h\x03h\x04u}\x94(h\x02K\x03h\x03h\x04ue.";
+        assert!(check(&mut m, data));
+        assert_eq!(
+            m.load_lean(data, false).expect("lean").0.to_string(),
+            "[{'k': 1, 'v': 'x'}, {'k': 2, 'v': 'x'}, {'k': 3, 'v': 'x'}]"
+        );
+        m.reset();
     }
 
     #[test]
