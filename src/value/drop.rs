@@ -102,15 +102,9 @@ fn forget_plain(v: Vec<Value>) {
 
 /// Whether `v` is a container this reference alone keeps alive (so dropping it here would
 /// drop its children too). Shared containers are just released: their contents stay alive.
+#[inline]
 fn is_last_owner(v: &Value) -> bool {
-    match v {
-        Value::List(l) => l.0.is_unique(),
-        Value::Tuple(t) => t.0.is_unique(),
-        Value::Dict(d) => d.is_unique(),
-        Value::Set(s) | Value::FrozenSet(s) => Arc::strong_count(&s.0) == 1,
-        Value::Object(o) => Arc::strong_count(&o.0) == 1,
-        _ => false,
-    }
+    matches!(fate(v), Fate::Take)
 }
 
 fn take_dict(d: &mut super::DictRepr, out: &mut Vec<Value>) {
