@@ -30,29 +30,50 @@ fn take_slice(items: &mut super::Seq, out: &mut Vec<Value>) {
     match items {
         super::Seq::Slice(s) => {
             if let Some(items) = unique_mut(s) {
-                for item in items.iter_mut() {
-                    if is_last_owner(item) {
-                        out.push(mem::take(item));
-                    }
-                }
+                take_unique(items, out);
             }
         }
         super::Seq::Vec(v) => {
-            if let Some(v) = unique_mut(v) {
-                let mut owning = 0;
-                for item in v.iter_mut() {
-                    match fate(item) {
-                        Fate::Plain => {}
-                        Fate::Take => out.push(mem::take(item)),
-                        Fate::Release => owning += 1,
-                    }
-                }
-                if owning == 0 {
-                    mem::take(v).into_iter().for_each(mem::forget);
-                } else if owning < v.len() / 2 {
-                    forget_plain(mem::take(v));
+            let Some(v) = unique_mut(v) else {
+                return;
+            };
+            // Its first items tell whether most will leave nothing to drop (numbers, short
+            // strs, and unique containers, which leave `None`); if not, sorting every item
+            // costs more than it saves, and the drop glue does the rest.
+            let sample = v.get(..SAMPLE.min(v.len())).unwrap_or_default();
+            let owning = sample
+                .iter()
+                .filter(|x| matches!(fate(x), Fate::Release))
+                .count();
+            if owning * 4 > sample.len() {
+                take_unique(v, out);
+                return;
+            }
+            let mut owning = 0;
+            for item in v.iter_mut() {
+                match fate(item) {
+                    Fate::Plain => {}
+                    Fate::Take => out.push(mem::take(item)),
+                    Fate::Release => owning += 1,
                 }
             }
+            if owning == 0 {
+                mem::take(v).into_iter().for_each(mem::forget);
+            } else if owning < v.len() / 2 {
+                forget_plain(mem::take(v));
+            }
+        }
+    }
+}
+
+/// How many of a grown list's first items [`take_slice`] looks at to choose how to empty it.
+const SAMPLE: usize = 32;
+
+/// Moves the containers among `items` that this reference alone keeps alive onto `out`.
+fn take_unique(items: &mut [Value], out: &mut Vec<Value>) {
+    for item in items.iter_mut() {
+        if is_last_owner(item) {
+            out.push(mem::take(item));
         }
     }
 }
