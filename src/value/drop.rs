@@ -332,8 +332,8 @@ mod tests {
     /// ints, bytes, shared lists of both kinds) is released exactly once, whether most items
     /// own nothing (taken out one by one), none do (the whole vector forgotten at once) or most
     /// own something (left to the drop glue), and when one item alone owns something; and a
-    /// 10^5-deep chain of grown lists inside it
-    /// still goes through the work list (a 256 KiB stack).
+    /// 10^5-deep chain of grown lists inside it still goes through the work list (a 256 KiB
+    /// stack).
     #[test]
     fn grown_lists_release_what_they_share_and_forget_only_plain_items() {
         std::thread::Builder::new()
@@ -362,6 +362,7 @@ mod tests {
                 assert!(matches!(&owners[0], Value::Str(s) if s.is_pooled()));
                 owners.extend([
                     Value::from("a str of its own, too long to be inline"),
+                    Value::from(crate::value::Int::from(u128::from(u64::MAX))),
                     Value::from(crate::value::Int::from(u128::MAX)),
                     Value::from(num_bigint::BigInt::from(7u8).pow(100)),
                     Value::bytes(b"some bytes"),
