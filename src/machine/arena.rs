@@ -20,11 +20,11 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::grow;
 use crate::pystr::INLINE_MAX;
 use crate::value::key::{DigestMemo, int_digest};
-use crate::value::new_key_set;
 use crate::value::{
     Construct, Dict, DictRepr, Key, KeyMap, List, Object, ObjectInner, Seq, Set, SmallDict, Tuple,
     Value,
 };
+use crate::value::{VEC_MIN, new_key_set};
 
 /// A recorded object under construction.
 pub(crate) struct ObjNode {
@@ -181,7 +181,7 @@ impl Items {
                 }
             }
         }
-        if base == 0 {
+        if base == 0 && slots.len() < VEC_MIN {
             let mut sealed = none_slice(slots.len());
             if !all_nodes {
                 if let Some(dst) = Arc::get_mut(&mut sealed) {

@@ -35,6 +35,7 @@ use crate::limits::Limits;
 use crate::opcode::Opcode;
 use crate::pystr::{self, INLINE_MAX, PyStr};
 use crate::reader::{self, SliceSource, Source};
+use crate::value::VEC_MIN;
 use crate::value::keymap::SMALL_MAX;
 use crate::value::{
     Bytes, Dict, DictRepr, Int, Key, KeyMap, List, Seq, SmallDict, Tuple, Value, digest_key,
@@ -386,6 +387,14 @@ impl Lean {
                 let mut v = Box::new(Vec::with_capacity((self.stack.len() - k).max(4)));
                 self.move_finished(&mut v, k);
                 Item::List(v)
+            }
+            // A long first batch: finished, in a vector (see `VEC_MIN`).
+            Item::EmptyList if self.stack.len() - k >= VEC_MIN => {
+                let items = self.stack.get_mut(k..).unwrap_or_default();
+                let mut v: Vec<Value> = (0..items.len()).map(|_| Value::None).collect();
+                move_items(&mut v, items);
+                self.discard_moved(k);
+                Item::Val(Value::List(List(Seq::from_grown(v))))
             }
             // A list's first batch: exactly sized, finished (most lists have one batch).
             Item::EmptyList => Item::Val(Value::List(List(Seq::Slice(self.take_slice(k))))),
@@ -1001,6 +1010,52 @@ mod tests {
             let (v, _) = m.load_lean(data, false).expect("lean");
             assert_eq!(v.to_string(), want);
             m.reset();
+        }
+    }
+
+    /// A list's first batch of `VEC_MIN` items or more is kept in a vector: the same value as
+    /// the full machine's (whose memoized lists do the same), one item either side of the bound,
+    /// then with a second batch, with the list memoized and fetched, and nested.
+    #[test]
+    fn long_first_batches_decode_as_the_full_machine_does() {
+        use crate::value::VEC_MIN;
+        let mut m = Machine::default();
+        for n in [VEC_MIN - 1, VEC_MIN, VEC_MIN + 1, 300] {
+            let mut items = Vec::new();
+            for i in 0..n {
+                match i % 4 {
+                    0 => items.extend([b'K', i as u8]),
+                    1 => items.extend(b"\x8c\x03abc"),
+                    2 => items.push(b'N'),
+                    _ => items.extend(b"\x8c\x1ba str too long to be inline"),
+                }
+            }
+            let list = |body: &[u8], tail: &[u8]| {
+                let mut p = b"\x80\x04]\x94(".to_vec();
+                p.extend(body);
+                p.push(b'e');
+                p.extend(tail);
+                p
+            };
+            let one = list(&items, b".");
+            let two = list(&items, b"(K\x07K\x08e.");
+            let nested = [b"\x80\x04]\x94(".as_slice(), &one[2..one.len() - 1], b"e."].concat();
+            let fetched = list(&items, b"h\x00\x86.");
+            for data in [&one, &two, &nested, &fetched] {
+                let lean = check(&mut m, data);
+                // (A `GET` of a list gives up: the full machine decodes it.)
+                assert_eq!(lean, !std::ptr::eq(data, &fetched), "{n}");
+                let v = Unpickler::from_slice(data).load().expect("decodes");
+                let list = match v.as_slice() {
+                    Some(_) if std::ptr::eq(data, &nested) => v.get(0usize).cloned(),
+                    Some(_) if std::ptr::eq(data, &fetched) => v.get(0usize).cloned(),
+                    Some(_) => Some(v.clone()),
+                    None => None,
+                };
+                let len = list.and_then(|l| l.as_slice().map(<[_]>::len));
+                let want = if std::ptr::eq(data, &two) { n + 2 } else { n };
+                assert_eq!(len, Some(want), "{n}");
+            }
         }
     }
 
