@@ -352,6 +352,17 @@ impl Lean {
         slice
     }
 
+    /// The items from `k` up, moved into a vector of their exact number and off the stack (as
+    /// [`Lean::take_slice`] moves them: in place, over `None`s).
+    #[inline(always)]
+    fn take_vec(&mut self, k: usize) -> Vec<Value> {
+        let items = self.stack.get_mut(k..).unwrap_or_default();
+        let mut v: Vec<Value> = (0..items.len()).map(|_| Value::None).collect();
+        move_items(&mut v, items);
+        self.discard_moved(k);
+        v
+    }
+
     /// Shortens the stack to `k` items, those after it having been moved out (placeholders
     /// that own nothing: forgotten, not dropped, which saves a call of the drop glue each).
     #[inline]
@@ -390,11 +401,7 @@ impl Lean {
             }
             // A long first batch: finished, in a vector (see `VEC_MIN`).
             Item::EmptyList if self.stack.len() - k >= VEC_MIN => {
-                let items = self.stack.get_mut(k..).unwrap_or_default();
-                let mut v: Vec<Value> = (0..items.len()).map(|_| Value::None).collect();
-                move_items(&mut v, items);
-                self.discard_moved(k);
-                Item::Val(Value::List(List(Seq::from_grown(v))))
+                Item::Val(Value::List(List(Seq::from_grown(self.take_vec(k)))))
             }
             // A list's first batch: exactly sized, finished (most lists have one batch).
             Item::EmptyList => Item::Val(Value::List(List(Seq::Slice(self.take_slice(k))))),
