@@ -1,12 +1,12 @@
 //! The lean path: a small pickle of plain data decoded straight into values.
 //!
 //! Most small pickles (a cache entry, a job's arguments, a few records) hold only strs,
-//! numbers, `None`, bools, bytes and the lists, tuples and dicts that contain them, and fetch
-//! nothing from the memo but their dict keys. For those the full machine's apparatus (arena
-//! nodes converted once at the end, memo entries that follow their values, the checks of every
-//! limit) costs more than the decoding itself. [`Machine::load_lean`] decodes them in one pass,
+//! numbers, `None`, bools, bytes, bytearrays and the lists, tuples, dicts, sets and frozensets
+//! that contain them, and fetch nothing from the memo but their dict keys. For those the full
+//! machine's apparatus (arena nodes converted once at the end, memo entries that follow their
+//! values, the checks of every limit) costs more than the decoding itself. [`Machine::load_lean`] decodes them in one pass,
 //! building each value in its final form, and gives up (`None`) at the first opcode or
-//! condition outside that subset: a global, a set, a Python 2 str, a `GET` of anything but a
+//! condition outside that subset: a global, a Python 2 str, a `GET` of anything but a
 //! scalar that owns nothing (and any `GET` line), an empty `APPENDS`, anything the full machine
 //! would refuse. Protocol 0's text opcodes are in the subset as picklers write plain data with
 //! them: `INT`, `LONG`, `FLOAT` and `UNICODE` lines read by the full machine's own parsers
@@ -22,7 +22,13 @@
 //! It runs only on inputs of at most [`LEAN_MAX`] bytes, with limits at least the defaults:
 //! within that size no default limit can be reached by what the lean path accepts (no value
 //! nests deeper than the input is long, nothing it does amplifies the input, no memo index
-//! reaches the size), so none is checked.
+//! reaches the size), so none is checked. That holds for hashing too: nothing the lean path
+//! builds is shared (its `GET`s fetch only scalars), so the dict keys and set members it hashes
+//! are hashed once each, in time linear in the input; members whose digests are equal but
+//! which differ (NaNs, or tuples holding one: CPython compares them and keeps both) are compared
+//! at most pairwise, each comparison stopping at the first NaN: with `m` such members of `s`
+//! elements in 4 KiB (`m·(s + 9) ≤ 4096`), at most `m²·s / 2 ≈ 2·10⁵` element comparisons, far
+//! below the default work budget of 16 M.
 
 use std::mem;
 use std::sync::Arc;
@@ -38,7 +44,7 @@ use crate::reader::{self, SliceSource, Source};
 use crate::value::VEC_MIN;
 use crate::value::keymap::SMALL_MAX;
 use crate::value::{
-    Bytes, Dict, DictRepr, Int, Key, KeyMap, List, Seq, SmallDict, Tuple, Value, digest_key,
+    Bytes, Dict, DictRepr, Int, Key, KeyMap, List, Seq, Set, SmallDict, Tuple, Value, digest_key,
     new_key_set,
 };
 
@@ -61,6 +67,9 @@ enum Item {
     EmptyList,
     /// A dict with no items yet (`EMPTY_DICT`).
     EmptyDict,
+    /// A set with no items yet (`EMPTY_SET`; its first `ADDITEMS` makes it a finished
+    /// [`Value::Set`], which a later one reopens).
+    EmptySet,
     /// A list grown by a second batch.
     #[allow(
         clippy::box_collection,
@@ -100,6 +109,7 @@ impl Item {
             Item::EmptyList => Value::List(List(Seq::from_grown(Vec::new()))),
             Item::List(items) => Value::List(List(Seq::from_grown(*items))),
             Item::EmptyDict => Value::Dict(Dict::from_parts(new_key_set(0), Vec::new())),
+            Item::EmptySet => Value::Set(Set(Arc::new(new_key_set(0)))),
             Item::Dict(d) => Value::Dict(Dict::from_parts(d.keys, d.values)),
             // Sealed before anything takes it (`Lean::seal_pairs`); never reached.
             Item::Pairs(_) => Value::None,
@@ -563,6 +573,47 @@ impl Lean {
         insert_pairs(self.stack.drain(k..), d)
     }
 
+    /// `ADDITEMS` with the mark at `k`: the items go into the set below them (an empty set,
+    /// or one a first `ADDITEMS` finished; anything else gives up, as does an empty batch).
+    #[inline(never)]
+    fn additems(&mut self, k: usize, arena: &mut Arena) -> Option<()> {
+        if k == 0 || k >= self.stack.len() {
+            return None;
+        }
+        let keys = match self.take_target(k - 1)? {
+            Item::EmptySet => new_key_set(0),
+            Item::Val(Value::Set(mut set)) => mem::take(Arc::get_mut(&mut set.0)?),
+            _ => return None,
+        };
+        let set = Value::Set(Set(Arc::new(self.add_keys(keys, k, arena)?)));
+        *self.stack.get_mut(k - 1)? = Item::Val(set);
+        Some(())
+    }
+
+    /// `FROZENSET` of the items from `k` up.
+    #[inline(never)]
+    fn frozenset_from(&mut self, k: usize, arena: &mut Arena) -> Option<()> {
+        let set = Value::FrozenSet(Set(Arc::new(self.add_keys(new_key_set(0), k, arena)?)));
+        self.stack.push(Item::Val(set));
+        Some(())
+    }
+
+    /// Adds the items from `k` up (taken off the stack) to `keys`, as the full machine adds
+    /// them (room for all at once, an equal key kept as it was), in their final form; gives up
+    /// on an item that is not a finished value or that CPython cannot hash.
+    fn add_keys(&mut self, mut keys: KeyMap, k: usize, arena: &mut Arena) -> Option<KeyMap> {
+        keys.reserve(self.stack.len().checked_sub(k)?);
+        let mut steps = 0u64;
+        for item in self.stack.drain(k..) {
+            let Item::Val(value) = item else {
+                return None;
+            };
+            let digest = key_digest(arena, &value)?;
+            keys.insert_counted(Key { digest, value }, &mut steps);
+        }
+        Some(keys.compact())
+    }
+
     /// Decodes `data` to its `STOP` (the value, and where it ends), or gives up (`None`).
     fn run(&mut self, data: &[u8], arena: &mut Arena) -> Option<(Value, usize)> {
         // The full machine's slice reader: the same window, frames and reads.
@@ -669,12 +720,36 @@ impl Lean {
                     let b = src.read_bytes(usize::try_from(n).ok()?).ok()?;
                     self.push_made(|| Value::Bytes(Bytes::from(b)));
                 }
+                Opcode::BINBYTES8 | Opcode::BYTEARRAY8 => {
+                    let n = u64::from_le_bytes(src.read_array().ok()?);
+                    let b = Bytes::from(src.read_bytes(usize::try_from(n).ok()?).ok()?);
+                    self.push_made(|| match op {
+                        Opcode::BYTEARRAY8 => Value::ByteArray(b),
+                        _ => Value::Bytes(b),
+                    });
+                }
                 Opcode::EMPTY_LIST => {
                     self.stack.push(Item::EmptyList);
                     continue;
                 }
                 Opcode::EMPTY_DICT => {
                     self.stack.push(Item::EmptyDict);
+                    continue;
+                }
+                Opcode::EMPTY_SET => {
+                    self.stack.push(Item::EmptySet);
+                    continue;
+                }
+                Opcode::ADDITEMS => {
+                    let k = self.pop_mark()?;
+                    self.seal_pairs(k, arena)?;
+                    self.additems(k, arena)?;
+                    continue;
+                }
+                Opcode::FROZENSET => {
+                    let k = self.pop_mark()?;
+                    self.seal_pairs(k, arena)?;
+                    self.frozenset_from(k, arena)?;
                     continue;
                 }
                 Opcode::EMPTY_TUPLE => {
@@ -785,16 +860,7 @@ fn seal_items(
             let mut digests = [0u64; SMALL_MAX];
             for i in 0..n {
                 let v = key(i)?;
-                let digest = match v {
-                    Value::Str(s) => s
-                        .inline_parts()
-                        .map(|(len, buf)| arena.inline_str_digest(len, buf)),
-                    _ => None,
-                };
-                let digest = match digest {
-                    Some(d) => d,
-                    None => digest_key(v).ok()?,
-                };
+                let digest = key_digest(arena, v)?;
                 if digests.get(..i)?.contains(&digest) {
                     *scratch = keys;
                     return None;
@@ -819,6 +885,19 @@ fn seal_items(
         }
     }
     Some((Value::Dict(Dict(DictRepr::Small(dict))), plain))
+}
+
+/// The digest of the key `v` (short strs from the pickle-wide cache); `None` if CPython cannot
+/// hash it.
+#[inline]
+fn key_digest(arena: &mut Arena, v: &Value) -> Option<u64> {
+    match v {
+        Value::Str(s) => match s.inline_parts() {
+            Some((len, buf)) => Some(arena.inline_str_digest(len, buf)),
+            None => digest_key(v).ok(),
+        },
+        _ => digest_key(v).ok(),
+    }
 }
 
 /// Inserts `pairs` (keys and values in turn) into the open dict `d`, with Python's semantics
@@ -1066,6 +1145,78 @@ mod tests {
         }
     }
 
+    /// Sets (filled by one batch or more), frozensets and bytearrays, as protocols 4 and 5
+    /// write them, decode as the full machine decodes them; equal members keep the first.
+    #[test]
+    fn sets_and_bytearrays_decode_as_the_full_machine_does() {
+        let mut m = Machine::default();
+        for (hex, want) in [
+            // pickle.dumps({frozenset({(1, 'a'), (2, 'b')}), frozenset()}, protocol=5)
+            (
+                "8005951b000000000000008f9428289194284b028c01629486944b018c01619486949194902e",
+                // (In the pickle's order: CPython's repr lists the members in its hash order.)
+                "{frozenset(), frozenset({(2, 'b'), (1, 'a')})}",
+            ),
+            // pickle.dumps([bytearray(b'ab'), {b'x', 2**70, -1.5}], protocol=5)
+            (
+                "8005952d000000000000005d94289602000000000000006162948f94288a09000000000000000040\
+                 4301789447bff800000000000090652e",
+                "[bytearray(b'ab'), {1180591620717411303424, b'x', -1.5}]",
+            ),
+            // EMPTY_SET MARK 1 True 1.0 ADDITEMS: CPython keeps the first of equal members.
+            ("80048f284b0188473ff0000000000000902e", "{1}"),
+            // Two NaNs (from two opcodes) are two members, as in CPython.
+            (
+                "800428477ff8000000000000477ff8000000000000912e",
+                "frozenset({nan, nan})",
+            ),
+        ] {
+            let data = unhex(hex);
+            assert!(check(&mut m, &data), "refused {hex}");
+            assert_eq!(m.load_lean(&data, false).expect("lean").0.to_string(), want);
+            m.reset();
+        }
+        // The anchors' `misc` payload (sets, frozensets of tuples, a bytearray, tuple and
+        // big-int keys, specials, empties) is taken whole.
+        // (`make_misc` in benches/payloads.py, pickled at protocol 5.)
+        let misc = unhex(
+            "800595a9010000000000007d94288c03736574948f94284a000001004b014b024b034af9ffffff908c096672\
+             6f7a656e73657494284b014b0286944b034b04869491948c09656d7074795f736574948f948c096279746561\
+             72726179949606000000000000000001ff616263948c05627974657394431000ff00ff00ff00ff00ff00ff00\
+             ff00ff948c097475706c655f6b6579947d94284b018c01619486948c0174944b028c01629486948c01759475\
+             8c08696e745f6b657973947d94284b018c036f6e65944afeffffff8c096d696e75732074776f948a09000000\
+             0000000000408c0362696794758c07626967696e7473945d94288a090000000000000000018a090000000000\
+             000000ff8a1a01000000000000000000000000000000000000000000000000018a0800000000000000808a08\
+             ffffffffffffff7f658c087370656369616c73945d9428477ff000000000000047fff0000000000000477ff8\
+             000000000000478000000000000000658c07656d7074696573945d94285d94297d948c0094430094658c0562\
+             6f6f6c73945d942888894e658c07756e69636f6465948c0d00c3a9e4b8adf09f9880ed9fbf94752e",
+        );
+        assert!(check(&mut m, &misc));
+        // set(range(1200)) as CPython writes it: two ADDITEMS batches (1,000 and 200), the
+        // second reopening the set the first finished, past the small key set's size.
+        let mut data = b"\x80\x04\x8f\x94".to_vec();
+        for batch in [0..1000u16, 1000..1200] {
+            data.push(b'(');
+            for i in batch {
+                match u8::try_from(i) {
+                    Ok(b) => data.extend([b'K', b]),
+                    Err(_) => {
+                        data.push(b'M');
+                        data.extend(i.to_le_bytes());
+                    }
+                }
+            }
+            data.push(0x90);
+        }
+        data.push(b'.');
+        assert!(check(&mut m, &data));
+        let v = m.load_lean(&data, false).expect("lean").0;
+        m.reset();
+        let set = v.as_any_set().expect("a set");
+        assert_eq!(set.len(), 1200);
+        assert!(set.contains(&crate::Value::from(1199)));
+    }
+
     #[test]
     fn unpickler_takes_it_only_for_the_whole_slice() {
         // One pickle, all of the slice: the lean path; then the input is read to its end.
@@ -1113,7 +1264,14 @@ mod tests {
         for (data, why) in [
             (&b"\x80\x02]q\x00h\x00a."[..], "GET"),
             (b"cos\nsystem\n.", "GLOBAL"),
-            (b"\x80\x04\x8f\x94(K\x01\x90.", "set"),
+            (b"\x80\x04\x8f(]\x90.", "a list added to a set"),
+            (b"\x80\x04(}\x91.", "a dict in a frozenset"),
+            (b"\x80\x04(\x8f\x91.", "a set in a frozenset"),
+            (b"\x80\x04\x8f(\x90.", "an empty ADDITEMS"),
+            (b"\x80\x04](K\x01\x90.", "ADDITEMS on a list"),
+            (b"\x80\x04(\x91(K\x01\x90.", "ADDITEMS on a frozenset"),
+            (b"\x80\x04\x8f\x94(K\x01\x90h\x00.", "GET of a set"),
+            (b"\x80\x04\x96\x05\0\0\0\0\0\0\0ab.", "truncated BYTEARRAY8"),
             (b"S'a'\n.", "STRING (a Python 2 str)"),
             (b"(I1\nI2\nd.", "DICT over items"),
             (b"(I1\nl.", "LIST over items"),
@@ -1211,7 +1369,7 @@ mod tests {
         }
 
         fn scalar(&mut self) {
-            let r = self.below(14);
+            let r = self.below(15);
             let (pick, n) = (self.below(5) as usize, self.below(5) as usize);
             let o = &mut self.out;
             match r {
@@ -1255,6 +1413,13 @@ mod tests {
                     o.push(b'B');
                     o.extend(3u32.to_le_bytes());
                     o.extend(b"abc");
+                }
+                13 => {
+                    // BINBYTES8 or BYTEARRAY8 (now and then with a length past the input).
+                    o.push([0x8e, 0x96][pick % 2]);
+                    let len = if pick == 4 { u64::MAX } else { n as u64 };
+                    o.extend(len.to_le_bytes());
+                    o.extend(std::iter::repeat_n(9u8, n));
                 }
                 _ => o.push(b')'),
             }
@@ -1325,11 +1490,33 @@ mod tests {
 
         fn value(&mut self, depth: u32) {
             // A `GET` now and then, which the lean path leaves to the full machine.
-            let kinds = if self.below(8) == 0 { 7 } else { 6 };
+            let kinds = if self.below(8) == 0 { 8 } else { 7 };
             let r = if depth > 3 { 0 } else { self.below(kinds) };
             match r {
                 0..=2 => self.scalar(),
-                6 => self.get(),
+                7 => self.get(),
+                6 => {
+                    // A set filled by batches, or a frozenset; members now and then equal,
+                    // unhashable, sets or frozensets themselves.
+                    let frozen = self.below(2) == 0;
+                    let batches = if frozen { 1 } else { self.below(3) };
+                    if !frozen {
+                        self.out.push(0x8f);
+                        self.memo();
+                    }
+                    for _ in 0..batches {
+                        self.out.push(b'(');
+                        let most = if self.below(4) == 0 { 20 } else { 5 };
+                        for _ in 0..self.below(most) {
+                            if self.below(4) == 0 {
+                                self.value(depth + 1);
+                            } else {
+                                self.key();
+                            }
+                        }
+                        self.out.push(if frozen { 0x91 } else { 0x90 });
+                    }
+                }
                 3 => {
                     self.out.push(b']');
                     self.memo();

@@ -491,10 +491,19 @@ pub(crate) fn digest_with(
                     return Err("object");
                 };
                 let d = done.h.finish();
-                memo.insert(done.addr, done.value, d);
                 match stack.last_mut() {
-                    Some(parent) => parent.h.write_u64(d),
-                    None => return Ok(d),
+                    Some(parent) => {
+                        memo.insert(done.addr, done.value, d);
+                        parent.h.write_u64(d);
+                    }
+                    // The value asked for: kept only by a memo that outlives the call (a
+                    // one-off memo would never be asked again).
+                    None => {
+                        if memo.keep.is_some() {
+                            memo.insert(done.addr, done.value, d);
+                        }
+                        return Ok(d);
+                    }
                 }
             }
         }
