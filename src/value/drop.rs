@@ -228,9 +228,9 @@ fn take_object(o: &mut Arc<super::ObjectInner>, out: &mut Vec<Value>) {
 
 /// Drains the work list: each value's children go on the list before the value itself drops
 /// (shallowly, its containers now empty).
-fn drain(mut work: Vec<Value>) {
+fn drain(work: &mut Vec<Value>) {
     while let Some(mut v) = work.pop() {
-        take_children(&mut v, &mut work);
+        take_children(&mut v, work);
         // Its unique children are taken: its `Drop`, the next to run on this thread, need not
         // look for them again. (Everything on the work list is a container this list alone
         // owns, so that `Drop` gets past its own uniqueness check and clears the flag.)
@@ -250,7 +250,15 @@ thread_local! {
     /// unique since (its other owner gone on another thread) is dropped with its own work
     /// list, as before.
     static TAKEN: Cell<bool> = const { Cell::new(false) };
+
+    /// An empty work list kept between drops (most drops of a value holding containers would
+    /// otherwise allocate one and grow it a few times), while its capacity is at most
+    /// [`SPARE_MAX`]. A `Drop` running inside another finds it taken and makes its own.
+    static SPARE: Cell<Vec<Value>> = const { Cell::new(Vec::new()) };
 }
+
+/// The largest work list kept for the next drop (in values: 6 KiB).
+const SPARE_MAX: usize = 256;
 
 /// The `Drop` of a container this reference alone keeps alive: its uniquely owned children
 /// go through a work list (nothing, if [`drain`] has just taken them).
@@ -259,10 +267,15 @@ fn empty_unique<T: ?Sized, F: FnOnce(&mut T, &mut Vec<Value>)>(inner: &mut T, ta
     if TAKEN.try_with(|t| t.replace(false)).unwrap_or(false) {
         return;
     }
-    let mut work = Vec::new();
+    let mut work = SPARE.try_with(Cell::take).unwrap_or_default();
     take(inner, &mut work);
     if !work.is_empty() {
-        drain(work);
+        drain(&mut work);
+    }
+    if work.capacity() <= SPARE_MAX {
+        // (Empty: `drain` ran it to the end. Whatever a nested drop left there is an empty
+        // list too.)
+        let _ = SPARE.try_with(|s| s.set(work));
     }
 }
 
@@ -292,7 +305,7 @@ iterative_drop!(Object, take_object);
 mod tests {
     use std::sync::Arc;
 
-    use super::TAKEN;
+    use super::{SPARE, SPARE_MAX, TAKEN};
     use crate::value::{Complex, Dict, List, Seq, Set, Value};
 
     fn skip_flag() -> bool {
@@ -427,6 +440,41 @@ mod tests {
             .expect("spawn")
             .join()
             .expect("no overflow");
+    }
+
+    /// The work list kept between drops is empty, and kept only while small: a drop that
+    /// needed a long one leaves none that size behind (nor does a drop inside a drop).
+    #[test]
+    fn the_spare_work_list_is_kept_empty_and_small() {
+        let spare = || {
+            SPARE.with(|s| {
+                let v = s.take();
+                let shape = (v.len(), v.capacity());
+                s.set(v);
+                shape
+            })
+        };
+        let lists = |n: usize| {
+            Value::from(
+                (0..n)
+                    .map(|i| Value::from(vec![Value::from(i as i64)]))
+                    .collect::<Vec<_>>(),
+            )
+        };
+        drop(lists(10));
+        let (len, cap) = spare();
+        assert_eq!(len, 0);
+        assert!((10..=SPARE_MAX).contains(&cap), "capacity {cap}");
+        drop(lists(10 * SPARE_MAX));
+        let (len, long) = spare();
+        assert_eq!(len, 0);
+        assert!(long <= SPARE_MAX, "capacity {long} kept after a long drop");
+        // A long work list needed inside a short one.
+        let inner = Value::from(vec![lists(3), lists(SPARE_MAX + 1)]);
+        drop(Value::from(vec![inner, lists(2)]));
+        let (len, cap) = spare();
+        assert_eq!(len, 0);
+        assert!(cap <= SPARE_MAX, "capacity {cap}");
     }
 
     /// Containers of every kind, nested, some children shared with a value kept alive: each
