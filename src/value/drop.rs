@@ -46,7 +46,17 @@ fn take_slice(items: &mut super::Seq, out: &mut Vec<Value>) {
                 .filter(|x| matches!(fate(x), Fate::Release))
                 .count();
             if owning * 4 > sample.len() {
-                take_unique(v, out);
+                // Mostly items to release (shared containers, allocated leaves): each is
+                // released where it lies, in the same pass that finds the unique containers,
+                // and the vector is left holding only items that own nothing.
+                for item in v.iter_mut() {
+                    match fate(item) {
+                        Fate::Plain => {}
+                        Fate::Take => out.push(mem::take(item)),
+                        Fate::Release => *item = Value::None,
+                    }
+                }
+                mem::take(v).into_iter().for_each(mem::forget);
                 return;
             }
             let mut owning = 0;
@@ -402,8 +412,8 @@ mod tests {
                     }
                     v
                 };
-                // Plain items per owner: none (the drop glue), 3 (one by one), and a list
-                // with no owner at all (forgotten at once).
+                // Plain items per owner (and a unique list holding it): none (released in
+                // place), 3 (one by one), and a list with no owner at all (forgotten at once).
                 for per_owner in [0, 3, usize::MAX] {
                     let mut items = Vec::new();
                     if per_owner == usize::MAX {
@@ -411,6 +421,9 @@ mod tests {
                     } else {
                         for o in &owners {
                             items.push(o.clone());
+                            // A unique container holding another reference: forgotten
+                            // instead of emptied, it would keep the owner's count up.
+                            items.push(Value::from(vec![o.clone()]));
                             items.extend((0..per_owner).map(plain));
                         }
                     }
@@ -420,7 +433,7 @@ mod tests {
                     if per_owner != usize::MAX {
                         // (The decoded strs may share blocks: counted from the others.)
                         let up: Vec<Option<usize>> =
-                            before.iter().map(|r| r.map(|n| n + 1)).collect();
+                            before.iter().map(|r| r.map(|n| n + 2)).collect();
                         assert_eq!(held[4..], up[4..], "{per_owner}");
                     }
                     drop(list);
