@@ -4,10 +4,11 @@
 //! numbers, `None`, bools, bytes, bytearrays and the lists, tuples, dicts, sets and frozensets
 //! that contain them, and fetch nothing from the memo but their dict keys. For those the full
 //! machine's apparatus (arena nodes converted once at the end, memo entries that follow their
-//! values, the checks of every limit) costs more than the decoding itself. [`Machine::load_lean`] decodes them in one pass,
-//! building each value in its final form, and gives up (`None`) at the first opcode or
-//! condition outside that subset: a global, a Python 2 str, a `GET` of anything but a
-//! scalar that owns nothing (and any `GET` line), an empty `APPENDS`, anything the full machine
+//! values, the checks of every limit) costs more than the decoding itself.
+//! [`Machine::load_lean`] decodes them in one pass, building each value in its final form, and
+//! gives up (`None`) at the first opcode or condition outside that subset: a global, a Python 2
+//! str, a `GET` of anything but a scalar that owns nothing (and any `GET` line), an empty
+//! `APPENDS` or `ADDITEMS`, a member or key CPython cannot hash, anything the full machine
 //! would refuse. Protocol 0's text opcodes are in the subset as picklers write plain data with
 //! them: `INT`, `LONG`, `FLOAT` and `UNICODE` lines read by the full machine's own parsers
 //! (their errors give up), `PUT` lines, and `DICT`/`LIST` on an empty mark filled by `SETITEM`
