@@ -205,6 +205,15 @@ impl Lean {
         (k <= self.stack.len()).then_some(k)
     }
 
+    /// Pops the topmost mark for an opcode that takes the items above it, after sealing any
+    /// dict among them that is still collecting pairs: where those items start.
+    #[inline(always)]
+    fn marked(&mut self, arena: &mut Arena) -> Option<usize> {
+        let k = self.pop_mark()?;
+        self.seal_pairs(k, arena)?;
+        Some(k)
+    }
+
     /// The bottom of the items the current mark fences off.
     #[inline]
     fn fence(&self) -> usize {
@@ -743,14 +752,12 @@ impl Lean {
                     continue;
                 }
                 Opcode::ADDITEMS => {
-                    let k = self.pop_mark()?;
-                    self.seal_pairs(k, arena)?;
+                    let k = self.marked(arena)?;
                     self.additems(k, arena)?;
                     continue;
                 }
                 Opcode::FROZENSET => {
-                    let k = self.pop_mark()?;
-                    self.seal_pairs(k, arena)?;
+                    let k = self.marked(arena)?;
                     self.frozenset_from(k, arena)?;
                     continue;
                 }
@@ -769,20 +776,17 @@ impl Lean {
                     continue;
                 }
                 Opcode::TUPLE => {
-                    let k = self.pop_mark()?;
-                    self.seal_pairs(k, arena)?;
+                    let k = self.marked(arena)?;
                     self.tuple_from(k);
                     continue;
                 }
                 Opcode::APPENDS => {
-                    let k = self.pop_mark()?;
-                    self.seal_pairs(k, arena)?;
+                    let k = self.marked(arena)?;
                     self.appends(k)?;
                     continue;
                 }
                 Opcode::SETITEMS => {
-                    let k = self.pop_mark()?;
-                    self.seal_pairs(k, arena)?;
+                    let k = self.marked(arena)?;
                     self.setitems(k, arena)?;
                     continue;
                 }
