@@ -202,10 +202,10 @@ impl<'p, S: Source> Unpickler<'p, S> {
     /// Decodes the next pickle.
     ///
     /// A pickle of at most 4 KiB of plain data (strs, numbers, bytes, bytearrays, `None`, bools
-    /// and the lists, tuples, dicts, sets and frozensets holding them) that is all of a slice, read from its start, with
-    /// limits at least the defaults, is decoded on a lean path straight into values; the
-    /// result is the same (every such pickle it takes is checked against the full machine in
-    /// the tests and fuzz targets), only sooner.
+    /// and the lists, tuples, dicts, sets and frozensets holding them) that is all of a slice,
+    /// read from its start, with limits at least the defaults, is decoded on a lean path
+    /// straight into values; the result is the same (every such pickle it takes is checked
+    /// against the full machine in the tests and fuzz targets), only sooner.
     ///
     /// # Errors
     /// An [`Error`](crate::Error) saying what went wrong and at which byte offset: a forbidden

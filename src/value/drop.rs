@@ -37,47 +37,20 @@ fn take_slice(items: &mut super::Seq, out: &mut Vec<Value>) {
             let Some(v) = unique_mut(v) else {
                 return;
             };
-            // Its first items tell whether most will leave nothing to drop (numbers, short
-            // strs, and unique containers, which leave `None`); if not, sorting every item
-            // costs more than it saves, and the drop glue does the rest.
-            let sample = v.get(..SAMPLE.min(v.len())).unwrap_or_default();
-            let owning = sample
-                .iter()
-                .filter(|x| matches!(fate(x), Fate::Release))
-                .count();
-            if owning * 4 > sample.len() {
-                // Mostly items to release (shared containers, allocated leaves): each is
-                // released where it lies, in the same pass that finds the unique containers,
-                // and the vector is left holding only items that own nothing.
-                for item in v.iter_mut() {
-                    match fate(item) {
-                        Fate::Plain => {}
-                        Fate::Take => out.push(mem::take(item)),
-                        Fate::Release => *item = Value::None,
-                    }
-                }
-                mem::take(v).into_iter().for_each(mem::forget);
-                return;
-            }
-            let mut owning = 0;
+            // Each item is sorted by one look at its kind: a unique container goes onto the
+            // work list, anything else that owns memory is released where it lies, and the
+            // vector, left holding only items that own nothing, is forgotten.
             for item in v.iter_mut() {
                 match fate(item) {
                     Fate::Plain => {}
                     Fate::Take => out.push(mem::take(item)),
-                    Fate::Release => owning += 1,
+                    Fate::Release => *item = Value::None,
                 }
             }
-            if owning == 0 {
-                mem::take(v).into_iter().for_each(mem::forget);
-            } else if owning < v.len() / 2 {
-                forget_plain(mem::take(v));
-            }
+            mem::take(v).into_iter().for_each(mem::forget);
         }
     }
 }
-
-/// How many of a grown list's first items [`take_slice`] looks at to choose how to empty it.
-const SAMPLE: usize = 32;
 
 /// Moves the containers among `items` that this reference alone keeps alive onto `out`.
 fn take_unique(items: &mut [Value], out: &mut Vec<Value>) {
@@ -113,22 +86,6 @@ fn fate(v: &Value) -> Fate {
         _ => false,
     };
     if last { Fate::Take } else { Fate::Release }
-}
-
-/// Empties a grown list's vector whose items mostly own nothing (numbers, short strs, `None`,
-/// and the `None`s its unique containers left): those are forgotten rather than dropped (which
-/// leaks nothing, and spares each the drop glue's call and dispatch: a third of the drop of a
-/// million floats); the others are dropped. Each item is looked at where it lies before it is
-/// taken out, so that a forgotten one is never copied.
-fn forget_plain(v: Vec<Value>) {
-    let mut items = v.into_iter();
-    while let Some(first) = items.as_slice().first() {
-        if first.owns_nothing() {
-            mem::forget(items.next());
-        } else {
-            drop(items.next());
-        }
-    }
 }
 
 /// Whether `v` is a container this reference alone keeps alive (so dropping it here would
@@ -353,8 +310,7 @@ mod tests {
     /// The drop of a grown list forgets the items that own nothing and nothing else: every
     /// allocation its other items share (strs of each kind, pooled ones included, wide and big
     /// ints, bytes, shared lists of both kinds) is released exactly once, whether most items
-    /// own nothing (taken out one by one), none do (the whole vector forgotten at once) or most
-    /// own something (left to the drop glue), and when one item alone owns something; and a
+    /// own nothing, none do or most own something, and when one item alone owns something; and a
     /// 10^5-deep chain of grown lists inside it still goes through the work list (a 256 KiB
     /// stack).
     #[test]
@@ -412,8 +368,8 @@ mod tests {
                     }
                     v
                 };
-                // Plain items per owner (and a unique list holding it): none (released in
-                // place), 3 (one by one), and a list with no owner at all (forgotten at once).
+                // Plain items per owner (and a unique list holding it): none, 3, and a list
+                // with no owner at all.
                 for per_owner in [0, 3, usize::MAX] {
                     let mut items = Vec::new();
                     if per_owner == usize::MAX {
