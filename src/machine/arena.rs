@@ -1193,6 +1193,19 @@ impl Arena {
         self.digests.inline_str(len, buf)
     }
 
+    /// The digest of a key that needs no traversal: a short str (most keys) from the digest
+    /// cache, an int that fits a machine word (ids) on the spot; `None` for anything else.
+    #[inline]
+    pub(crate) fn quick_digest(&mut self, v: &Value) -> Option<u64> {
+        match v {
+            Value::Str(s) => s
+                .inline_parts()
+                .map(|(len, buf)| self.inline_str_digest(len, buf)),
+            Value::Int(i) => i.as_i64().map(int_digest),
+            _ => None,
+        }
+    }
+
     /// Converts a slot into a hashable key (its depth too), with CPython's error for unhashable
     /// types. Lists, dicts and sets are refused before any conversion.
     pub(crate) fn key_of(
@@ -1201,14 +1214,9 @@ impl Arena {
         max_depth: usize,
         work: &mut u64,
     ) -> Result<(Key, u32)> {
-        // Short strs (most keys) take the digest cache directly; ints that fit a machine word
-        // (ids) are digested on the spot.
         let digest = match &slot {
-            Slot::Val(Value::Str(s)) => s
-                .inline_parts()
-                .map(|(len, buf)| self.inline_str_digest(len, buf)),
-            Slot::Val(Value::Int(i)) => i.as_i64().map(int_digest),
-            _ => None,
+            Slot::Val(v) => self.quick_digest(v),
+            Slot::Node(_) => None,
         };
         if let Some(digest) = digest {
             if let Slot::Val(value) = slot {

@@ -43,7 +43,6 @@ use crate::opcode::Opcode;
 use crate::pystr::{self, INLINE_MAX, PyStr};
 use crate::reader::{self, SliceSource, Source};
 use crate::value::VEC_MIN;
-use crate::value::key::int_digest;
 use crate::value::keymap::SMALL_MAX;
 use crate::value::{
     Bytes, Dict, DictRepr, Int, Key, KeyMap, List, Seq, Set, SmallDict, Tuple, Value, digest_key,
@@ -893,18 +892,11 @@ fn seal_items(
     Some((Value::Dict(Dict(DictRepr::Small(dict))), plain))
 }
 
-/// The digest of the key `v` (short strs from the pickle-wide cache, ints of a machine word on
-/// the spot, as the full machine's `Arena::key_of` takes them); `None` if CPython cannot hash it.
+/// The digest of the key `v` (short strs and ints of a machine word as the full machine's
+/// `Arena::key_of` takes them); `None` if CPython cannot hash it.
 #[inline]
 fn key_digest(arena: &mut Arena, v: &Value) -> Option<u64> {
-    let quick = match v {
-        Value::Str(s) => s
-            .inline_parts()
-            .map(|(len, buf)| arena.inline_str_digest(len, buf)),
-        Value::Int(i) => i.as_i64().map(int_digest),
-        _ => None,
-    };
-    match quick {
+    match arena.quick_digest(v) {
         Some(d) => Some(d),
         None => digest_key(v).ok(),
     }
