@@ -432,7 +432,34 @@ pub(crate) fn digest_with(
         value: &'a Value,
         addr: usize,
     }
-    let mut stack: Vec<Frame<'_>> = Vec::new();
+    /// The open sequences, the outermost apart from the rest: a flat tuple (most keys and
+    /// members that are not scalars) is digested without allocating.
+    struct Frames<'a> {
+        root: Option<Frame<'a>>,
+        rest: Vec<Frame<'a>>,
+    }
+    impl<'a> Frames<'a> {
+        fn push(&mut self, f: Frame<'a>) {
+            if self.root.is_none() {
+                self.root = Some(f);
+            } else {
+                self.rest.push(f);
+            }
+        }
+        fn last_mut(&mut self) -> Option<&mut Frame<'a>> {
+            match self.rest.last_mut() {
+                Some(f) => Some(f),
+                None => self.root.as_mut(),
+            }
+        }
+        fn pop(&mut self) -> Option<Frame<'a>> {
+            self.rest.pop().or_else(|| self.root.take())
+        }
+    }
+    let mut stack = Frames {
+        root: None,
+        rest: Vec::new(),
+    };
     let mut next = Some(v);
     loop {
         if let Some(child) = next.take() {
