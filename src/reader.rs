@@ -323,6 +323,12 @@ impl<'a> SliceSource<'a> {
         }
     }
 
+    /// Whether the next opcode is a `BINFLOAT`.
+    #[inline(always)]
+    pub(crate) fn next_is_float(&self) -> bool {
+        self.window.get(self.pos) == Some(&(Opcode::BINFLOAT as u8))
+    }
+
     /// The next `n` bytes as [`short_words`], not read (the lean path's short strs).
     #[inline(always)]
     pub(crate) fn peek_short_words(&self, n: usize) -> Option<[u64; 3]> {

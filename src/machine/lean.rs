@@ -352,6 +352,22 @@ impl Lean {
         self.stack.pop()
     }
 
+    /// After a `BINFLOAT`: the `BINFLOAT`s that follow it, read as a run.
+    #[inline(always)]
+    fn push_float_run(&mut self, src: &mut SliceSource<'_>) {
+        if src.next_is_float() {
+            self.float_run(src);
+        }
+    }
+
+    #[inline(never)]
+    fn float_run(&mut self, src: &mut SliceSource<'_>) {
+        let _ = src.read_floats(|v, _| {
+            self.stack.push(Item::Val(Value::Float(v)));
+            Ok::<(), ()>(())
+        });
+    }
+
     /// `TUPLE` of the items from `k` up.
     #[inline]
     fn tuple_from(&mut self, k: usize) {
@@ -711,6 +727,7 @@ impl Lean {
                 Opcode::BINFLOAT => {
                     let v = f64::from_be_bytes(src.read_array().ok()?);
                     self.push_made(|| Value::Float(v));
+                    self.push_float_run(&mut src);
                 }
                 Opcode::SHORT_BINUNICODE => {
                     let n = src.read_u8().ok()?;
@@ -1051,6 +1068,80 @@ mod tests {
             Err(e) => panic!("{data:02x?}: lean decodes {lean}, the full machine fails: {e}"),
         }
         true
+    }
+
+    /// A run of `BINFLOAT`s is read without a dispatch per float: within a frame, up to a frame's
+    /// end (the rest read after the next `FRAME`), outside frames, and cut short by a
+    /// truncated float (given up, as the full machine fails there).
+    #[test]
+    fn float_runs_decode_as_the_full_machine_does() {
+        let floats: Vec<f64> = (0..300)
+            .map(|i| match i % 5 {
+                0 => f64::NAN,
+                1 => -0.0,
+                2 => f64::INFINITY,
+                _ => f64::from(i) * 1.25 - 100.0,
+            })
+            .collect();
+        let body = |fs: &[f64]| {
+            let mut o = Vec::new();
+            for f in fs {
+                o.push(b'G');
+                o.extend(f.to_be_bytes());
+            }
+            o
+        };
+        let frame = |part: &[u8]| {
+            let mut o = vec![0x95];
+            o.extend((part.len() as u64).to_le_bytes());
+            o.extend(part);
+            o
+        };
+        let mut m = Machine::default();
+        let list = |inner: Vec<u8>| {
+            let mut o = b"\x80\x04".to_vec();
+            o.extend(inner);
+            o
+        };
+        // One frame; unframed; split between two frames in the middle of the run.
+        let mut one = b"](".to_vec();
+        one.extend(body(&floats));
+        one.extend(b"e.");
+        let framed = list(frame(&one));
+        let unframed = list(one.clone());
+        let split_at = |at: usize| {
+            let (a, b) = one.split_at(at);
+            let mut split = frame(a);
+            split.extend(frame(b));
+            list(split)
+        };
+        let split = split_at(2 + 9 * 137);
+        for data in [&framed, &unframed, &split] {
+            assert!(check(&mut m, data), "refused");
+            let v = m.load_lean(data, false).expect("taken").0;
+            m.reset();
+            let items = v.as_slice().expect("a list");
+            assert_eq!(items.len(), floats.len());
+            for (got, want) in items.iter().zip(&floats) {
+                assert!(matches!(got, crate::Value::Float(f) if f.to_bits() == want.to_bits()));
+            }
+        }
+        // A frame ending inside a float (CPython: "pickle exhausted before end of frame").
+        let torn = split_at(2 + 9 * 137 + 4);
+        assert!(m.load_lean(&torn, false).is_none());
+        m.reset();
+        assert!(Unpickler::from_slice(&torn).load_full().is_err());
+        // A tuple of three floats after two others; a run ending in a truncated float.
+        let mut tuple = b"\x80\x04".to_vec();
+        tuple.extend(body(&floats[..5]));
+        tuple.extend(b"\x87\x94\x85.");
+        assert!(check(&mut m, &tuple));
+        let mut cut = b"\x80\x04](".to_vec();
+        cut.extend(body(&floats[..40]));
+        cut.extend(b"G\x40\x09");
+        assert!(m.load_lean(&cut, false).is_none());
+        m.reset();
+        assert!(Unpickler::from_slice(&cut).load_full().is_err());
     }
 
     #[test]
