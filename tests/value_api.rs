@@ -975,3 +975,40 @@ fn shared_key_tables_of_owning_and_plain_keys() {
         }
     }
 }
+
+/// `()` is one object, as in CPython (a singleton there): every empty tuple decoded on a thread,
+/// or made by `Value::tuple(vec![])`, is the same one, on the lean path and the full machine
+/// alike. Empty lists and dicts stay objects of their own (`[] is []` is false).
+#[test]
+fn empty_tuples_are_one_object_and_empty_lists_and_dicts_are_not() {
+    // pickle.dumps([(), (), [], [], {}, {}, ((),)], p) for p = 0, 2, 5.
+    let pickles: [&[u8]; 3] = [
+        b"(lp0\n(ta(ta(lp1\na(lp2\na(dp3\na(dp4\na((ttp5\na.",
+        b"\x80\x02]q\x00())]q\x01]q\x02}q\x03}q\x04)\x85q\x05e.",
+        b"\x80\x05\x95\x12\x00\x00\x00\x00\x00\x00\x00]\x94())]\x94]\x94}\x94}\x94)\x85\x94e.",
+    ];
+    let made = Value::tuple(vec![]);
+    let made = made.as_tuple().expect("tuple");
+    for data in pickles {
+        let lean = load(data);
+        // (A limit below the default turns the lean path off.)
+        let mut limits = Limits::default();
+        limits.max_stack -= 1;
+        let full = Unpickler::from_slice(data)
+            .limits(limits)
+            .load()
+            .expect("decodes");
+        for v in [&lean, &full] {
+            assert_eq!(v.to_string(), "[(), (), [], [], {}, {}, ((),)]");
+            let items = v.as_list().expect("list");
+            let tuple = |i: usize| items[i].as_tuple().expect("tuple");
+            assert!(tuple(0).ptr_eq(tuple(1)));
+            assert!(tuple(0).ptr_eq(made));
+            assert!(tuple(0).ptr_eq(tuple(6)[0].as_tuple().expect("tuple")));
+            let list = |i: usize| items[i].as_list().expect("list");
+            assert!(!list(2).ptr_eq(list(3)));
+            let dict = |i: usize| items[i].as_dict().expect("dict");
+            assert!(!dict(4).ptr_eq(dict(5)));
+        }
+    }
+}

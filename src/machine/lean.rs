@@ -371,9 +371,12 @@ impl Lean {
     /// `TUPLE` of the items from `k` up.
     #[inline]
     fn tuple_from(&mut self, k: usize) {
-        let items = self.take_slice(k);
-        self.stack
-            .push(Item::Val(Value::Tuple(Tuple(Seq::Slice(items)))));
+        let items = if k >= self.stack.len() {
+            Seq::empty_tuple()
+        } else {
+            Seq::Slice(self.take_slice(k))
+        };
+        self.stack.push(Item::Val(Value::Tuple(Tuple(items))));
     }
 
     /// The items from `k` up, moved into one exactly sized slice and off the stack.

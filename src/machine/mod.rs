@@ -1373,11 +1373,16 @@ impl Machine {
             Slot::Node(_) => false,
         });
         if finished {
-            let mut items = arena::none_slice(slots.len());
-            if let Some(dst) = Arc::get_mut(&mut items) {
-                arena::move_values(dst, slots);
-            }
-            let tuple = Value::Tuple(Tuple(Seq::Slice(items)));
+            let seq = if slots.is_empty() {
+                Seq::empty_tuple()
+            } else {
+                let mut items = arena::none_slice(slots.len());
+                if let Some(dst) = Arc::get_mut(&mut items) {
+                    arena::move_values(dst, slots);
+                }
+                Seq::Slice(items)
+            };
+            let tuple = Value::Tuple(Tuple(seq));
             if inner == 0 {
                 return self.replace_from(k, tuple, limits);
             }

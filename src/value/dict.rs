@@ -108,6 +108,20 @@ impl SmallDict {
     }
 }
 
+thread_local! {
+    /// This thread's empty key table, shared by the empty dicts made on it (each dict is still
+    /// an object of its own: only the table, which holds nothing, is shared, as a record's
+    /// key table is).
+    static EMPTY_KEYS: Arc<[Key]> = Arc::from([]);
+}
+
+/// An empty key table: this thread's, with no allocation (a new one while the thread exits).
+fn empty_key_table() -> Arc<[Key]> {
+    EMPTY_KEYS
+        .try_with(Arc::clone)
+        .unwrap_or_else(|_| Arc::from([]))
+}
+
 /// The items of a large dict.
 pub(crate) struct LargeDict {
     pub(crate) keys: KeyMap,
@@ -119,7 +133,11 @@ impl Dict {
     pub(crate) fn from_parts(keys: KeyMap, values: Vec<Value>) -> Dict {
         match keys.compact() {
             KeyMap::Small(keys) if keys.len() <= SMALL_MAX => {
-                let keys: Arc<[Key]> = keys.into();
+                let keys: Arc<[Key]> = if keys.is_empty() {
+                    empty_key_table()
+                } else {
+                    keys.into()
+                };
                 let mut values = values.into_iter();
                 match SmallDict::build(keys, &mut values) {
                     Ok(d) => Dict(DictRepr::Small(d)),

@@ -126,7 +126,23 @@ const SHRINK_MAX: usize = 1024;
 /// call of the drop glue): a list of 100 ints drops in a third of the instructions.
 pub(crate) const VEC_MIN: usize = 64;
 
+thread_local! {
+    /// This thread's empty tuple: the `()`s decoded (or made by [`Tuple::from`]) on one thread
+    /// are one object, as in CPython, where `()` is a singleton, and allocate nothing.
+    static EMPTY_TUPLE: Arc<[Value]> = Arc::from([]);
+}
+
 impl Seq {
+    /// The items of an empty tuple: this thread's (a new allocation while the thread exits).
+    /// Never a list's: each empty list is an object of its own.
+    pub(crate) fn empty_tuple() -> Seq {
+        Seq::Slice(
+            EMPTY_TUPLE
+                .try_with(Arc::clone)
+                .unwrap_or_else(|_| Arc::from([])),
+        )
+    }
+
     /// A grown vector. A short one gives its spare capacity back if it is more than CPython's
     /// own `list` keeps (an eighth of the items and 6 more: a list of 3 `APPEND`ed items keeps
     /// its room for 4, as in CPython, without the `realloc` that shrinking costs); a long one
@@ -189,12 +205,6 @@ macro_rules! seq_impls {
             }
         }
 
-        impl From<Vec<Value>> for $t {
-            fn from(v: Vec<Value>) -> Self {
-                $t(Seq::Slice(Arc::from(v)))
-            }
-        }
-
         impl<'a> IntoIterator for &'a $t {
             type Item = &'a Value;
             type IntoIter = std::slice::Iter<'a, Value>;
@@ -206,6 +216,22 @@ macro_rules! seq_impls {
 }
 seq_impls!(List);
 seq_impls!(Tuple);
+
+impl From<Vec<Value>> for List {
+    fn from(v: Vec<Value>) -> Self {
+        List(Seq::Slice(Arc::from(v)))
+    }
+}
+
+impl From<Vec<Value>> for Tuple {
+    /// (An empty tuple is this thread's `()`, as decoded ones are.)
+    fn from(v: Vec<Value>) -> Self {
+        if v.is_empty() {
+            return Tuple(Seq::empty_tuple());
+        }
+        Tuple(Seq::Slice(Arc::from(v)))
+    }
+}
 
 /// The members of a `set` or `frozenset`: insertion-ordered, Python key equality.
 #[derive(Clone)]
