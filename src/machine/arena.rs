@@ -956,7 +956,7 @@ impl Arena {
                 key_depth,
             } => {
                 depth = depth.max(key_depth);
-                let set = Set(Arc::new(keys.compact()));
+                let set = Set::from_keys(keys, None);
                 if frozen {
                     Value::FrozenSet(set)
                 } else {

@@ -110,7 +110,7 @@ impl Item {
             Item::EmptyList => Value::List(List(Seq::from_grown(Vec::new()))),
             Item::List(items) => Value::List(List(Seq::from_grown(*items))),
             Item::EmptyDict => Value::Dict(Dict::from_parts(new_key_set(0), Vec::new())),
-            Item::EmptySet => Value::Set(Set(Arc::new(new_key_set(0)))),
+            Item::EmptySet => Value::Set(Set::from_keys(new_key_set(0), None)),
             Item::Dict(d) => Value::Dict(Dict::from_parts(d.keys, d.values)),
             // Sealed before anything takes it (`Lean::seal_pairs`); never reached.
             Item::Pairs(_) => Value::None,
@@ -126,6 +126,8 @@ impl Item {
 pub(crate) struct Lean {
     stack: Vec<Item>,
     marks: Vec<usize>,
+    /// A vector, with its room, for the keys of the next small dict or set (emptied when
+    /// taken).
     keys: Vec<Key>,
     /// The memo, by index (below [`LEAN_MAX`]): where the put opcode starts, plus one (0: no
     /// entry). Nothing of the value is kept: the first `GET` of an entry decodes it again (see
@@ -609,20 +611,32 @@ impl Lean {
         if k == 0 || k >= self.stack.len() {
             return None;
         }
+        let spare = self.spare_keys();
         let keys = match self.take_target(k - 1)? {
-            Item::EmptySet => new_key_set(0),
-            Item::Val(Value::Set(mut set)) => mem::take(Arc::get_mut(&mut set.0)?),
+            Item::EmptySet => KeyMap::Small(spare),
+            Item::Val(Value::Set(mut set)) => set.0.reopen(spare)?,
             _ => return None,
         };
-        let set = Value::Set(Set(Arc::new(self.add_keys(keys, k, arena)?)));
+        let keys = self.add_keys(keys, k, arena)?;
+        let set = Value::Set(Set::from_keys(keys, Some(&mut self.keys)));
         *self.stack.get_mut(k - 1)? = Item::Val(set);
         Some(())
+    }
+
+    /// The vector kept for a small dict's or set's keys, emptied (a dict that found equal keys
+    /// leaves them there), with its room.
+    fn spare_keys(&mut self) -> Vec<Key> {
+        let mut keys = mem::take(&mut self.keys);
+        keys.clear();
+        keys
     }
 
     /// `FROZENSET` of the items from `k` up.
     #[inline(never)]
     fn frozenset_from(&mut self, k: usize, arena: &mut Arena) -> Option<()> {
-        let set = Value::FrozenSet(Set(Arc::new(self.add_keys(new_key_set(0), k, arena)?)));
+        let keys = KeyMap::Small(self.spare_keys());
+        let keys = self.add_keys(keys, k, arena)?;
+        let set = Value::FrozenSet(Set::from_keys(keys, Some(&mut self.keys)));
         self.stack.push(Item::Val(set));
         Some(())
     }
@@ -1311,6 +1325,47 @@ mod tests {
         let set = v.as_any_set().expect("a set");
         assert_eq!(set.len(), 1200);
         assert!(set.contains(&crate::Value::from(1199)));
+        // Small sets reopened: a second batch repeating a member (kept as first added), a
+        // third past 16 members, and a frozenset of a batch with repeats; the set inside a
+        // list built after them.
+        let mut data = b"\x80\x04]\x94(\x8f\x94(K\x01\x8c\x01a\x94\x88\x90(K\x03\x8c\x01a\x94G?\xf0\x00\x00\x00\x00\x00\x00\x90".to_vec();
+        data.push(b'(');
+        for i in 10..30u8 {
+            data.extend([b'K', i]);
+        }
+        data.extend(b"\x90(K\x05K\x06K\x05\x91e.");
+        assert!(check(&mut m, &data));
+        let v = m.load_lean(&data, false).expect("lean").0;
+        m.reset();
+        let items = v.as_slice().expect("a list");
+        let set = items[0].as_any_set().expect("a set");
+        // {1, 'a', True, 3, 1.0, 10..29}: True and 1.0 equal 1, kept as `1`.
+        assert_eq!(set.len(), 23);
+        assert_eq!(
+            set.iter()
+                .take(3)
+                .map(ToString::to_string)
+                .collect::<Vec<_>>(),
+            ["1", "'a'", "3"]
+        );
+        assert_eq!(items[1].to_string(), "frozenset({5, 6})");
+        // A dict whose keys repeat leaves its keys in the vector kept for the next keys: the
+        // sets after it start from none of them.
+        for (data, want) in [
+            (
+                &b"\x80\x04](}(K\x01NK\x01\x88u(K\x05K\x06\x91\x8f\x94(K\x08\x90e."[..],
+                "[{1: True}, frozenset({5, 6}), {8}]",
+            ),
+            (
+                b"\x80\x04](}(K\x01NK\x01\x88u\x8f\x94(K\x08\x90e.",
+                "[{1: True}, {8}]",
+            ),
+        ] {
+            assert!(check(&mut m, data));
+            let v = m.load_lean(data, false).expect("lean").0;
+            m.reset();
+            assert_eq!(v.to_string(), want);
+        }
     }
 
     #[test]

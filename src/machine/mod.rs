@@ -95,6 +95,8 @@ pub(crate) struct Machine {
     scratch: Vec<Slot>,
     /// A reused buffer for the keys of a dict being sealed.
     key_scratch: Vec<Key>,
+    /// Reused buffers for the module and name lines of `GLOBAL` and `INST`.
+    global_lines: (String, String),
     /// The lean path's buffers ([`lean`]).
     lean: lean::Lean,
     /// The block the long strs of the pickle being read share ([`strpool`]); empty between
@@ -171,6 +173,7 @@ impl Machine {
             buffers_used,
             scratch,
             key_scratch,
+            global_lines,
             lean,
             strs,
             loaded,
@@ -183,6 +186,10 @@ impl Machine {
         empty(lazy, SPARE_ROOM);
         empty(scratch, SPARE_ROOM);
         empty(key_scratch, SPARE_ROOM);
+        for line in [&mut global_lines.0, &mut global_lines.1] {
+            line.clear();
+            line.shrink_to(SPARE_ROOM);
+        }
         lean.empty(SPARE_ROOM);
         strs.clear();
         arena.reset();
@@ -476,12 +483,10 @@ impl Machine {
                     self.op_build(state)?;
                 }
                 Opcode::GLOBAL => {
-                    let module = src.read_line()?;
-                    let module = global_line(module, false)?;
-                    let name = src.read_line()?;
-                    let name = global_line(name, false)?;
-                    let g = self.find_class(&module, &name, cfg)?;
-                    self.push(g, limits)?;
+                    let (module, name) = self.global_lines(src, false)?;
+                    let g = self.find_class(&module, &name, cfg);
+                    self.global_lines = (module, name);
+                    self.push(g?, limits)?;
                 }
                 Opcode::DICT => {
                     let k = self.pop_mark()?;
@@ -526,11 +531,10 @@ impl Machine {
                     if self.marks.is_empty() {
                         return Err(Error::bare(ErrorKind::MarkNotFound));
                     }
-                    let module = src.read_line()?;
-                    let module = global_line(module, true)?;
-                    let name = src.read_line()?;
-                    let name = global_line(name, true)?;
-                    let cls = self.find_class(&module, &name, cfg)?;
+                    let (module, name) = self.global_lines(src, true)?;
+                    let cls = self.find_class(&module, &name, cfg);
+                    self.global_lines = (module, name);
+                    let cls = cls?;
                     let k = self.pop_mark()?;
                     let args = self.stack.split_off(k);
                     let out = self.instantiate(cls, args, Construct::Inst, cfg, src)?;
@@ -1798,6 +1802,15 @@ impl Machine {
 
     // ---- globals and objects -----------------------------------------------------------
 
+    /// The module and name lines of `GLOBAL` or `INST` (`ascii`: protocol 0's `INST` takes
+    /// ASCII only), read into the buffers kept for them: the caller gives them back.
+    fn global_lines<S: Source>(&mut self, src: &mut S, ascii: bool) -> Result<(String, String)> {
+        let (mut module, mut name) = std::mem::take(&mut self.global_lines);
+        global_line(src.read_line()?, ascii, &mut module)?;
+        global_line(src.read_line()?, ascii, &mut name)?;
+        Ok((module, name))
+    }
+
     /// `GLOBAL`/`INST`/`EXT*`: the one door to `find_class`, after the `fix_imports` mapping.
     fn find_class(&self, module: &str, name: &str, cfg: &Config<'_>) -> Result<Slot> {
         let (module, name) = if cfg.fix_imports && self.proto < 3 {
@@ -2037,7 +2050,7 @@ fn decode_py2(bytes: &[u8], encoding: &str, errors: &str) -> Result<Value> {
 
 /// A `GLOBAL`/`INST` name line: UTF-8 (`INST`: ASCII); an empty line is what CPython reports as
 /// truncation.
-fn global_line(line: &[u8], ascii: bool) -> Result<String> {
+fn global_line(line: &[u8], ascii: bool, out: &mut String) -> Result<()> {
     if line.is_empty() {
         return Err(Error::bare(ErrorKind::Truncated));
     }
@@ -2053,7 +2066,11 @@ fn global_line(line: &[u8], ascii: bool) -> Result<String> {
         }
     }
     match std::str::from_utf8(line) {
-        Ok(s) => Ok(s.to_owned()),
+        Ok(s) => {
+            out.clear();
+            out.push_str(s);
+            Ok(())
+        }
         // CPython's strict UTF-8 decoder says which bytes and why (an encoded surrogate is an
         // invalid continuation byte).
         Err(_) => Err(Error::py(

@@ -81,7 +81,7 @@ fn fate(v: &Value) -> Fate {
         Value::List(l) => l.0.is_unique(),
         Value::Tuple(t) => t.0.is_unique(),
         Value::Dict(d) => d.is_unique(),
-        Value::Set(s) | Value::FrozenSet(s) => Arc::strong_count(&s.0) == 1,
+        Value::Set(s) | Value::FrozenSet(s) => s.0.is_unique(),
         Value::Object(o) => Arc::strong_count(&o.0) == 1,
         _ => false,
     };
@@ -167,12 +167,31 @@ impl Unique for super::DictRepr {
     }
 }
 
-fn take_set(s: &mut Arc<super::KeyMap>, out: &mut Vec<Value>) {
-    if let Some(s) = Arc::get_mut(s) {
-        if s.iter().any(|k| is_last_owner(&k.value)) {
-            for k in mem::take(s) {
-                if is_last_owner(&k.value) {
-                    out.push(k.value);
+impl Unique for super::SetRepr {
+    fn unique(&self) -> bool {
+        self.is_unique()
+    }
+}
+
+fn take_set(s: &mut super::SetRepr, out: &mut Vec<Value>) {
+    match s {
+        super::SetRepr::Slice(keys) => {
+            if let Some(keys) = unique_mut(keys) {
+                for k in keys.iter_mut() {
+                    if is_last_owner(&k.value) {
+                        out.push(mem::take(&mut k.value));
+                    }
+                }
+            }
+        }
+        super::SetRepr::Map(m) => {
+            if let Some(m) = Arc::get_mut(m) {
+                if m.iter().any(|k| is_last_owner(&k.value)) {
+                    for k in mem::take(m) {
+                        if is_last_owner(&k.value) {
+                            out.push(k.value);
+                        }
+                    }
                 }
             }
         }

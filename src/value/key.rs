@@ -29,6 +29,15 @@ pub(crate) struct Key {
 }
 
 impl Key {
+    /// This key, moved out (its value left `None`).
+    #[inline]
+    pub(crate) fn take(&mut self) -> Key {
+        Key {
+            digest: self.digest,
+            value: std::mem::take(&mut self.value),
+        }
+    }
+
     /// Hashes `value` as a dict key or set member.
     ///
     /// # Errors
@@ -216,12 +225,12 @@ fn leaf_digest(v: &Value, mode: Mode) -> Option<Result<u64, &'static str>> {
             h.write(b);
             h.finish()
         }
-        Value::FrozenSet(s) => unordered_digest(TAG_SET, s.0.iter()),
+        Value::FrozenSet(s) => unordered_digest(TAG_SET, s.0.keys().iter()),
         Value::Set(s) => {
             if let Some(e) = unhashable("set") {
                 return Some(e);
             }
-            unordered_digest(TAG_SET, s.0.iter())
+            unordered_digest(TAG_SET, s.0.keys().iter())
         }
         Value::Dict(d) => {
             if let Some(e) = unhashable("dict") {
@@ -714,9 +723,9 @@ fn push_set<'a>(
     if p.len() != q.len() {
         return false;
     }
-    for k in p.0.iter() {
+    for k in p.0.keys() {
         match q.0.find_digest(k.digest) {
-            Some((_, k2)) => stack.push((&k.value, &k2.value)),
+            Some(k2) => stack.push((&k.value, &k2.value)),
             None => return false,
         }
     }
@@ -729,7 +738,7 @@ fn container_addr(v: &Value) -> Option<usize> {
         Value::List(l) => Some(l.0.addr()),
         Value::Tuple(t) => Some(t.0.addr()),
         Value::Dict(d) => Some(d.addr()),
-        Value::Set(s) | Value::FrozenSet(s) => Some(Arc::as_ptr(&s.0) as usize),
+        Value::Set(s) | Value::FrozenSet(s) => Some(s.0.addr()),
         Value::Object(o) => Some(Arc::as_ptr(&o.0) as usize),
         _ => None,
     }

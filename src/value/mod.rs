@@ -235,9 +235,108 @@ impl From<Vec<Value>> for Tuple {
 
 /// The members of a `set` or `frozenset`: insertion-ordered, Python key equality.
 #[derive(Clone)]
-pub struct Set(pub(crate) Arc<KeyMap>);
+pub struct Set(pub(crate) SetRepr);
+
+/// How a [`Set`]'s members are stored.
+#[derive(Clone)]
+pub(crate) enum SetRepr {
+    /// At most [`SMALL_MAX`](keymap::SMALL_MAX) members in one exactly sized block, searched
+    /// in order by digest: the lean path's sets (most sets in real pickles are small), built
+    /// from a vector it keeps.
+    Slice(Arc<[Key]>),
+    /// A key set (small ones searched in order, large ones through a hash index), as the full
+    /// machine builds it: kept as it is, not copied into a block.
+    Map(Arc<KeyMap>),
+}
+
+impl SetRepr {
+    /// The members in insertion order.
+    #[inline]
+    pub(crate) fn keys(&self) -> &[Key] {
+        match self {
+            SetRepr::Slice(k) => k,
+            SetRepr::Map(m) => m.as_slice(),
+        }
+    }
+
+    /// The index of the member equal to `value` (whose digest is `digest`).
+    pub(crate) fn find(&self, digest: u64, value: &Value) -> Option<usize> {
+        match self {
+            SetRepr::Slice(k) => k
+                .iter()
+                .position(|k| k.digest == digest && key::py_eq(&k.value, value)),
+            SetRepr::Map(m) => m.find(digest, value),
+        }
+    }
+
+    /// The first member with this digest (the caller compares).
+    pub(crate) fn find_digest(&self, digest: u64) -> Option<&Key> {
+        match self {
+            SetRepr::Slice(k) => k.iter().find(|k| k.digest == digest),
+            SetRepr::Map(m) => m.find_digest(digest).map(|(_, k)| k),
+        }
+    }
+
+    /// Whether this reference alone keeps the set alive (no weak reference is ever made).
+    pub(crate) fn is_unique(&self) -> bool {
+        match self {
+            SetRepr::Slice(k) => Arc::strong_count(k) == 1,
+            SetRepr::Map(m) => Arc::strong_count(m) == 1,
+        }
+    }
+
+    /// The address of the shared allocation (the object's identity).
+    pub(crate) fn addr(&self) -> usize {
+        match self {
+            SetRepr::Slice(k) => Arc::as_ptr(k) as *const u8 as usize,
+            SetRepr::Map(m) => Arc::as_ptr(m) as usize,
+        }
+    }
+
+    /// The members of a set this reference alone keeps alive, as a key set to add to (moved
+    /// into `small`, an empty vector, when the set is small); `None` if the set is shared.
+    pub(crate) fn reopen(&mut self, mut small: Vec<Key>) -> Option<KeyMap> {
+        Some(match self {
+            SetRepr::Slice(k) => {
+                small.extend(Arc::get_mut(k)?.iter_mut().map(Key::take));
+                KeyMap::Small(small)
+            }
+            SetRepr::Map(m) => std::mem::take(Arc::get_mut(m)?),
+        })
+    }
+}
 
 impl Set {
+    /// The set of `keys` (deduplicated, in order), in its final form. With `spare` (a vector
+    /// the caller keeps), a small one becomes one exactly sized block, and `keys`' vector,
+    /// emptied, goes back to `spare`; without it the key set is kept as it is (a copy into a
+    /// block would cost an allocation and a free per set).
+    pub(crate) fn from_keys(keys: KeyMap, spare: Option<&mut Vec<Key>>) -> Set {
+        match (keys.compact(), spare) {
+            (KeyMap::Small(mut v), Some(spare)) => {
+                // Made of placeholders at its exact size, then the keys swapped in (a range is
+                // collected straight into the allocation; a move of each key through a
+                // temporary stalls).
+                let mut block: Arc<[Key]> = (0..v.len())
+                    .map(|_| Key {
+                        digest: 0,
+                        value: Value::None,
+                    })
+                    .collect();
+                if let Some(dst) = Arc::get_mut(&mut block) {
+                    for (d, k) in dst.iter_mut().zip(v.iter_mut()) {
+                        std::mem::swap(d, k);
+                    }
+                }
+                // (Placeholders now: no drop glue to run.)
+                v.drain(..).for_each(std::mem::forget);
+                *spare = v;
+                Set(SetRepr::Slice(block))
+            }
+            (keys, _) => Set(SetRepr::Map(Arc::new(keys))),
+        }
+    }
+
     /// Builds a set, with Python's semantics for equal members.
     ///
     /// # Errors
@@ -248,17 +347,17 @@ impl Set {
         for v in values {
             keys.insert_counted(Key::new(v)?, &mut steps);
         }
-        Ok(Set(Arc::new(keys)))
+        Ok(Set::from_keys(keys, None))
     }
 
     /// The number of members.
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.0.keys().len()
     }
 
     /// Whether the set is empty.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.0.keys().is_empty()
     }
 
     /// Whether `value` is a member (Python's `value in s`).
@@ -271,12 +370,12 @@ impl Set {
 
     /// The members in insertion order.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = &Value> {
-        self.0.iter().map(|k| &k.value)
+        self.0.keys().iter().map(|k| &k.value)
     }
 
     /// Whether `self` and `other` are the same shared object.
     pub fn ptr_eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.0, &other.0)
+        self.0.addr() == other.0.addr()
     }
 }
 
@@ -656,7 +755,7 @@ impl Value {
             Value::Int(i) => i.big_addr(),
             Value::Tuple(t) => Some(t.0.addr()),
             Value::List(l) => Some(l.0.addr()),
-            Value::FrozenSet(s) | Value::Set(s) => Some(Arc::as_ptr(&s.0) as usize),
+            Value::FrozenSet(s) | Value::Set(s) => Some(s.0.addr()),
             Value::Dict(d) => Some(d.addr()),
             _ => None,
         }
