@@ -5,6 +5,10 @@
 //! allocates, but for the work list of one with more containers than fit the list it keeps.
 //!
 //! The pickles are CPython's (`python3` writes them), as its `pickle.dumps` writes them.
+//!
+//! The counting allocator is the one `unsafe` block of the repository, and it is a test's: it
+//! hands every call to the system allocator unchanged. The crate itself is
+//! `#![forbid(unsafe_code)]`.
 
 mod common;
 
