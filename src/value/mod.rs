@@ -99,6 +99,9 @@ pub struct Complex {
 pub struct List(pub(crate) Seq);
 
 /// The items of a `tuple`, shared.
+///
+/// The empty tuples decoded (or made by [`Tuple::from`]) on one thread are one object, as `()`
+/// is a singleton in CPython: [`Tuple::ptr_eq`] holds between them.
 #[derive(Clone)]
 pub struct Tuple(pub(crate) Seq);
 
