@@ -139,9 +139,7 @@ impl KeyMap {
     /// The index of the key equal to `value` (whose digest is `digest`).
     pub(crate) fn find(&self, digest: u64, value: &Value) -> Option<usize> {
         match self {
-            KeyMap::Small(v) => v
-                .iter()
-                .position(|k| k.digest == digest && py_eq(&k.value, value)),
+            KeyMap::Small(v) => find_in(v, digest, value),
             KeyMap::Large(t) => t
                 .probe(digest, |k| py_eq(&k.value, value))
                 .0
@@ -153,10 +151,22 @@ impl KeyMap {
     /// The first key with this digest (the caller compares).
     pub(crate) fn find_digest(&self, digest: u64) -> Option<(usize, &Key)> {
         match self {
-            KeyMap::Small(v) => v.iter().enumerate().find(|(_, k)| k.digest == digest),
+            KeyMap::Small(v) => find_digest_in(v, digest),
             KeyMap::Large(t) => t.probe(digest, |_| true).0.ok(),
         }
     }
+}
+
+/// The index of the key of `keys` (a small key set, searched in order) equal to `value`
+/// (whose digest is `digest`).
+pub(crate) fn find_in(keys: &[Key], digest: u64, value: &Value) -> Option<usize> {
+    keys.iter()
+        .position(|k| k.digest == digest && py_eq(&k.value, value))
+}
+
+/// The first key of `keys` (a small key set) with this digest (the caller compares).
+pub(crate) fn find_digest_in(keys: &[Key], digest: u64) -> Option<(usize, &Key)> {
+    keys.iter().enumerate().find(|(_, k)| k.digest == digest)
 }
 
 impl IntoIterator for KeyMap {

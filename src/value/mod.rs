@@ -265,9 +265,7 @@ impl SetRepr {
     /// The index of the member equal to `value` (whose digest is `digest`).
     pub(crate) fn find(&self, digest: u64, value: &Value) -> Option<usize> {
         match self {
-            SetRepr::Slice(k) => k
-                .iter()
-                .position(|k| k.digest == digest && key::py_eq(&k.value, value)),
+            SetRepr::Slice(k) => keymap::find_in(k, digest, value),
             SetRepr::Map(m) => m.find(digest, value),
         }
     }
@@ -275,7 +273,7 @@ impl SetRepr {
     /// The first member with this digest (the caller compares).
     pub(crate) fn find_digest(&self, digest: u64) -> Option<&Key> {
         match self {
-            SetRepr::Slice(k) => k.iter().find(|k| k.digest == digest),
+            SetRepr::Slice(k) => keymap::find_digest_in(k, digest).map(|(_, k)| k),
             SetRepr::Map(m) => m.find_digest(digest).map(|(_, k)| k),
         }
     }
