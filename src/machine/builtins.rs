@@ -461,6 +461,11 @@ impl Machine {
                 self.alloc(32 + b.len() as u64, src, limits)?;
                 Ok(b)
             }
+            // (A bool is an int: `bytes(True)` is `b'\\x00'`.)
+            (Some(Value::Bool(b)), _) => {
+                self.alloc(32 + u64::from(b), src, limits)?;
+                Ok(Bytes::from(vec![0u8; usize::from(b)]))
+            }
             (Some(Value::Int(i)), _) => {
                 let n = i.as_i64().ok_or_else(|| {
                     Error::py(
@@ -617,10 +622,15 @@ impl Machine {
         };
         let base = match args.get(1).map(|a| self.scalar(a)) {
             None => None,
+            // (A bool is an int: `int('0x10', False)` is base 0.)
             Some(Some(Value::Int(b))) => match b.as_i64() {
                 Some(b @ (0 | 2..=36)) => Some(b as u32),
                 _ => return Err(value_error("int() base must be >= 2 and <= 36, or 0")),
             },
+            Some(Some(Value::Bool(false))) => Some(0),
+            Some(Some(Value::Bool(true))) => {
+                return Err(value_error("int() base must be >= 2 and <= 36, or 0"));
+            }
             Some(_) => return Err(type_error("int() base must be an integer")),
         };
         let text = |bytes: &[u8], base: u32| -> Result<Value> {
