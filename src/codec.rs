@@ -363,6 +363,19 @@ pub(crate) enum Codec {
     Koi8R,
 }
 
+impl Codec {
+    /// The name of the C function CPython's codec encodes with (`latin_1_encode`), as its
+    /// errors name it.
+    pub(crate) fn encode_function(self) -> &'static str {
+        match self {
+            Codec::Ascii => "ascii_encode",
+            Codec::Latin1 => "latin_1_encode",
+            Codec::Utf8 => "utf_8_encode",
+            Codec::Cp1252 | Codec::Koi8R => "charmap_encode",
+        }
+    }
+}
+
 /// Marks an unmapped byte in the single-byte decoding tables.
 const UNDEFINED: u16 = 0xfffe;
 

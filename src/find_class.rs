@@ -57,7 +57,8 @@ pub enum Builtin {
     ByteArray,
     /// `complex()`, `complex(re)`, `complex(re, im)`.
     Complex,
-    /// `_codecs.encode(s, 'latin1')`: how Python 3 pickles `bytes` at protocols 0–2.
+    /// `_codecs.encode(s, 'latin1')`: how Python 3 pickles `bytes` at protocols 0–2 (also
+    /// evaluated for `ascii` and `utf-8`, the default, as `bytes(s, enc)` is).
     CodecsEncode,
 }
 
@@ -146,7 +147,7 @@ where
 
 /// The policy of [`restricted_loads`](crate::restricted_loads): `builtins` `str`, `list`,
 /// `dict`, `set`, `frozenset`, `int`, `float`, `bool`, `tuple`, `bytes`, `bytearray`, `complex`
-/// and `_codecs.encode` (latin1 only) — what CPython 3 needs to pickle its own builtin types at
+/// and `_codecs.encode` — what CPython 3 needs to pickle its own builtin types at
 /// protocols 0–5, nothing more.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct DefaultPolicy;

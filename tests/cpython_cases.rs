@@ -35,7 +35,6 @@ const STRICTER: &[&str] = &[
     // Builtin calls only for data-constructor shapes.
     "x_reduce_complex_of_str",
     "x_reduce_int_kwargs_via_newobj_ex",
-    "x_codecs_encode_default_utf8",
     "x_codecs_encode_rot13",
     "x_codecs_encode_utf16",
     "x_codecs_encode_hex_bytes",
@@ -79,7 +78,6 @@ const NOT_EVALUATED: &[&str] = &[
     "x_reduce_int_kwargs_via_newobj_ex",
     "x_reduce_str_of_list",
     "x_reduce_bytes_errors_ignore_needed",
-    "x_codecs_encode_default_utf8",
     "x_codecs_encode_rot13",
     "x_codecs_encode_utf16",
     "x_codecs_encode_errors_arg",
@@ -96,6 +94,7 @@ const NOT_EVALUATED: &[&str] = &[
 /// word: the argument checks and encoding errors of the builtin calls, the int text of
 /// `LONG`/`GET`/`PUT`, the UTF-8 errors of `GLOBAL` names.
 const SAME_MESSAGE: &[&str] = &[
+    "x_codecs_encode_bad_type",
     "x_reduce_str_of_str_with_encoding",
     "x_reduce_str_of_list_with_encoding",
     "x_reduce_str_encoding_not_str",

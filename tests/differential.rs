@@ -218,3 +218,82 @@ fn check_streams(script: &str, seed: u64, n: usize) -> usize {
     }
     total
 }
+
+/// Every allowed builtin (`str`, `list`, `dict`, `set`, `frozenset`, `int`, `float`, `bool`,
+/// `tuple`, `bytes`, `bytearray`, `complex`, `_codecs.encode`) called on every small argument
+/// list of `tests/differential/gen_builtin_calls.py` (bools, bases, encodings, surrogates,
+/// NaNs, containers…), through `REDUCE`, `NEWOBJ`, `NEWOBJ_EX`, `OBJ` and `INST`: where CPython
+/// returns a value we return the same one or say we do not evaluate that call
+/// ([`Category::Unsupported`](restricted_unpickler::Category), the documented shapes) or hit
+/// a limit; where CPython raises, we raise the same exception class.
+#[test]
+fn builtin_calls_decode_like_cpython() {
+    use restricted_unpickler::Category;
+    let lines = common::python3(&["tests/differential/gen_builtin_calls.py"]);
+    let (mut same, mut not_evaluated, mut both_fail) = (0usize, 0usize, 0usize);
+    let mut failures = Vec::new();
+    for line in lines.lines() {
+        let call = json_str(line, "call").expect("call field");
+        let pickle = unhex(&json_str(line, "pickle").expect("pickle field"));
+        let ours = restricted_loads(&pickle);
+        match (json_str(line, "o").as_deref(), &ours) {
+            (Some("ok"), Ok(v)) => {
+                let want = json_str(line, "canon").expect("canon field");
+                if canon(v) == want {
+                    same += 1;
+                } else {
+                    failures.push(format!("{call}: we return {v}, CPython {want}"));
+                }
+            }
+            (Some("ok"), Err(e))
+                if matches!(e.category(), Category::Unsupported | Category::Limit) =>
+            {
+                if std::env::var_os("SHOW_NOT_EVALUATED").is_some() {
+                    println!("not evaluated: {call}: {e}");
+                }
+                not_evaluated += 1;
+            }
+            (Some("ok"), Err(e)) => {
+                failures.push(format!("{call}: we fail ({e}), CPython decodes"))
+            }
+            (Some("err"), Ok(v)) => failures.push(format!(
+                "{call}: we return {v}, CPython raises {}({})",
+                json_str(line, "t").unwrap_or_default(),
+                json_str(line, "m").unwrap_or_default()
+            )),
+            (Some("err"), Err(e)) => {
+                let want = json_str(line, "t").expect("t field");
+                // (Our limits fire first: `bytes(2**63 - 1)` is a limit here, an
+                // `OverflowError` in CPython.)
+                if matches!(e.category(), Category::Unsupported | Category::Limit)
+                    || e.py_exception().name() == want
+                {
+                    both_fail += 1;
+                } else {
+                    failures.push(format!(
+                        "{call}: we raise {}({e}), CPython {want}({})",
+                        e.py_exception().name(),
+                        json_str(line, "m").unwrap_or_default()
+                    ));
+                }
+            }
+            (other, _) => panic!("bad line {other:?}: {line:.200}"),
+        }
+    }
+    println!(
+        "builtin calls: {same} values as CPython's, {not_evaluated} not evaluated, \
+         {both_fail} failing as CPython does"
+    );
+    assert!(same >= 10_000, "only {same} values were compared");
+    assert!(
+        failures.is_empty(),
+        "{} calls differ from CPython:\n{}",
+        failures.len(),
+        failures
+            .iter()
+            .take(40)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}

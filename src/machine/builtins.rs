@@ -224,39 +224,41 @@ impl Machine {
                 if new {
                     return Err(internal());
                 }
-                self.codecs_encode_args(&args)?;
+                let [enc, errors] = self.codecs_encode_args(&args)?;
                 // The codec is looked up before anything is done with the object.
-                let mut codec = None;
-                if let Some(Some(Value::Str(enc))) = args.get(1).map(|a| self.scalar(a)) {
-                    match codec::lookup_python_codec(&enc.to_string()) {
-                        Some(found) => codec = found,
-                        None => return Err(unknown_encoding(&enc)),
-                    }
-                }
-                let (s, enc) = match (
-                    args.first().map(|a| self.scalar(a)),
-                    args.get(1).map(|a| self.scalar(a)),
-                    args.len(),
-                ) {
-                    (Some(Some(Value::Str(s))), Some(Some(Value::Str(e))), 2) => (s, e),
-                    _ => {
-                        return Err(unsupported(
-                            "_codecs.encode() is only evaluated as encode(str, 'latin1')",
-                        ));
-                    }
+                let enc = enc.unwrap_or_else(|| PyStr::from("utf-8"));
+                let codec = match codec::lookup_python_codec(&enc.to_string()) {
+                    Some(found) => found,
+                    None => return Err(unknown_encoding(&enc)),
                 };
-                if codec != Some(codec::Codec::Latin1) {
-                    return Err(unsupported(format!(
-                        "_codecs.encode() is only evaluated for 'latin1', not {enc:?}"
-                    )));
-                }
+                let s = match args.first().map(|a| (a, self.scalar(a))) {
+                    Some((_, Some(Value::Str(s)))) => s,
+                    Some((arg, other)) => {
+                        let Some(func) = codec.map(codec::Codec::encode_function) else {
+                            return Err(unsupported(format!(
+                                "_codecs.encode() with the {enc:?} codec is not evaluated"
+                            )));
+                        };
+                        let found = match other {
+                            Some(Value::None) => "None".to_owned(),
+                            _ => self.slot_type_name(arg),
+                        };
+                        return Err(type_error(format!(
+                            "encoding with {enc:?} codec failed (TypeError: {func}() argument 1 \
+                             must be str, not {found})"
+                        )));
+                    }
+                    None => return Err(internal()),
+                };
                 // Long Latin-1 text (how protocols 0–2 pickle `bytes`) already holds the
                 // encoded bytes: shared, not copied.
-                if let Some(shared) = s.latin1_bytes() {
-                    self.alloc(32 + shared.len() as u64, src, limits)?;
-                    return Ok(Slot::Val(Value::Bytes(Bytes::from_shared(shared.clone()))));
+                if codec == Some(codec::Codec::Latin1) {
+                    if let Some(shared) = s.latin1_bytes() {
+                        self.alloc(32 + shared.len() as u64, src, limits)?;
+                        return Ok(Slot::Val(Value::Bytes(Bytes::from_shared(shared.clone()))));
+                    }
                 }
-                let out = encode_latin1(&s)?;
+                let out = encode_with(&s, codec, &enc, errors.as_ref())?;
                 self.alloc(32 + out.len() as u64, src, limits)?;
                 Ok(Slot::Val(Value::Bytes(Bytes::from(out))))
             }
@@ -515,7 +517,7 @@ impl Machine {
     /// What `_codecs.encode(obj, encoding='utf-8', errors='strict')` checks of its arguments
     /// before it looks a codec up, with CPython's errors: one to three of them, `encoding` and
     /// `errors` strs without a NUL.
-    fn codecs_encode_args(&self, args: &[Slot]) -> Result<()> {
+    fn codecs_encode_args(&self, args: &[Slot]) -> Result<[Option<PyStr>; 2]> {
         if args.is_empty() {
             return Err(type_error(
                 "encode() missing required argument 'obj' (pos 1)",
@@ -527,7 +529,7 @@ impl Machine {
                 args.len()
             )));
         }
-        self.str_params(args, "encode").map(|_| ())
+        self.str_params(args, "encode")
     }
 
     /// The optional `encoding` and `errors` arguments (`args[1]`, `args[2]`) of `func`
@@ -836,9 +838,23 @@ fn encode_error(codec: &str, s: &PyStr, bad: impl Fn(u32) -> bool, reason: &str)
 /// only looked at, as in CPython) when a character cannot be encoded; only `strict` is
 /// evaluated then.
 fn encode_str(s: &PyStr, enc: &PyStr, errors: Option<&PyStr>) -> Result<Vec<u8>> {
-    let out = match codec::lookup_python_codec(&enc.to_string()) {
-        Some(Some(codec::Codec::Latin1)) => encode_latin1(s),
-        Some(Some(codec::Codec::Ascii)) => match s.as_str() {
+    match codec::lookup_python_codec(&enc.to_string()) {
+        Some(codec) => encode_with(s, codec, enc, errors),
+        None => Err(unknown_encoding(enc)),
+    }
+}
+
+/// [`encode_str`] with the codec `enc` names already looked up (`None`: one CPython has and
+/// this crate does not).
+fn encode_with(
+    s: &PyStr,
+    codec: Option<codec::Codec>,
+    enc: &PyStr,
+    errors: Option<&PyStr>,
+) -> Result<Vec<u8>> {
+    let out = match codec {
+        Some(codec::Codec::Latin1) => encode_latin1(s),
+        Some(codec::Codec::Ascii) => match s.as_str() {
             Some(t) if t.is_ascii() => Ok(t.as_bytes().to_vec()),
             _ => Err(encode_error(
                 "ascii",
@@ -847,7 +863,7 @@ fn encode_str(s: &PyStr, enc: &PyStr, errors: Option<&PyStr>) -> Result<Vec<u8>>
                 "ordinal not in range(128)",
             )),
         },
-        Some(Some(codec::Codec::Utf8)) => match s.as_str() {
+        Some(codec::Codec::Utf8) => match s.as_str() {
             Some(t) => Ok(t.as_bytes().to_vec()),
             None => Err(encode_error(
                 "utf-8",
@@ -856,12 +872,11 @@ fn encode_str(s: &PyStr, enc: &PyStr, errors: Option<&PyStr>) -> Result<Vec<u8>>
                 "surrogates not allowed",
             )),
         },
-        Some(_) => {
+        _ => {
             return Err(unsupported(format!(
                 "encoding with {enc:?} is not evaluated (only latin-1, ascii, utf-8)"
             )));
         }
-        None => return Err(unknown_encoding(enc)),
     };
     match (out, errors) {
         (Err(e), Some(h)) if h.as_encoded_bytes() != b"strict" => {
