@@ -5,6 +5,34 @@
 
 use num_bigint::{BigInt, BigUint, Sign};
 
+include!("decimal_table.rs");
+
+/// What CPython's `int(str)` and `float(str)` parse of a str's code points
+/// (`_PyUnicode_TransformDecimalAndSpaceToASCII`): ASCII below DEL as is, Unicode whitespace as
+/// a space, a Unicode decimal digit as the ASCII digit of its value (`int('\u0663')` is 3),
+/// and anything else as `?`, which no number literal accepts.
+pub(crate) fn number_text(code_points: impl Iterator<Item = u32>) -> Vec<u8> {
+    code_points
+        .map(|cp| {
+            if cp < 0x7F {
+                cp as u8
+            } else if SPACES.binary_search(&cp).is_ok() {
+                b' '
+            } else {
+                match DECIMAL_ZEROS.binary_search(&cp) {
+                    Ok(_) => b'0',
+                    Err(i) => i
+                        .checked_sub(1)
+                        .and_then(|z| DECIMAL_ZEROS.get(z))
+                        .map(|&zero| cp - zero)
+                        .filter(|&d| d < 10)
+                        .map_or(b'?', |d| b'0' + d as u8),
+                }
+            }
+        })
+        .collect()
+}
+
 /// An integer parsed by [`parse_int`], normalized: `Wide` only when the value does not fit in
 /// `i64`, `Big` only when it does not fit in `i128`.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -13,7 +13,7 @@
 use super::arena::{Items, Node, internal};
 use super::{Config, Machine, Slot, decode_py2};
 use crate::codec;
-use crate::error::{Error, PyException, Result};
+use crate::error::{Error, ErrorKind, PyException, Result};
 use crate::find_class::Builtin;
 use crate::number::{self, IntLit};
 use crate::pystr::{PyStr, StrBuilder};
@@ -62,25 +62,33 @@ impl Machine {
             // which NEWOBJ does not call).
             return self.make_empty(b, src, limits);
         }
+        let name = b.python_name().1;
         if let Some(kw) = &kwargs {
-            if !self.iterate(kw)?.is_empty() {
-                return Err(unsupported(format!(
-                    "keyword arguments to {}.{}() are not evaluated",
-                    b.python_name().0,
-                    b.python_name().1
-                )));
+            let keys = self.iterate(kw)?;
+            if !keys.is_empty() {
+                return Err(self.keywords_error(b, args.len(), &keys));
             }
         }
-        let name = b.python_name().1;
+        // CPython's two wordings: Argument Clinic's for the builtins with keyword parameters,
+        // `_PyArg_CheckPositional`'s for the others.
+        let clinic = matches!(
+            b,
+            Builtin::Str | Builtin::Int | Builtin::Bytes | Builtin::ByteArray | Builtin::Complex
+        );
         let at_most = |n: usize| -> Result<()> {
-            if args.len() > n {
+            if args.len() <= n {
+                Ok(())
+            } else if clinic {
+                Err(type_error(format!(
+                    "{name}() takes at most {n} arguments ({} given)",
+                    args.len()
+                )))
+            } else {
                 Err(type_error(format!(
                     "{name} expected at most {n} argument{}, got {}",
                     if n == 1 { "" } else { "s" },
                     args.len()
                 )))
-            } else {
-                Ok(())
             }
         };
         match b {
@@ -149,9 +157,11 @@ impl Machine {
                     None => 0.0,
                     Some(Some(v)) => to_float(&v)?,
                     Some(None) => {
-                        return Err(type_error(
-                            "float() argument must be a string or a real number",
-                        ));
+                        return Err(type_error(format!(
+                            "float() argument must be a string or a real number, not '{}'",
+                            args.first()
+                                .map_or_else(String::new, |a| self.slot_type_name(a))
+                        )));
                     }
                 };
                 Ok(Slot::Val(Value::Float(f)))
@@ -199,6 +209,13 @@ impl Machine {
                             ))),
                         }
                     };
+                // CPython looks at a str second argument before the first argument's type.
+                let is_str = |s: Option<&Slot>| {
+                    matches!(s.and_then(|s| self.scalar(s)), Some(Value::Str(_)))
+                };
+                if is_str(args.get(1)) && !is_str(args.first()) {
+                    return Err(type_error("complex() second arg can't be a string"));
+                }
                 let re = part(self, args.first(), true)?;
                 let im = part(self, args.get(1), false)?;
                 let c = match (re, im) {
@@ -258,11 +275,60 @@ impl Machine {
                         return Ok(Slot::Val(Value::Bytes(Bytes::from_shared(shared.clone()))));
                     }
                 }
-                let out = encode_with(&s, codec, &enc, errors.as_ref())?;
+                let out = encode_with(&s, codec, &enc, errors.as_ref(), true)?;
                 self.alloc(32 + out.len() as u64, src, limits)?;
                 Ok(Slot::Val(Value::Bytes(Bytes::from(out))))
             }
         }
+    }
+
+    /// What `cls.__new__(cls, *args, **kwargs)` (`NEWOBJ_EX`) of an immutable builtin does with
+    /// keyword arguments `keys` (not empty), checked as CPython's argument parsing checks them:
+    /// the types without keyword parameters refuse any; for `int(x, /, base)`, `str(object,
+    /// encoding, errors)`, `bytes(source, encoding, errors)` and `complex(real, imag)` too many
+    /// arguments, a key that is not a str, a parameter given twice or a name that is not a
+    /// parameter is CPython's `TypeError`. Well-formed keywords are not evaluated.
+    fn keywords_error(&self, b: Builtin, positional: usize, keys: &[Slot]) -> Error {
+        let name = b.python_name().1;
+        let params: &[&str] = match b {
+            Builtin::Int => &["", "base"],
+            Builtin::Str => &["object", "encoding", "errors"],
+            Builtin::Bytes => &["source", "encoding", "errors"],
+            Builtin::Complex => &["real", "imag"],
+            _ => return type_error(format!("{name}() takes no keyword arguments")),
+        };
+        let total = positional + keys.len();
+        if total > params.len() {
+            return type_error(format!(
+                "{name}() takes at most {} {}arguments ({total} given)",
+                params.len(),
+                if positional == 0 { "keyword " } else { "" }
+            ));
+        }
+        for key in keys {
+            let Some(Value::Str(key)) = self.scalar(key) else {
+                return type_error("keywords must be strings");
+            };
+            let text = key.to_string();
+            match params.iter().position(|p| !p.is_empty() && *p == text) {
+                Some(i) if i < positional => {
+                    return type_error(format!(
+                        "argument for {name}() given by name ({key:?}) and position ({})",
+                        i + 1
+                    ));
+                }
+                Some(_) => {}
+                None => {
+                    return type_error(format!(
+                        "{key:?} is an invalid keyword argument for {name}()"
+                    ));
+                }
+            }
+        }
+        unsupported(format!(
+            "keyword arguments to {}.{name}() are not evaluated",
+            b.python_name().0
+        ))
     }
 
     fn make_empty<S: Source>(
@@ -410,6 +476,11 @@ impl Machine {
         }
         let mut out = Vec::new();
         for (i, item) in self.iterate_ordered(s, "dict")?.iter().enumerate() {
+            if self.scalar(item).is_some_and(|v| !is_iterable(&v)) {
+                return Err(type_error(format!(
+                    "cannot convert dictionary update sequence element #{i} to a sequence"
+                )));
+            }
             let pair = self.iterate_ordered(item, "dict")?;
             if pair.len() != 2 {
                 return Err(value_error(format!(
@@ -483,7 +554,13 @@ impl Machine {
                 let n = usize::try_from(n).map_err(|_| Error::limit("max_payload_len", n))?;
                 Ok(Bytes::from(vec![0u8; n]))
             }
-            _ => {
+            (v, _) => {
+                if let Some(v) = v.filter(|v| !is_iterable(v)) {
+                    return Err(type_error(format!(
+                        "cannot convert '{}' object to {name}",
+                        v.type_name()
+                    )));
+                }
                 let items = self.iterate_ordered(first, name)?;
                 self.work(items.len() as u64, src, limits)?;
                 self.alloc(32 + items.len() as u64, src, limits)?;
@@ -493,7 +570,14 @@ impl Machine {
                         Some(Value::Int(i)) => i
                             .as_i64()
                             .and_then(|v| u8::try_from(v).ok())
-                            .ok_or_else(|| value_error("bytes must be in range(0, 256)"))?,
+                            .ok_or_else(|| {
+                                // (bytearray's own wording.)
+                                value_error(if name == "bytes" {
+                                    "bytes must be in range(0, 256)"
+                                } else {
+                                    "byte must be in range(0, 256)"
+                                })
+                            })?,
                         Some(Value::Bool(b)) => u8::from(b),
                         Some(v) => {
                             return Err(type_error(format!(
@@ -502,9 +586,10 @@ impl Machine {
                             )));
                         }
                         None => {
-                            return Err(type_error(
-                                "an object under construction cannot be interpreted as an integer",
-                            ));
+                            return Err(type_error(format!(
+                                "'{}' object cannot be interpreted as an integer",
+                                self.slot_type_name(item)
+                            )));
                         }
                     };
                     out.push(byte);
@@ -633,20 +718,26 @@ impl Machine {
             Some(Some(Value::Bool(true))) => {
                 return Err(value_error("int() base must be >= 2 and <= 36, or 0"));
             }
-            Some(_) => return Err(type_error("int() base must be an integer")),
+            Some(_) => {
+                let found = args
+                    .get(1)
+                    .map_or_else(String::new, |a| self.slot_type_name(a));
+                return Err(type_error(format!(
+                    "'{found}' object cannot be interpreted as an integer"
+                )));
+            }
         };
-        let text = |bytes: &[u8], base: u32| -> Result<Value> {
+        // The int `bytes` spell, or `None` if they are not an int literal.
+        let text = |bytes: &[u8], base: u32| -> Result<Option<Value>> {
             match number::parse_int(bytes, base, cfg.limits.max_int_digits) {
-                Ok(IntLit::Small(v)) => Ok(Value::Int(Int::from(v))),
-                Ok(IntLit::Wide(v)) => Ok(Value::Int(Int::from(v))),
-                Ok(IntLit::Big(b)) => Ok(Value::Int(Int::from(b))),
+                Ok(IntLit::Small(v)) => Ok(Some(Value::Int(Int::from(v)))),
+                Ok(IntLit::Wide(v)) => Ok(Some(Value::Int(Int::from(v)))),
+                Ok(IntLit::Big(b)) => Ok(Some(Value::Int(Int::from(b)))),
                 Err(number::IntError::TooManyDigits { .. }) => Err(Error::limit(
                     "max_int_digits",
                     cfg.limits.max_int_digits as u64,
                 )),
-                Err(number::IntError::Invalid) => {
-                    Err(value_error(number::format_int_error(bytes, base)))
-                }
+                Err(number::IntError::Invalid) => Ok(None),
             }
         };
         match (first, base) {
@@ -671,13 +762,24 @@ impl Machine {
                     Ok(Value::Int(Int::from(b)))
                 }
             }
-            (Some(Value::Str(s)), base) => match s.as_str() {
-                Some(t) => text(t.as_bytes(), base.unwrap_or(10)),
-                None => Err(value_error(
-                    "invalid literal for int(): string has surrogates",
-                )),
-            },
-            (Some(Value::Bytes(b) | Value::ByteArray(b)), base) => text(&b, base.unwrap_or(10)),
+            (Some(Value::Str(s)), base) => {
+                let base = base.unwrap_or(10);
+                let parsed = match s.as_str().filter(|t| t.is_ascii()) {
+                    Some(t) => text(t.as_bytes(), base)?,
+                    None => text(&number::number_text(s.code_points()), base)?,
+                };
+                parsed.ok_or_else(|| {
+                    // CPython: `%.200R` of the str, its repr cut to 200 characters.
+                    let repr: String = format!("{s:?}").chars().take(200).collect();
+                    value_error(format!(
+                        "invalid literal for int() with base {base}: {repr}"
+                    ))
+                })
+            }
+            (Some(Value::Bytes(b) | Value::ByteArray(b)), base) => {
+                let base = base.unwrap_or(10);
+                text(&b, base)?.ok_or_else(|| value_error(number::format_int_error(&b, base)))
+            }
             (Some(_), Some(_)) => Err(type_error(
                 "int() can't convert non-string with explicit base",
             )),
@@ -685,15 +787,35 @@ impl Machine {
                 "int() argument must be a string, a bytes-like object or a real number, not '{}'",
                 v.type_name()
             ))),
-            (None, _) => Err(type_error(
-                "int() argument must be a string, a bytes-like object or a real number",
+            (None, Some(_)) => Err(type_error(
+                "int() can't convert non-string with explicit base",
             )),
+            (None, None) => Err(type_error(format!(
+                "int() argument must be a string, a bytes-like object or a real number, not '{}'",
+                args.first()
+                    .map_or_else(String::new, |a| self.slot_type_name(a))
+            ))),
         }
     }
 }
 
 fn is_complex(m: &Machine, s: Option<&Slot>) -> bool {
     matches!(s.and_then(|s| m.scalar(s)), Some(Value::Complex(_)))
+}
+
+/// Whether `iter(v)` succeeds.
+fn is_iterable(v: &Value) -> bool {
+    matches!(
+        v,
+        Value::Str(_)
+            | Value::Bytes(_)
+            | Value::ByteArray(_)
+            | Value::List(_)
+            | Value::Tuple(_)
+            | Value::Dict(_)
+            | Value::Set(_)
+            | Value::FrozenSet(_)
+    )
 }
 
 fn truthy_value(v: &Value) -> bool {
@@ -730,13 +852,14 @@ fn to_float(v: &Value) -> Result<f64> {
             }
         }
         Value::Str(s) => {
-            let b = s.as_encoded_bytes();
-            number::parse_float_py(b)
-                .map_err(|_| value_error(format!("could not convert string to float: {s:?}")))
+            let parsed = match s.as_str().filter(|t| t.is_ascii()) {
+                Some(t) => number::parse_float_py(t.as_bytes()),
+                None => number::parse_float_py(&number::number_text(s.code_points())),
+            };
+            parsed.map_err(|_| value_error(format!("could not convert string to float: {s:?}")))
         }
-        Value::Bytes(b) | Value::ByteArray(b) => {
-            number::parse_float_py(b).map_err(|_| value_error("could not convert string to float"))
-        }
+        Value::Bytes(b) | Value::ByteArray(b) => number::parse_float_py(b)
+            .map_err(|_| value_error(format!("could not convert string to float: {v}"))),
         other => Err(type_error(format!(
             "float() argument must be a string or a real number, not '{}'",
             other.type_name()
@@ -814,43 +937,53 @@ fn encode_error(codec: &str, s: &PyStr, bad: impl Fn(u32) -> bool, reason: &str)
             (None, false) => {}
         }
     }
-    let message = match run {
-        Some((start, cp, end)) if end == start + 1 => {
-            let ch = if cp <= 0xFF {
-                format!("\\x{cp:02x}")
-            } else if cp <= 0xFFFF {
-                format!("\\u{cp:04x}")
-            } else {
-                format!("\\U{cp:08x}")
-            };
-            format!("'{codec}' codec can't encode character '{ch}' in position {start}: {reason}")
-        }
-        Some((start, _, end)) => format!(
+    match run {
+        Some((start, cp, end)) => encode_error_at(codec, cp, start, end, reason),
+        None => Error::py(
+            PyException::UnicodeEncodeError,
+            format!("'{codec}' codec can't encode: {reason}"),
+        ),
+    }
+}
+
+/// CPython's `UnicodeEncodeError` about the characters `start..end`, the first of them `cp`.
+fn encode_error_at(codec: &str, cp: u32, start: usize, end: usize, reason: &str) -> Error {
+    let message = if end == start + 1 {
+        let ch = if cp <= 0xFF {
+            format!("\\x{cp:02x}")
+        } else if cp <= 0xFFFF {
+            format!("\\u{cp:04x}")
+        } else {
+            format!("\\U{cp:08x}")
+        };
+        format!("'{codec}' codec can't encode character '{ch}' in position {start}: {reason}")
+    } else {
+        format!(
             "'{codec}' codec can't encode characters in position {start}-{}: {reason}",
             end - 1
-        ),
-        None => format!("'{codec}' codec can't encode: {reason}"),
+        )
     };
     Error::py(PyException::UnicodeEncodeError, message)
 }
 
 /// `s.encode(enc, errors)` for latin-1, ascii and utf-8. The error handler is only needed (and
-/// only looked at, as in CPython) when a character cannot be encoded; only `strict` is
-/// evaluated then.
+/// only looked up, as in CPython) when a character cannot be encoded ([`encode_handled`]).
 fn encode_str(s: &PyStr, enc: &PyStr, errors: Option<&PyStr>) -> Result<Vec<u8>> {
     match codec::lookup_python_codec(&enc.to_string()) {
-        Some(codec) => encode_with(s, codec, enc, errors),
+        Some(codec) => encode_with(s, codec, enc, errors, false),
         None => Err(unknown_encoding(enc)),
     }
 }
 
 /// [`encode_str`] with the codec `enc` names already looked up (`None`: one CPython has and
-/// this crate does not).
+/// this crate does not). `registry`: called as `_codecs.encode`, through the codec registry,
+/// which wraps a `LookupError` in `encoding with 'enc' codec failed (…)`.
 fn encode_with(
     s: &PyStr,
     codec: Option<codec::Codec>,
     enc: &PyStr,
     errors: Option<&PyStr>,
+    registry: bool,
 ) -> Result<Vec<u8>> {
     let out = match codec {
         Some(codec::Codec::Latin1) => encode_latin1(s),
@@ -878,17 +1011,154 @@ fn encode_with(
             )));
         }
     };
-    match (out, errors) {
-        (Err(e), Some(h)) if h.as_encoded_bytes() != b"strict" => {
-            match codec::unknown_handler(&h.to_string()) {
-                Some(message) => Err(Error::py(PyException::LookupError, message)),
-                None => Err(unsupported(format!(
-                    "encoding with the error handler {h:?} is not evaluated ({e})"
-                ))),
+    match (out, errors, codec) {
+        (Err(_), Some(h), Some(codec)) if h.as_encoded_bytes() != b"strict" => {
+            encode_handled(s, codec, &h.to_string()).map_err(|e| match e.kind() {
+                ErrorKind::Python {
+                    exception: PyException::LookupError,
+                    message,
+                } if registry => Error::py(
+                    PyException::LookupError,
+                    format!("encoding with {enc:?} codec failed (LookupError: {message})"),
+                ),
+                _ => e,
+            })
+        }
+        (out, _, _) => out,
+    }
+}
+
+/// The error handlers CPython's latin-1, ascii and utf-8 encoders run (`namereplace`, which
+/// needs the Unicode character names, is not evaluated).
+#[derive(Clone, Copy)]
+enum EncodeHandler {
+    Ignore,
+    Replace,
+    BackslashReplace,
+    XmlCharRefReplace,
+    SurrogateEscape,
+    SurrogatePass,
+}
+
+/// The handler `name` names, with CPython's `LookupError` for a name its registry lacks.
+fn encode_handler(name: &str) -> Result<EncodeHandler> {
+    Ok(match name {
+        "ignore" => EncodeHandler::Ignore,
+        "replace" => EncodeHandler::Replace,
+        "backslashreplace" => EncodeHandler::BackslashReplace,
+        "xmlcharrefreplace" => EncodeHandler::XmlCharRefReplace,
+        "surrogateescape" => EncodeHandler::SurrogateEscape,
+        "surrogatepass" => EncodeHandler::SurrogatePass,
+        _ => {
+            return Err(match codec::unknown_handler(name) {
+                Some(message) => Error::py(PyException::LookupError, message),
+                None => unsupported(format!(
+                    "encoding with the error handler {name:?} is not evaluated"
+                )),
+            });
+        }
+    })
+}
+
+/// `s.encode(codec, errors)` with an error handler other than `strict`, as CPython's encoders
+/// run it: each run of characters the codec cannot encode goes to the handler whole; the
+/// handler is looked up at the first such run. `surrogateescape` writes U+DC80–U+DCFF as the
+/// bytes 0x80–0xFF and fails at the first other character of the run (the error covers the
+/// rest of the run); `surrogatepass` writes surrogates in UTF-8 and fails for the other codecs.
+fn encode_handled(s: &PyStr, codec: codec::Codec, errors: &str) -> Result<Vec<u8>> {
+    let (name, reason) = match codec {
+        codec::Codec::Ascii => ("ascii", "ordinal not in range(128)"),
+        codec::Codec::Latin1 => ("latin-1", "ordinal not in range(256)"),
+        codec::Codec::Utf8 => ("utf-8", "surrogates not allowed"),
+        _ => return Err(internal()),
+    };
+    let utf8 = codec == codec::Codec::Utf8;
+    let limit = if codec == codec::Codec::Ascii {
+        0x80
+    } else {
+        0x100
+    };
+    let encodable = |c: u32| {
+        if utf8 {
+            !(0xD800..=0xDFFF).contains(&c)
+        } else {
+            c < limit
+        }
+    };
+    let cps: Vec<u32> = s.code_points().collect();
+    let mut out = Vec::with_capacity(s.as_encoded_bytes().len());
+    let push_utf8 = |out: &mut Vec<u8>, c: u32| {
+        let mut buf = [0u8; 4];
+        if let Some(ch) = char::from_u32(c) {
+            out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+        }
+    };
+    let mut handler = None;
+    let mut i = 0;
+    while let Some(&c) = cps.get(i) {
+        if encodable(c) {
+            if utf8 {
+                push_utf8(&mut out, c);
+            } else {
+                out.push(c as u8);
+            }
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let mut end = i + 1;
+        while cps.get(end).is_some_and(|&c| !encodable(c)) {
+            end += 1;
+        }
+        let run = cps.get(start..end).unwrap_or_default();
+        let h = match handler {
+            Some(h) => h,
+            None => *handler.insert(encode_handler(errors)?),
+        };
+        match h {
+            EncodeHandler::Ignore => {}
+            EncodeHandler::Replace => out.resize(out.len() + run.len(), b'?'),
+            EncodeHandler::BackslashReplace => {
+                for &c in run {
+                    let text = if c <= 0xFF {
+                        format!("\\x{c:02x}")
+                    } else if c <= 0xFFFF {
+                        format!("\\u{c:04x}")
+                    } else {
+                        format!("\\U{c:08x}")
+                    };
+                    out.extend_from_slice(text.as_bytes());
+                }
+            }
+            EncodeHandler::XmlCharRefReplace => {
+                for &c in run {
+                    out.extend_from_slice(format!("&#{c};").as_bytes());
+                }
+            }
+            EncodeHandler::SurrogateEscape => {
+                for (k, &c) in run.iter().enumerate() {
+                    if !(0xDC80..=0xDCFF).contains(&c) {
+                        return Err(encode_error_at(name, c, start + k, end, reason));
+                    }
+                    out.push((c - 0xDC00) as u8);
+                }
+            }
+            EncodeHandler::SurrogatePass if utf8 => {
+                for &c in run {
+                    out.extend_from_slice(&[
+                        0xE0 | (c >> 12) as u8,
+                        0x80 | ((c >> 6) & 0x3F) as u8,
+                        0x80 | (c & 0x3F) as u8,
+                    ]);
+                }
+            }
+            EncodeHandler::SurrogatePass => {
+                return Err(encode_error_at(name, c, start, end, reason));
             }
         }
-        (out, _) => out,
+        i = end;
     }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -27,8 +27,10 @@ containers):
     ignore them): no argument, every single argument and N/2 pairs;
   * OBJ (protocol 1): no argument, every single argument and 200 pairs;
   * NEWOBJ_EX (protocol 4): no argument and every single argument, with no keywords and
-    with one keyword of a few (`base`, `encoding`, `x`);
-  * INST (protocol 0): no argument and every single argument.
+    with each keyword dict of KWARGS (parameters, unknown names, a key that is not a str);
+  * INST (protocol 0): no argument and every single argument;
+  * first, bytes, bytearray and _codecs.encode (REDUCE, protocol 2) on every text of TEXTS
+    with every encoding of ENCODINGS and every error handler of HANDLERS.
 
 Random draws come from random.Random(S) (default seed 20261128).
 
@@ -60,12 +62,14 @@ CALLABLES = [
     )
 ] + [("_codecs", "encode")]
 
+# Unicode decimal digits and spaces are ASCII digits and spaces to int() and float().
 ARGS = [
     None, True, False, 0, 1, -1, 2, 5, 16, 36, 37, 2**63 - 1, 2**70, -(2**70),
     0.0, -0.0, 1.5, -2.5, 1e300, float("nan"), float("inf"), float("-inf"),
     1j, complex(1.5, -0.0), complex(float("nan"), 1),
     "", "ab", "10", "-7", "0x1f", "0b101", " 12 ", "1_000", "1__0", "1.5", "nan", "-inf",
     "1e5", "é", "€", "\U0001f600", "\udc80", "a\x00b",
+    "\u0663", "\u00a012\u2003", "\uff11\uff12", "\u0661.\u0665", "\U0001d7ce1", "x" * 300,
     "utf-8", "latin1", "latin-1", "ascii", "utf-16", "strict", "ignore", "replace",
     "surrogateescape", "nope",
     b"", b"ab", b"10", b"\xff\xfe", b"1.5", bytearray(), bytearray(b"xy"),
@@ -79,7 +83,23 @@ ARGS = [
 # How many positional arguments each callable takes (one if not listed).
 MAX_ARGS = {"str": 3, "int": 2, "bytes": 3, "bytearray": 3, "complex": 2, "encode": 3}
 
-KWARGS = [{}, {"base": 2}, {"base": 0}, {"encoding": "ascii"}, {"x": 1}]
+# Encoding with every error handler: texts with characters each codec cannot encode, alone and
+# in runs, lone surrogates in and out of surrogateescape's U+DC80-U+DCFF.
+TEXTS = [
+    "", "ab", "\xe9", "a\xe9\u20acb", "\u20ac\u20ac", "\U0001f600", "\udc80", "a\udcff\udc80b",
+    "\udc80\u20ac", "\u20ac\udc80", "\ud800\udc00", "x\udc7f", "\udcff\u20ac\udc80", "\xff\udc80",
+]
+ENCODINGS = ["ascii", "latin-1", "utf-8"]
+HANDLERS = [
+    "strict", "ignore", "replace", "backslashreplace", "xmlcharrefreplace", "surrogateescape",
+    "surrogatepass", "namereplace", "nope",
+]
+
+KWARGS = [
+    {}, {"base": 2}, {"base": 0}, {"encoding": "ascii"}, {"x": 1}, {1: 2}, {"base": 2, "x": 1},
+    {"x": 1, 1: 2}, {"object": "ab"}, {"errors": "strict"}, {"source": b"x"}, {"real": 1},
+    {"imag": 2}, {"real": 1, "imag": 2, "x": 3},
+]
 
 
 def body(values, proto):
@@ -106,6 +126,11 @@ def pickles(seed, triples):
     def sample(n, k):
         return [tuple(rng.choice(ARGS) for _ in range(k)) for _ in range(n)]
 
+    for module, name in [("builtins", "bytes"), ("builtins", "bytearray"), ("_codecs", "encode")]:
+        g = glob(module, name)
+        for args in [(t, e, h) for t in TEXTS for e in ENCODINGS for h in HANDLERS]:
+            t = repr(args)
+            yield f"REDUCE p2 {module}.{name}{t}", b"\x80\x02" + g + body([args], 2) + b"R."
     for module, name in CALLABLES:
         g = glob(module, name)
         what = f"{module}.{name}"
