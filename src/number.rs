@@ -560,6 +560,23 @@ fn decimal_literal_len(s: &[u8]) -> usize {
 mod tests {
     use super::*;
 
+    #[test]
+    fn number_text_reads_unicode_digits_and_spaces_as_ascii() {
+        let text = |s: &str| number_text(s.chars().map(u32::from));
+        assert_eq!(text("12"), b"12");
+        // ARABIC-INDIC DIGIT THREE, NO-BREAK SPACE, EM SPACE, FULLWIDTH ONE, MATHEMATICAL BOLD
+        // DIGIT ZERO (the first of its run), MATHEMATICAL MONOSPACE DIGIT NINE (the last).
+        assert_eq!(text("\u{663}"), b"3");
+        assert_eq!(text("\u{a0}1\u{2003}"), b" 1 ");
+        assert_eq!(text("\u{ff11}"), b"1");
+        assert_eq!(text("\u{1d7ce}\u{1d7ff}"), b"09");
+        // Not digits: SUPERSCRIPT TWO (a digit, not a decimal), é, DEL, a lone surrogate.
+        assert_eq!(text("\u{b2}\u{e9}\u{7f}"), b"???");
+        assert_eq!(number_text([0xDC80].into_iter()), b"?");
+        assert!(DECIMAL_ZEROS.windows(2).all(|w| w[0] + 10 <= w[1]));
+        assert!(SPACES.windows(2).all(|w| w[0] < w[1]));
+    }
+
     /// CPython's default `sys.int_max_str_digits`.
     const LIMIT: usize = 4300;
 

@@ -25,6 +25,8 @@
 //!
 //! Both failing is not compared: the order of checks differs in documented ways (our limits
 //! and stricter checks fire first; CPython runs out of memory first on huge memo indices).
+//! `REPLAY_SHOW_CLASSES=1` prints each input where both fail with different exception classes
+//! (ours, our error's category, CPython's, and both messages).
 
 mod common;
 
@@ -301,6 +303,23 @@ fn replay(files: Vec<PathBuf>) -> (BTreeMap<String, usize>, Vec<String>) {
             },
             (Outcome::Err { class: a, .. }, Outcome::Err { class: b, .. }) if a == b => {
                 "both fail, same exception class"
+            }
+            (
+                Outcome::Err {
+                    class: a,
+                    message: m,
+                    category,
+                },
+                Outcome::Err {
+                    class: b,
+                    message: n,
+                    ..
+                },
+            ) => {
+                if std::env::var_os("REPLAY_SHOW_CLASSES").is_some() {
+                    println!("classes: {a} ({category:?}) vs {b}: {m:.120} | {n:.120}");
+                }
+                "both fail, other exception class"
             }
             (Outcome::Err { .. }, _) => "both fail, other exception class",
             (Outcome::Timeout, _) => unreachable!("our side has no timeout"),
