@@ -1085,41 +1085,36 @@ fn encode_handled(s: &PyStr, codec: codec::Codec, errors: &str) -> Result<Vec<u8
             c < limit
         }
     };
-    let cps: Vec<u32> = s.code_points().collect();
     let mut out = Vec::with_capacity(s.as_encoded_bytes().len());
-    let push_utf8 = |out: &mut Vec<u8>, c: u32| {
-        let mut buf = [0u8; 4];
-        if let Some(ch) = char::from_u32(c) {
-            out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
-        }
-    };
     let mut handler = None;
-    let mut i = 0;
-    while let Some(&c) = cps.get(i) {
+    // Streamed over the code points (no copy of them): a run's end is found by a look ahead
+    // on a second iterator, then the run is handled from the first.
+    let mut cps = s.code_points().enumerate();
+    while let Some((start, c)) = cps.next() {
         if encodable(c) {
-            if utf8 {
-                push_utf8(&mut out, c);
-            } else {
-                out.push(c as u8);
+            match char::from_u32(c) {
+                Some(ch) if utf8 => {
+                    out.extend_from_slice(ch.encode_utf8(&mut [0u8; 4]).as_bytes());
+                }
+                _ => out.push(c as u8),
             }
-            i += 1;
             continue;
         }
-        let start = i;
-        let mut end = i + 1;
-        while cps.get(end).is_some_and(|&c| !encodable(c)) {
-            end += 1;
-        }
-        let run = cps.get(start..end).unwrap_or_default();
+        let len = 1 + cps.clone().take_while(|&(_, c)| !encodable(c)).count();
+        let end = start + len;
+        let run = std::iter::once(c).chain(cps.by_ref().take(len - 1).map(|(_, c)| c));
         let h = match handler {
             Some(h) => h,
             None => *handler.insert(encode_handler(errors)?),
         };
         match h {
-            EncodeHandler::Ignore => {}
-            EncodeHandler::Replace => out.resize(out.len() + run.len(), b'?'),
+            EncodeHandler::Ignore => run.for_each(drop),
+            EncodeHandler::Replace => {
+                run.for_each(drop);
+                out.resize(out.len() + len, b'?');
+            }
             EncodeHandler::BackslashReplace => {
-                for &c in run {
+                for c in run {
                     let text = if c <= 0xFF {
                         format!("\\x{c:02x}")
                     } else if c <= 0xFFFF {
@@ -1131,12 +1126,12 @@ fn encode_handled(s: &PyStr, codec: codec::Codec, errors: &str) -> Result<Vec<u8
                 }
             }
             EncodeHandler::XmlCharRefReplace => {
-                for &c in run {
+                for c in run {
                     out.extend_from_slice(format!("&#{c};").as_bytes());
                 }
             }
             EncodeHandler::SurrogateEscape => {
-                for (k, &c) in run.iter().enumerate() {
+                for (k, c) in run.enumerate() {
                     if !(0xDC80..=0xDCFF).contains(&c) {
                         return Err(encode_error_at(name, c, start + k, end, reason));
                     }
@@ -1144,7 +1139,7 @@ fn encode_handled(s: &PyStr, codec: codec::Codec, errors: &str) -> Result<Vec<u8
                 }
             }
             EncodeHandler::SurrogatePass if utf8 => {
-                for &c in run {
+                for c in run {
                     out.extend_from_slice(&[
                         0xE0 | (c >> 12) as u8,
                         0x80 | ((c >> 6) & 0x3F) as u8,
@@ -1156,7 +1151,6 @@ fn encode_handled(s: &PyStr, codec: codec::Codec, errors: &str) -> Result<Vec<u8
                 return Err(encode_error_at(name, c, start, end, reason));
             }
         }
-        i = end;
     }
     Ok(out)
 }
