@@ -275,8 +275,8 @@ impl Machine {
                         return Ok(Slot::Val(Value::Bytes(Bytes::from_shared(shared.clone()))));
                     }
                 }
-                let out = encode_with(&s, codec, &enc, errors.as_ref(), true)?;
-                self.alloc(32 + out.len() as u64, src, limits)?;
+                let mut charge = |n: u64| self.alloc(32 + n, src, limits);
+                let out = encode_with(&s, codec, &enc, errors.as_ref(), true, &mut charge)?;
                 Ok(Slot::Val(Value::Bytes(Bytes::from(out))))
             }
         }
@@ -523,8 +523,8 @@ impl Machine {
         let [enc, errors] = self.str_params(args, name)?;
         match (self.scalar(first), enc) {
             (Some(Value::Str(s)), Some(enc)) => {
-                let out = encode_str(&s, &enc, errors.as_ref())?;
-                self.alloc(32 + out.len() as u64, src, limits)?;
+                let mut charge = |n: u64| self.alloc(32 + n, src, limits);
+                let out = encode_str(&s, &enc, errors.as_ref(), &mut charge)?;
                 Ok(Bytes::from(out))
             }
             (Some(Value::Str(_)), None) => Err(type_error("string argument without an encoding")),
@@ -966,11 +966,21 @@ fn encode_error_at(codec: &str, cp: u32, start: usize, end: usize, reason: &str)
     Error::py(PyException::UnicodeEncodeError, message)
 }
 
+/// A charge to the allocation budget of the bytes about to be (or just) made.
+type Charge<'a> = dyn FnMut(u64) -> Result<()> + 'a;
+
 /// `s.encode(enc, errors)` for latin-1, ascii and utf-8. The error handler is only needed (and
-/// only looked up, as in CPython) when a character cannot be encoded ([`encode_handled`]).
-fn encode_str(s: &PyStr, enc: &PyStr, errors: Option<&PyStr>) -> Result<Vec<u8>> {
+/// only looked up, as in CPython) when a character cannot be encoded ([`encode_handled`]). The
+/// result's length is passed to `charge`: after encoding when it cannot exceed the str's own
+/// size, before when an error handler may make it longer.
+fn encode_str(
+    s: &PyStr,
+    enc: &PyStr,
+    errors: Option<&PyStr>,
+    charge: &mut Charge<'_>,
+) -> Result<Vec<u8>> {
     match codec::lookup_python_codec(&enc.to_string()) {
-        Some(codec) => encode_with(s, codec, enc, errors, false),
+        Some(codec) => encode_with(s, codec, enc, errors, false, charge),
         None => Err(unknown_encoding(enc)),
     }
 }
@@ -984,6 +994,7 @@ fn encode_with(
     enc: &PyStr,
     errors: Option<&PyStr>,
     registry: bool,
+    charge: &mut Charge<'_>,
 ) -> Result<Vec<u8>> {
     let out = match codec {
         Some(codec::Codec::Latin1) => encode_latin1(s),
@@ -1013,7 +1024,7 @@ fn encode_with(
     };
     match (out, errors, codec) {
         (Err(_), Some(h), Some(codec)) if h.as_encoded_bytes() != b"strict" => {
-            encode_handled(s, codec, &h.to_string()).map_err(|e| match e.kind() {
+            encode_handled(s, codec, &h.to_string(), charge).map_err(|e| match e.kind() {
                 ErrorKind::Python {
                     exception: PyException::LookupError,
                     message,
@@ -1024,7 +1035,11 @@ fn encode_with(
                 _ => e,
             })
         }
-        (out, _, _) => out,
+        (out, _, _) => {
+            let out = out?;
+            charge(out.len() as u64)?;
+            Ok(out)
+        }
     }
 }
 
@@ -1060,12 +1075,58 @@ fn encode_handler(name: &str) -> Result<EncodeHandler> {
     })
 }
 
+/// Where [`encode_into`] writes: the result, or only its length.
+trait Sink {
+    fn put(&mut self, bytes: &[u8]);
+}
+
+impl Sink for Vec<u8> {
+    fn put(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+}
+
+/// Counts the bytes instead of writing them.
+struct Length(u64);
+
+impl Sink for Length {
+    fn put(&mut self, bytes: &[u8]) {
+        self.0 += bytes.len() as u64;
+    }
+}
+
 /// `s.encode(codec, errors)` with an error handler other than `strict`, as CPython's encoders
 /// run it: each run of characters the codec cannot encode goes to the handler whole; the
 /// handler is looked up at the first such run. `surrogateescape` writes U+DC80–U+DCFF as the
 /// bytes 0x80–0xFF and fails at the first other character of the run (the error covers the
 /// rest of the run); `surrogatepass` writes surrogates in UTF-8 and fails for the other codecs.
-fn encode_handled(s: &PyStr, codec: codec::Codec, errors: &str) -> Result<Vec<u8>> {
+///
+/// `backslashreplace` and `xmlcharrefreplace` write up to ten bytes a character, so the result
+/// is measured first (a pass that also finds any error) and charged before it is made.
+fn encode_handled(
+    s: &PyStr,
+    codec: codec::Codec,
+    errors: &str,
+    charge: &mut Charge<'_>,
+) -> Result<Vec<u8>> {
+    let mut handler = None;
+    let mut length = Length(0);
+    encode_into(s, codec, errors, &mut handler, &mut length)?;
+    charge(length.0)?;
+    let mut out = Vec::with_capacity(usize::try_from(length.0).map_err(|_| internal())?);
+    encode_into(s, codec, errors, &mut handler, &mut out)?;
+    Ok(out)
+}
+
+/// One pass of [`encode_handled`]; `handler` is looked up at the first character that cannot
+/// be encoded, and kept for the next pass.
+fn encode_into(
+    s: &PyStr,
+    codec: codec::Codec,
+    errors: &str,
+    handler: &mut Option<EncodeHandler>,
+    out: &mut impl Sink,
+) -> Result<()> {
     let (name, reason) = match codec {
         codec::Codec::Ascii => ("ascii", "ordinal not in range(128)"),
         codec::Codec::Latin1 => ("latin-1", "ordinal not in range(256)"),
@@ -1085,79 +1146,85 @@ fn encode_handled(s: &PyStr, codec: codec::Codec, errors: &str) -> Result<Vec<u8
             c < limit
         }
     };
-    let mut out = Vec::with_capacity(s.as_encoded_bytes().len());
-    let mut handler = None;
     // Streamed over the code points (no copy of them): a run's end is found by a look ahead
     // on a second iterator, then the run is handled from the first.
     let mut cps = s.code_points().enumerate();
     while let Some((start, c)) = cps.next() {
         if encodable(c) {
             match char::from_u32(c) {
-                Some(ch) if utf8 => {
-                    out.extend_from_slice(ch.encode_utf8(&mut [0u8; 4]).as_bytes());
-                }
-                _ => out.push(c as u8),
+                Some(ch) if utf8 => out.put(ch.encode_utf8(&mut [0u8; 4]).as_bytes()),
+                _ => out.put(&[c as u8]),
             }
             continue;
         }
         let len = 1 + cps.clone().take_while(|&(_, c)| !encodable(c)).count();
         let end = start + len;
         let run = std::iter::once(c).chain(cps.by_ref().take(len - 1).map(|(_, c)| c));
-        let h = match handler {
+        let h = match *handler {
             Some(h) => h,
             None => *handler.insert(encode_handler(errors)?),
         };
         match h {
             EncodeHandler::Ignore => run.for_each(drop),
-            EncodeHandler::Replace => {
-                run.for_each(drop);
-                out.resize(out.len() + len, b'?');
-            }
-            EncodeHandler::BackslashReplace => {
-                for c in run {
-                    let text = if c <= 0xFF {
-                        format!("\\x{c:02x}")
-                    } else if c <= 0xFFFF {
-                        format!("\\u{c:04x}")
-                    } else {
-                        format!("\\U{c:08x}")
-                    };
-                    out.extend_from_slice(text.as_bytes());
-                }
-            }
-            EncodeHandler::XmlCharRefReplace => {
-                for c in run {
-                    out.extend_from_slice(format!("&#{c};").as_bytes());
-                }
-            }
+            EncodeHandler::Replace => run.for_each(|_| out.put(b"?")),
+            EncodeHandler::BackslashReplace => run.for_each(|c| backslash_escape(c, out)),
+            EncodeHandler::XmlCharRefReplace => run.for_each(|c| xml_char_ref(c, out)),
             EncodeHandler::SurrogateEscape => {
                 for (k, c) in run.enumerate() {
                     if !(0xDC80..=0xDCFF).contains(&c) {
                         return Err(encode_error_at(name, c, start + k, end, reason));
                     }
-                    out.push((c - 0xDC00) as u8);
+                    out.put(&[(c - 0xDC00) as u8]);
                 }
             }
-            EncodeHandler::SurrogatePass if utf8 => {
-                for c in run {
-                    out.extend_from_slice(&[
-                        0xE0 | (c >> 12) as u8,
-                        0x80 | ((c >> 6) & 0x3F) as u8,
-                        0x80 | (c & 0x3F) as u8,
-                    ]);
-                }
-            }
+            EncodeHandler::SurrogatePass if utf8 => run.for_each(|c| {
+                out.put(&[
+                    0xE0 | (c >> 12) as u8,
+                    0x80 | ((c >> 6) & 0x3F) as u8,
+                    0x80 | (c & 0x3F) as u8,
+                ]);
+            }),
             EncodeHandler::SurrogatePass => {
                 return Err(encode_error_at(name, c, start, end, reason));
             }
         }
     }
-    Ok(out)
+    Ok(())
+}
+
+/// Writes `backslashreplace`'s text for `c`: `\xNN`, `\uNNNN` or `\UNNNNNNNN`, lowercase hex.
+fn backslash_escape(c: u32, out: &mut impl Sink) {
+    let (letter, digits) = match c {
+        0..=0xFF => (b'x', 2),
+        0x100..=0xFFFF => (b'u', 4),
+        _ => (b'U', 8),
+    };
+    out.put(&[b'\\', letter]);
+    for k in (0..digits).rev() {
+        let digit = char::from_digit((c >> (4 * k)) & 0xF, 16).map_or(b'0', |d| d as u8);
+        out.put(&[digit]);
+    }
+}
+
+/// Writes `xmlcharrefreplace`'s text for `c`: `&#`, its decimal value and `;` (`&#8364;`).
+fn xml_char_ref(c: u32, out: &mut impl Sink) {
+    out.put(b"&#");
+    let mut started = false;
+    for p in [1_000_000, 100_000, 10_000, 1_000, 100, 10, 1] {
+        let d = (c / p) % 10;
+        if d != 0 || started || p == 1 {
+            started = true;
+            out.put(&[b'0' + d as u8]);
+        }
+    }
+    out.put(b";");
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{encode_latin1, encode_latin1_slow};
+    use super::{encode_handled, encode_latin1, encode_latin1_slow};
+    use crate::codec::Codec;
+    use crate::error::Error;
     use crate::pystr::PyStr;
 
     #[test]
@@ -1182,5 +1249,30 @@ mod tests {
         }
         let surrogate = PyStr::from_utf8_surrogatepass(b"a\xed\xa0\x80").expect("surrogate");
         assert!(encode_latin1(&surrogate).is_err());
+    }
+
+    /// An error handler that lengthens the result has it charged at its exact length before
+    /// anything is allocated, and a refused charge stops the encoding.
+    #[test]
+    fn handled_encodings_are_charged_before_they_are_made() {
+        let s = PyStr::from("a\u{e9}\u{20ac}\u{1f600}".repeat(1000).as_str());
+        for (handler, each) in [
+            ("xmlcharrefreplace", "a&#233;&#8364;&#128512;"),
+            ("backslashreplace", "a\\xe9\\u20ac\\U0001f600"),
+            ("replace", "a???"),
+        ] {
+            let mut charged = Vec::new();
+            let out = encode_handled(&s, Codec::Ascii, handler, &mut |n| {
+                charged.push(n);
+                Ok(())
+            })
+            .expect("encodes");
+            assert_eq!(out, each.repeat(1000).as_bytes(), "{handler}");
+            assert_eq!(charged, [out.len() as u64], "{handler}");
+            let refused = encode_handled(&s, Codec::Ascii, handler, &mut |n| {
+                Err(Error::limit("max_alloc", n))
+            });
+            assert!(refused.is_err_and(|e| e.is_limit()), "{handler}");
+        }
     }
 }
