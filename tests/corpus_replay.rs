@@ -212,17 +212,7 @@ fn corpora_decode_like_cpython() {
     for (what, n) in &counts {
         println!("{n:7}  {what}");
     }
-    assert!(
-        failures.is_empty(),
-        "{} inputs decode differently from CPython:\n{}",
-        failures.len(),
-        failures
-            .iter()
-            .take(40)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join("\n")
-    );
+    common::assert_no_failures(&failures, "inputs decode differently from CPython");
 }
 
 fn replay(files: Vec<PathBuf>) -> (BTreeMap<String, usize>, Vec<String>) {

@@ -293,15 +293,5 @@ fn builtin_calls_decode_like_cpython() {
          {both_fail} failing as CPython does ({same_error} with its exception and message)"
     );
     assert!(same >= 10_000, "only {same} values were compared");
-    assert!(
-        failures.is_empty(),
-        "{} calls differ from CPython:\n{}",
-        failures.len(),
-        failures
-            .iter()
-            .take(40)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join("\n")
-    );
+    common::assert_no_failures(&failures, "calls differ from CPython");
 }

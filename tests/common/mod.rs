@@ -177,3 +177,19 @@ pub fn python3(args: &[&str]) -> String {
     );
     String::from_utf8(out.stdout).expect("python3 prints ASCII")
 }
+
+/// Fails with the number of `failures` and the first 40 of them, one per line, after `what`
+/// (`"calls differ from CPython"`).
+pub fn assert_no_failures(failures: &[String], what: &str) {
+    assert!(
+        failures.is_empty(),
+        "{} {what}:\n{}",
+        failures.len(),
+        failures
+            .iter()
+            .take(40)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
