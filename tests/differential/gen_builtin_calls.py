@@ -43,6 +43,7 @@ Deterministic: the same seed and N give byte-identical output (the script re-exe
 with PYTHONHASHSEED=0).
 """
 import argparse
+import codecs
 import json
 import os
 import pickle
@@ -78,6 +79,7 @@ ARGS = [
     ["ab"], ["a", "b"], [1.5], [None],
     {}, {"a": 1}, {1: 2}, {(1, 2): 3},
     set(), {1}, {"x"}, frozenset(), frozenset({1}), frozenset({(1, 2)}),
+    int, codecs.encode,
 ]
 
 # How many positional arguments each callable takes (one if not listed).
