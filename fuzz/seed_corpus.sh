@@ -3,6 +3,7 @@
 #   - every *.pickle under tests/fixtures/ (tests/fixtures/values/*.pickle, ...),
 #   - every hex "pickle" of tests/fixtures/cpython_cases.json,
 #   - examples/data/*.pkl,
+#   - 400 builtin calls sampled from tests/differential/gen_builtin_calls.py,
 #   - fuzz/regressions/<target>-* (inputs that once crashed a target).
 # Files are named by content hash, so re-running is idempotent. The `structured` target takes
 # Arbitrary-encoded operations, not pickles; it gets the same seeds (libFuzzer mutates them
@@ -49,6 +50,19 @@ for case in cases:
     with open(os.path.join(sys.argv[2], name), "wb") as f:
         f.write(data)
 PY
+fi
+
+# A sample of the builtin calls of tests/differential/gen_builtin_calls.py (every allowed
+# callable on unusual arguments, through every calling opcode), so the fuzzers mutate calls too.
+if [ -f "$root/tests/differential/gen_builtin_calls.py" ]; then
+    python3 "$root/tests/differential/gen_builtin_calls.py" --triples 200 | python3 -c '
+import hashlib, json, os, random, sys
+lines = sys.stdin.read().splitlines()
+for line in random.Random(20261128).sample(lines, min(400, len(lines))):
+    data = bytes.fromhex(json.loads(line)["pickle"])
+    with open(os.path.join(sys.argv[1], hashlib.sha1(data).hexdigest()[:16]), "wb") as f:
+        f.write(data)
+' "$seeds"
 fi
 
 for t in "${targets[@]}"; do
