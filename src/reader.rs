@@ -128,6 +128,24 @@ pub trait Source {
         Ok(())
     }
 
+    /// After a `BINFLOAT` opcode byte (its argument unread): how many `BINFLOAT`s, this one
+    /// first, follow back to back with an `APPENDS` right after the last, all in the current
+    /// frame; `None` (nothing read) if the run ends in anything else or at the frame's end.
+    /// Readers without a whole block find nothing.
+    #[inline]
+    fn float_batch(&self) -> Option<usize> {
+        None
+    }
+
+    /// Reads the run of `n` `BINFLOAT`s that [`Source::float_batch`] found and the `APPENDS`
+    /// after it, returning the run's bytes (each opcode and its argument). Only after
+    /// `float_batch` returned `n`, with nothing read since.
+    #[inline]
+    fn take_float_batch(&mut self, n: usize) -> &[u8] {
+        let _ = n;
+        &[]
+    }
+
     /// After an opcode of `N` bytes (opcode and argument, such as `BINGET 1`) has been read:
     /// reads the copies of those `N` bytes that follow it, back to back, while the current
     /// frame holds them whole, at most `max` of them, and returns how many it read. A list of
@@ -451,6 +469,30 @@ impl Source for SliceSource<'_> {
         };
         self.pos = pos;
         result
+    }
+
+    #[inline]
+    fn float_batch(&self) -> Option<usize> {
+        let run = self.window.get(self.pos.checked_sub(1)?..)?;
+        let n = run
+            .chunks_exact(9)
+            .take_while(|c| c.first() == Some(&(Opcode::BINFLOAT as u8)))
+            .count();
+        (run.get(n * 9) == Some(&(Opcode::APPENDS as u8))).then_some(n)
+    }
+
+    #[inline]
+    fn take_float_batch(&mut self, n: usize) -> &[u8] {
+        let window: &[u8] = self.window;
+        let start = self.pos.saturating_sub(1);
+        let end = start.saturating_add(n.saturating_mul(9));
+        match window.get(start..end) {
+            Some(run) if window.get(end) == Some(&(Opcode::APPENDS as u8)) => {
+                self.pos = end + 1;
+                run
+            }
+            _ => &[],
+        }
     }
 
     #[inline]

@@ -200,6 +200,22 @@ impl Items {
         stack.discard_moved(k);
     }
 
+    /// Appends the floats of `run`, a run of `BINFLOAT` opcodes (each its opcode byte and
+    /// 8-byte argument), written straight into the grown vector: a batch of floats that never
+    /// sits on the stack ([`Machine::float_appends`](super::Machine)). Only for a list already
+    /// grown or a batch of at least [`VEC_MIN`] (a first short batch is a sealed slice, made
+    /// by [`Items::extend_from`]).
+    #[inline]
+    pub(crate) fn extend_floats(&mut self, run: &[u8]) {
+        let mut vals = self.take_open();
+        // `chunks_exact` knows its length: one reservation, each value written in place.
+        vals.extend(run.chunks_exact(9).map(|c| {
+            let arg = c.last_chunk::<8>().copied().unwrap_or_default();
+            Value::Float(f64::from_be_bytes(arg))
+        }));
+        self.vals = Vals::Open(vals);
+    }
+
     /// Appends one slot.
     #[inline]
     pub(crate) fn push(&mut self, slot: Slot) {
