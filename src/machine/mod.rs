@@ -651,9 +651,13 @@ impl Machine {
                 Opcode::TUPLE2 => self.op_small_tuple::<S, 2>(src, limits)?,
                 Opcode::TUPLE3 => self.op_small_tuple::<S, 3>(src, limits)?,
                 Opcode::BINFLOAT => {
-                    if let Some(n) = src.float_batch() {
-                        if self.float_appends(n, src, limits) {
-                            continue;
+                    // (One compare for most floats: the first item of a list's batch is rare.)
+                    let k = self.stack.len();
+                    if k == self.list_mark && self.marks.last() == Some(&k) {
+                        if let Some(n) = src.float_batch() {
+                            if self.float_appends(n, src, limits) {
+                                continue;
+                            }
                         }
                     }
                     let f = f64::from_be_bytes(src.read_array()?);

@@ -1,9 +1,12 @@
 //! A batch of floats bound for a list (`MARK`, `BINFLOAT`s, `APPENDS`: how a `list[float]`
 //! pickles) is decoded in one step from a slice, the floats written straight into the list
-//! (`Machine::float_appends`). The stream reader has no such step: it decodes every opcode one
-//! by one. So the two must agree on every input here, value for value and error for error
-//! (message, opcode and offset), under the default limits and under limits that fail at every
-//! point of a batch; and under the default limits the values must be CPython's.
+//! (`Machine::float_appends`); every other batch (ints, floats mixed with ints or anything
+//! else, batches split by a frame) is decoded opcode by opcode. The stream reader has no
+//! one-step path. So the two must agree on every input here, value for value and error for
+//! error (message, opcode and offset), under the default limits and under limits that fail
+//! at every point of a batch; and under the default limits the values must be CPython's.
+//! (Ints were tried in one step too, and were slower than on the stack: see
+//! benches/RESULTS.md, twenty-second round.)
 
 mod common;
 
@@ -25,6 +28,60 @@ fn floats(n: usize, seed: u64) -> Vec<u8> {
         };
         out.push(b'G');
         out.extend_from_slice(&f.to_be_bytes());
+    }
+    out
+}
+
+/// `n` int opcodes of every width: `BININT1`, `BININT2`, `BININT` and `LONG1` (empty, within
+/// eight bytes, and longer: up to 40 bytes, some of them values that fit in eight), signed
+/// both ways.
+fn ints(n: usize, seed: u64) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    for i in 0..n {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        match (x % 9, i % 5) {
+            (0, _) => out.extend_from_slice(&[b'K', x as u8]),
+            (1, _) => out.extend_from_slice(&[b'M', x as u8, (x >> 8) as u8]),
+            (2, _) => {
+                out.push(b'J');
+                out.extend_from_slice(&(x as u32).to_le_bytes());
+            }
+            (3, _) => out.extend_from_slice(&[0x8a, 0]),
+            (4 | 5, _) => {
+                let len = (x >> 20) % 9;
+                out.extend_from_slice(&[0x8a, len as u8]);
+                out.extend_from_slice(&x.to_le_bytes()[..len as usize]);
+            }
+            (6, 0) => {
+                // Nine bytes whose value fits in eight (a sign byte of padding).
+                out.extend_from_slice(&[0x8a, 9]);
+                out.extend_from_slice(&(x >> 1).to_le_bytes());
+                out.push(if x & 2 == 0 { 0 } else { 0xff });
+            }
+            _ => {
+                let len = 9 + (x >> 24) % 32;
+                out.extend_from_slice(&[0x8a, len as u8]);
+                for j in 0..len {
+                    out.push((x >> (j % 8)).wrapping_add(j) as u8);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// `n` items, floats and ints in turn.
+fn mixed(n: usize, seed: u64) -> Vec<u8> {
+    let mut out = Vec::new();
+    for i in 0..n as u64 {
+        if i % 3 == 0 {
+            out.extend(floats(1, seed + i));
+        } else {
+            out.extend(ints(1, seed + i));
+        }
     }
     out
 }
@@ -134,6 +191,62 @@ fn cases() -> Vec<(String, Vec<u8>)> {
         p2(&[b"(](", &floats(100, 20), b"e"]),
     ));
     out.push(("no APPENDS".into(), p2(&[b"](", &floats(100, 21)])));
+    // Ints, and ints mixed with floats.
+    for n in [1, 63, 64, 65, 1000] {
+        out.push((format!("{n} ints"), p2(&[b"](", &ints(n, 30), b"e"])));
+        out.push((format!("{n} mixed"), p2(&[b"](", &mixed(n, 31), b"e"])));
+    }
+    out.push((
+        "batches of ints".into(),
+        p2(&[
+            b"](",
+            &ints(100, 32),
+            b"e(",
+            &ints(3, 33),
+            b"e(",
+            &ints(500, 34),
+            b"e",
+        ]),
+    ));
+    out.push((
+        "ints then floats".into(),
+        p2(&[
+            b"](",
+            &ints(100, 35),
+            &floats(100, 36),
+            b"e(",
+            &mixed(100, 37),
+            b"e",
+        ]),
+    ));
+    out.push((
+        "ints broken by a str".into(),
+        p2(&[
+            b"](",
+            &ints(100, 38),
+            b"X\x01\x00\x00\x00a",
+            &ints(100, 39),
+            b"e",
+        ]),
+    ));
+    out.push((
+        "LONG4 in a batch".into(),
+        p2(&[
+            b"](",
+            &ints(100, 40),
+            b"\x8b\x01\x00\x00\x00\x07",
+            &ints(100, 41),
+            b"e",
+        ]),
+    ));
+    out.push((
+        "truncated LONG1".into(),
+        [&b"\x80\x02]("[..], &ints(100, 42), b"\x8a\x20\x01\x02"].concat(),
+    ));
+    out.push((
+        "LONG1 running into APPENDS".into(),
+        p2(&[b"](", &ints(100, 43), b"\x8a\x02\x01e"]),
+    ));
     out.push((
         "truncated before APPENDS".into(),
         [&b"\x80\x02]("[..], &floats(100, 22)].concat(),
@@ -198,7 +311,7 @@ fn slice_and_stream(data: &[u8], limits: &Limits) -> (String, String) {
 }
 
 #[test]
-fn float_batches_decode_as_their_opcodes_do() {
+fn scalar_batches_decode_as_their_opcodes_do() {
     let mut failures = Vec::new();
     for (name, data) in cases() {
         let (a, b) = slice_and_stream(&data, &Limits::default());
@@ -206,21 +319,33 @@ fn float_batches_decode_as_their_opcodes_do() {
             failures.push(format!("{name}: slice {a:.200} / stream {b:.200}"));
         }
     }
-    common::assert_no_failures(&failures, "float batches, slice against stream");
+    common::assert_no_failures(&failures, "scalar batches, slice against stream");
 }
 
 /// Limits that fail before, within and after a batch: the stack's height, the memory and the
 /// work charged. Each fails where the opcodes one by one fail, with the same error.
 #[test]
-fn float_batches_reach_limits_where_their_opcodes_do() {
-    let batch = p2(&[b"](", &floats(100, 0), b"e(", &floats(100, 1), b"e"]);
+fn scalar_batches_reach_limits_where_their_opcodes_do() {
+    // A batch of floats, then one of every kind of item; and one whose `LONG1`s (2 bytes
+    // read, 32 charged each) come before its floats (9 bytes read, nothing charged until the
+    // `APPENDS`): under a budget that grows with the input read, the `LONG1`s may fail where
+    // the batch as a whole would fit.
+    let long1s: Vec<u8> = (0..50).flat_map(|_| [0x8a, 0]).collect();
+    let batches = [
+        p2(&[b"](", &floats(100, 0), b"e(", &mixed(100, 1), b"e"]),
+        p2(&[b"](", &long1s, &floats(300, 2), b"e"]),
+    ];
     let mut tried = 0;
     let mut failures = Vec::new();
     let mut check = |what: String, limits: Limits| {
-        let (a, b) = slice_and_stream(&batch, &limits);
-        tried += 1;
-        if a != b {
-            failures.push(format!("{what}: slice {a:.200} / stream {b:.200}"));
+        for (i, batch) in batches.iter().enumerate() {
+            let (a, b) = slice_and_stream(batch, &limits);
+            tried += 1;
+            if a != b {
+                failures.push(format!(
+                    "batch {i}, {what}: slice {a:.200} / stream {b:.200}"
+                ));
+            }
         }
     };
     for max_stack in (0..=110).chain([199, 200, 201]) {
@@ -231,7 +356,17 @@ fn float_batches_reach_limits_where_their_opcodes_do() {
             }),
         );
     }
-    for alloc_base in (0..12_000).step_by(37) {
+    for max_long_bytes in 0..45 {
+        check(
+            format!("max_long_bytes {max_long_bytes}"),
+            limits(|l| l.max_long_bytes = max_long_bytes),
+        );
+        check(
+            format!("max_payload_len {max_long_bytes}"),
+            limits(|l| l.max_payload_len = max_long_bytes),
+        );
+    }
+    for alloc_base in (0..16_000).step_by(37) {
         check(
             format!("alloc_base {alloc_base}"),
             limits(|l| {
@@ -250,12 +385,12 @@ fn float_batches_reach_limits_where_their_opcodes_do() {
         );
     }
     // Budgets that grow with the input read: the batch is charged where its `APPENDS` ends.
-    for per_byte in 0..40 {
+    for (per_byte, base) in (0..40).flat_map(|p| [0, 100, 200, 400, 800].map(|b| (p, b))) {
         check(
-            format!("alloc_per_input_byte {per_byte}"),
+            format!("alloc_per_input_byte {per_byte}, alloc_base {base}"),
             limits(|l| {
                 l.alloc_per_input_byte = per_byte;
-                l.alloc_base = 0;
+                l.alloc_base = base;
             }),
         );
         check(
@@ -269,13 +404,13 @@ fn float_batches_reach_limits_where_their_opcodes_do() {
     assert!(tried > 500);
     common::assert_no_failures(
         &failures,
-        "float batches under limits, slice against stream",
+        "scalar batches under limits, slice against stream",
     );
 }
 
 /// Under the default limits, the values are CPython's, and we fail where it fails.
 #[test]
-fn float_batches_decode_like_cpython() {
+fn scalar_batches_decode_like_cpython() {
     let cases = cases();
     let mut child = Command::new("python3")
         .arg("tests/differential/replay_worker.py")
@@ -315,5 +450,5 @@ fn float_batches_decode_like_cpython() {
             )),
         }
     }
-    common::assert_no_failures(&failures, "float batches against CPython");
+    common::assert_no_failures(&failures, "scalar batches against CPython");
 }
