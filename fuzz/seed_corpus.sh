@@ -4,6 +4,7 @@
 #   - every hex "pickle" of tests/fixtures/cpython_cases.json,
 #   - examples/data/*.pkl,
 #   - 400 builtin calls sampled from tests/differential/gen_builtin_calls.py,
+#   - lists of floats (batches decoded in one step) at protocols 2, 4 and 5,
 #   - fuzz/regressions/<target>-* (inputs that once crashed a target).
 # Files are named by content hash, so re-running is idempotent. The `structured` target takes
 # Arbitrary-encoded operations, not pickles; it gets the same seeds (libFuzzer mutates them
@@ -64,6 +65,23 @@ for line in random.Random(20261128).sample(lines, min(400, len(lines))):
         f.write(data)
 ' "$seeds"
 fi
+
+# Batches of floats bound for a list, which a slice decodes in one step (Machine::float_appends):
+# first batches on both sides of the 64 items that make a vector, second batches, frames
+# (protocol 4 and 5), floats in a dict and a tuple, floats among ints.
+python3 - "$seeds" <<'PY'
+import hashlib, os, pickle, sys
+values = []
+for n in (1, 63, 64, 65, 200, 1001, 2100):
+    values.append([i * -0.75 for i in range(n)])
+values.append({"a": [float(i) for i in range(100)], "b": (1.5, [2.5] * 70)})
+values.append([float(i) if i % 3 else i for i in range(150)])
+for v in values:
+    for protocol in (2, 4, 5):
+        data = pickle.dumps(v, protocol)
+        with open(os.path.join(sys.argv[1], hashlib.sha1(data).hexdigest()[:16]), "wb") as f:
+            f.write(data)
+PY
 
 for t in "${targets[@]}"; do
     mkdir -p "corpus/$t"
