@@ -1566,6 +1566,8 @@ impl Machine {
         }
         self.marks.pop();
         let run = src.take_float_batch(n);
+        // (Nothing was read since `float_batch` found the batch: the same window holds it.)
+        debug_assert_eq!(run.len(), 9 * n);
         if let Some(Node::List(list)) = self.arena.get_mut(id) {
             list.extend_floats(run);
         }
