@@ -34,7 +34,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::hash::{Hash, Hasher};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::process::{Child, ChildStdin, ChildStdout};
 
 use common::{canon, push_children};
 use restricted_unpickler::{Category, Value, restricted_loads};
@@ -93,16 +93,7 @@ struct Worker {
 
 impl Worker {
     fn start() -> Worker {
-        let mut child = Command::new("python3")
-            .arg("tests/differential/replay_worker.py")
-            .env("PYTHONHASHSEED", "0")
-            .env("PYTHONDONTWRITEBYTECODE", "1")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            // (CPython prints the errors of finalizers there: noise, not results.)
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("python3 must be installed to run this test");
+        let mut child = common::spawn_replay_worker();
         let stdin = child.stdin.take().expect("stdin");
         let stdout = BufReader::new(child.stdout.take().expect("stdout"));
         Worker {

@@ -11,7 +11,6 @@
 mod common;
 
 use std::io::{BufRead, BufReader, Cursor, Write};
-use std::process::{Command, Stdio};
 
 use common::canon;
 use restricted_unpickler::{Limits, Unpickler, Value};
@@ -412,15 +411,7 @@ fn scalar_batches_reach_limits_where_their_opcodes_do() {
 #[test]
 fn scalar_batches_decode_like_cpython() {
     let cases = cases();
-    let mut child = Command::new("python3")
-        .arg("tests/differential/replay_worker.py")
-        .env("PYTHONHASHSEED", "0")
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("python3 must be installed to run this test");
+    let mut child = common::spawn_replay_worker();
     // Written from a thread of its own: the answers fill the pipe back meanwhile.
     let mut stdin = child.stdin.take().expect("stdin");
     let lines: Vec<String> = cases.iter().map(|(_, data)| common::hex(data)).collect();

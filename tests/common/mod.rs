@@ -178,6 +178,22 @@ pub fn python3(args: &[&str]) -> String {
     String::from_utf8(out.stdout).expect("python3 prints ASCII")
 }
 
+/// Starts `tests/differential/replay_worker.py` (CPython's `pickle.loads` under the policy of
+/// `restricted_loads`: one hex pickle a line in, one JSON answer a line out), its stdin and
+/// stdout piped, its stderr (the noise of CPython's finalizers) dropped.
+pub fn spawn_replay_worker() -> std::process::Child {
+    use std::process::{Command, Stdio};
+    Command::new("python3")
+        .arg("tests/differential/replay_worker.py")
+        .env("PYTHONHASHSEED", "0")
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("python3 must be installed to run this test")
+}
+
 /// Fails with the number of `failures` and the first 40 of them, one per line, after `what`
 /// (`"calls differ from CPython"`).
 pub fn assert_no_failures(failures: &[String], what: &str) {
